@@ -1,0 +1,3 @@
+from huitouke.cli import main
+
+main()

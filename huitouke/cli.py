@@ -1,0 +1,13 @@
+"""The `huitouke` console script: Django's management entry point with our settings."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "huitouke.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["huitouke", *(sys.argv[1:] if argv is None else argv)])

@@ -1,0 +1,27 @@
+"""Reads for tenancy."""
+
+from __future__ import annotations
+
+from huitouke.core.errors import NotFound
+from huitouke.core.models import Shop, Staff, Store
+
+
+def shop_by_slug(slug: str) -> Shop:
+    shop = Shop.objects.filter(slug=slug).first()
+    if shop is None:
+        raise NotFound(f"no shop '{slug}'", field="shop")
+    return shop
+
+
+def store_by_slug(*, shop: Shop, slug: str) -> Store:
+    store = Store.objects.for_shop(shop).filter(slug=slug).first()
+    if store is None:
+        raise NotFound(f"shop '{shop.slug}' has no store '{slug}'", field="store")
+    return store
+
+
+def staff_by_username(*, shop: Shop, username: str) -> Staff:
+    staff = Staff.objects.for_shop(shop).select_related("user").filter(user__username=username).first()
+    if staff is None:
+        raise NotFound(f"shop '{shop.slug}' has no staff member '{username}'", field="user")
+    return staff

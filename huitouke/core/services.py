@@ -1,0 +1,101 @@
+"""Writes for tenancy: shops, stores, staff and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from huitouke.core.errors import Conflict, Invalid, NotFound
+from huitouke.core.models import ApiToken, Platform, Role, Shop, Staff, Store
+
+TOKEN_PREFIX = "htk_"
+
+
+def _check_slug(slug: str) -> str:
+    clean = slugify(slug)
+    if not clean or clean != slug:
+        raise Invalid(f"'{slug}' is not a valid slug: use lowercase letters, digits and dashes", field="slug")
+    return clean
+
+
+@transaction.atomic
+def create_shop(*, slug: str, name: str) -> Shop:
+    _check_slug(slug)
+    if Shop.objects.filter(slug=slug).exists():
+        raise Conflict(f"a shop with slug '{slug}' already exists", field="slug")
+    return Shop.objects.create(slug=slug, name=name or slug)
+
+
+@transaction.atomic
+def create_store(*, shop: Shop, slug: str, platform: str, name: str = "") -> Store:
+    _check_slug(slug)
+    if platform not in Platform.values:
+        raise Invalid(f"unknown platform '{platform}'; use one of {', '.join(Platform.values)}", field="platform")
+    if Store.objects.for_shop(shop).filter(slug=slug).exists():
+        raise Conflict(f"shop '{shop.slug}' already has a store '{slug}'", field="slug")
+    return Store.objects.create(shop=shop, slug=slug, platform=platform, name=name or slug)
+
+
+@transaction.atomic
+def create_staff(
+    *, shop: Shop, username: str, password: str | None, role: str = Role.ASSOCIATE,
+    display_name: str = "", store: Store | None = None,
+) -> Staff:
+    if role not in Role.values:
+        raise Invalid(f"unknown role '{role}'; use one of {', '.join(Role.values)}", field="role")
+    user_model = get_user_model()
+    if user_model.objects.filter(username=username).exists():
+        raise Conflict(f"the username '{username}' is taken", field="username")
+    user = user_model.objects.create_user(username=username, password=password)
+    if password is None:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return Staff.objects.create(shop=shop, user=user, role=role, display_name=display_name or username, store=store)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_token(*, staff: Staff, name: str = "api") -> tuple[ApiToken, str]:
+    """Return the stored token row and the plain token, which is never stored and shown only now."""
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    try:
+        row = ApiToken.objects.create(
+            shop=staff.shop, staff=staff, name=name, prefix=plain[:10], token_hash=_hash(plain)
+        )
+    except IntegrityError as exc:  # a 256-bit collision: report rather than hide it
+        raise Conflict("token collision, try again") from exc
+    return row, plain
+
+
+def authenticate_token(plain: str) -> ApiToken | None:
+    """The active token for this secret, with its staff and shop; None when unknown or revoked."""
+    if not plain or not plain.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("staff", "staff__user", "shop")
+        .filter(token_hash=_hash(plain), revoked_at__isnull=True, staff__user__is_active=True)
+        .first()
+    )
+    if token is not None:
+        # One cheap UPDATE per call keeps "last used" honest for audits.
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token
+
+
+@transaction.atomic
+def revoke_token(*, shop: Shop, token_id: int) -> ApiToken:
+    token = ApiToken.objects.for_shop(shop).filter(pk=token_id).first()
+    if token is None:
+        raise NotFound(f"no token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token

@@ -1,0 +1,111 @@
+"""Reads on the customer archive; every function takes the shop."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from huitouke.core.errors import NotFound
+from huitouke.core.models import Shop
+from huitouke.customers import completeness
+from huitouke.customers.extensions import export_sections_for
+from huitouke.customers.models import Channel, Consent, Customer, CustomerPhone, PlatformIdentity
+
+_DIGITS = re.compile(r"^\d{3,11}$")
+
+
+def customer_by_id(*, shop: Shop, customer_id: int) -> Customer:
+    """The shop's customer, or NotFound (also for another shop's id: existence must not leak)."""
+    customer = (
+        Customer.objects.for_shop(shop).select_related("registered_by", "registered_store")
+        .filter(pk=customer_id).first()
+    )
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}", field="customer")
+    return customer
+
+
+def search_customers(*, shop: Shop, query: str = "", order: str = "recent") -> QuerySet[Customer]:
+    """Search by name, phone tail (3–11 digits) or platform nickname; newest buyers first."""
+    qs = Customer.objects.for_shop(shop).filter(erased_at__isnull=True)
+    query = (query or "").strip()
+    if query:
+        match = Q(name__icontains=query)
+        if _DIGITS.match(query):
+            phones = CustomerPhone.objects.for_shop(shop)
+            if len(query) <= 4:
+                phones = phones.filter(tail4__endswith=query)
+            else:
+                phones = phones.filter(Q(e164__endswith=query) | Q(masked__endswith=query))
+            match |= Q(pk__in=phones.values("customer_id"))
+        identities = PlatformIdentity.objects.for_shop(shop).filter(handle__icontains=query)
+        match |= Q(pk__in=identities.values("customer_id"))
+        qs = qs.filter(match)
+    ordering = {
+        "recent": ["-last_purchase_at", "-id"],
+        "spend": ["-net_spend", "-id"],
+        "registered": ["-registered_at", "-id"],
+        "completeness": ["-completeness", "-id"],
+    }.get(order, ["-last_purchase_at", "-id"])
+    primary_phone = Prefetch("phones", queryset=CustomerPhone.objects.order_by("-is_primary", "id"))
+    return qs.order_by(*ordering).prefetch_related(primary_phone)
+
+
+def current_consents(*, shop: Shop, customer: Customer) -> dict[str, Consent | None]:
+    """The consent in force per channel (newest entry), None where never asked."""
+    latest: dict[str, Consent | None] = {channel: None for channel in Channel.values}
+    for consent in Consent.objects.for_shop(shop).filter(customer=customer).order_by("-at", "-id"):
+        if latest.get(consent.channel) is None:
+            latest[consent.channel] = consent
+    return latest
+
+
+def may_contact(*, shop: Shop, customer: Customer, channel: str) -> bool:
+    if customer.do_not_contact or customer.is_erased:
+        return False
+    consent = current_consents(shop=shop, customer=customer).get(channel)
+    return bool(consent and consent.granted)
+
+
+def completeness_of(customer: Customer) -> completeness.Completeness:
+    facts = completeness.known_facts(
+        customer,
+        has_phone=customer.phones.exists(),
+        has_email=customer.emails.exists(),
+        has_address=customer.addresses.exists(),
+        has_consent=customer.consents.exists(),
+    )
+    return completeness.score(facts)
+
+
+def tag_names(*, shop: Shop, customer: Customer) -> list[str]:
+    return sorted(customer.customer_tags.filter(shop=shop).values_list("tag__name", flat=True))
+
+
+def customer_export_data(*, shop: Shop, customer: Customer) -> dict[str, Any]:
+    from huitouke.customers.services import PROFILE_FIELDS
+
+    profile = {name: getattr(customer, name) for name in PROFILE_FIELDS}
+    return {
+        "id": customer.pk,
+        "shop": shop.slug,
+        "profile": profile,
+        "registered_at": customer.registered_at.isoformat(),
+        "registered_by": customer.registered_by.display_name if customer.registered_by else None,
+        "do_not_contact": customer.do_not_contact,
+        "phones": [p.e164 or p.masked for p in customer.phones.all()],
+        "emails": [e.email for e in customer.emails.all()],
+        "addresses": [
+            {"recipient": a.recipient, "region": a.region, "detail": a.detail, "postcode": a.postcode}
+            for a in customer.addresses.all()
+        ],
+        "identities": [{"platform": i.platform, "handle": i.handle} for i in customer.identities.all()],
+        "consents": [
+            {"channel": c.channel, "granted": c.granted, "at": c.at.isoformat(), "source": c.source}
+            for c in customer.consents.all()
+        ],
+        "tags": tag_names(shop=shop, customer=customer),
+        **export_sections_for(shop=shop, customer=customer),
+    }

@@ -1,0 +1,307 @@
+"""Writes on the customer archive. Each function is one business action in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from huitouke.core.errors import Conflict, Invalid
+from huitouke.core.models import AccessLog, Platform, Shop, Staff, Store, log_access
+from huitouke.customers import completeness
+from huitouke.customers.models import (
+    Address, Calendar, Channel, Consent, Customer, CustomerEmail, CustomerPhone, CustomerTag, Gender,
+    PlatformIdentity, Tag,
+)
+from huitouke.customers.phones import parse_phone
+
+HARD_PROFILE_FIELDS = (
+    "name", "gender", "birthday_calendar", "birth_year", "birth_month", "birth_day", "birth_leap_month",
+    "approx_age", "ethnicity", "clothing_size",
+)
+SOFT_PROFILE_FIELDS = (
+    "occupation", "family", "personality", "shopping_habits", "style_preferences", "hobbies",
+    "lifestyle", "preferred_channel", "values", "notes",
+)
+PROFILE_FIELDS = HARD_PROFILE_FIELDS + SOFT_PROFILE_FIELDS
+_CHOICES = {"gender": Gender.values, "birthday_calendar": Calendar.values, "preferred_channel": Channel.values}
+
+
+def _validated_profile(changes: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise Invalid(f"unknown profile field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    clean: dict[str, Any] = {}
+    for name, value in changes.items():
+        if isinstance(value, str):
+            value = value.strip()
+        if name in _CHOICES and value not in _CHOICES[name]:
+            raise Invalid(f"{name} must be one of: {', '.join(v or '(empty)' for v in _CHOICES[name])}", field=name)
+        if name == "name" and not value:
+            raise Invalid("name is required", field="name")
+        max_length = Customer._meta.get_field(name).max_length
+        if max_length and isinstance(value, str) and len(value) > max_length:
+            raise Invalid(f"{name} is longer than {max_length} characters", field=name)
+        clean[name] = value
+    return clean
+
+
+def _check_birthday(customer: Customer) -> None:
+    month, day = customer.birth_month, customer.birth_day
+    if (month is None) != (day is None):
+        raise Invalid("give both birth month and day, or neither", field="birth_month")
+    if month is None:
+        return
+    if not 1 <= month <= 12:
+        raise Invalid("birth month must be 1–12", field="birth_month")
+    last_day = 30 if customer.birthday_calendar == Calendar.LUNAR else 31
+    if not 1 <= day <= last_day:
+        raise Invalid(f"birth day must be 1–{last_day}", field="birth_day")
+    if customer.birthday_calendar == Calendar.SOLAR:
+        try:
+            dt.date(customer.birth_year or 2000, month, day)  # 2000 is a leap year: 29 Feb allowed
+        except ValueError as exc:
+            raise Invalid(f"{month}/{day} is not a date", field="birth_day") from exc
+    if customer.birth_year is not None and not 1900 <= customer.birth_year <= timezone.now().year:
+        raise Invalid("birth year is out of range", field="birth_year")
+
+
+def refresh_completeness(customer: Customer) -> int:
+    facts = completeness.known_facts(
+        customer,
+        has_phone=customer.phones.exists(),
+        has_email=customer.emails.exists(),
+        has_address=customer.addresses.exists(),
+        has_consent=customer.consents.exists(),
+    )
+    customer.completeness = completeness.score(facts).score
+    Customer.objects.filter(pk=customer.pk).update(completeness=customer.completeness)
+    return customer.completeness
+
+
+@transaction.atomic
+def register_customer(
+    *, shop: Shop, name: str, phone: str, registered_by: Staff | None = None, store: Store | None = None,
+    profile: Mapping[str, Any] | None = None, registered_at: dt.datetime | None = None,
+) -> Customer:
+    """Registration needs only a name and a full phone number; everything else is learned later."""
+    parsed = parse_phone(phone)
+    if parsed.e164 is None:
+        raise Invalid("a masked phone cannot register a customer; ask for the full number", field="phone")
+    if CustomerPhone.objects.for_shop(shop).filter(e164=parsed.e164).exists():
+        raise Conflict(f"a customer with phone {parsed.masked} already exists", field="phone")
+    fields = _validated_profile({"name": name, **(profile or {})})
+    customer = Customer(shop=shop, registered_by=registered_by, registered_store=store, **fields)
+    if registered_at:
+        customer.registered_at = registered_at
+    _check_birthday(customer)
+    customer.save()
+    CustomerPhone.objects.create(
+        shop=shop, customer=customer, e164=parsed.e164, masked=parsed.masked, tail4=parsed.tail4, is_primary=True
+    )
+    refresh_completeness(customer)
+    return customer
+
+
+@transaction.atomic
+def update_profile(*, shop: Shop, customer: Customer, changes: Mapping[str, Any]) -> Customer:
+    """Change hard and/or soft profile fields; other fields are refused by name."""
+    _ensure_same_shop(shop, customer)
+    _ensure_not_erased(customer)
+    clean = _validated_profile(changes)
+    for name, value in clean.items():
+        setattr(customer, name, value)
+    _check_birthday(customer)
+    customer.save(update_fields=[*clean.keys()] or None)
+    refresh_completeness(customer)
+    return customer
+
+
+@transaction.atomic
+def add_phone(*, shop: Shop, customer: Customer, phone: str) -> CustomerPhone:
+    _ensure_same_shop(shop, customer)
+    parsed = parse_phone(phone)
+    if parsed.e164:
+        owner = CustomerPhone.objects.for_shop(shop).filter(e164=parsed.e164).first()
+        if owner is not None:
+            if owner.customer_id == customer.pk:
+                return owner
+            raise Conflict(f"phone {parsed.masked} belongs to another customer", field="phone")
+    elif customer.phones.filter(masked=parsed.masked).exists():
+        return customer.phones.get(masked=parsed.masked)
+    row = CustomerPhone.objects.create(
+        shop=shop, customer=customer, e164=parsed.e164, masked=parsed.masked, tail4=parsed.tail4,
+        is_primary=not customer.phones.exists(),
+    )
+    refresh_completeness(customer)
+    return row
+
+
+@transaction.atomic
+def add_email(*, shop: Shop, customer: Customer, email: str) -> CustomerEmail:
+    _ensure_same_shop(shop, customer)
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise Invalid(f"'{email}' is not an e-mail address", field="email") from exc
+    owner = CustomerEmail.objects.for_shop(shop).filter(email=email).first()
+    if owner is not None:
+        if owner.customer_id == customer.pk:
+            return owner
+        raise Conflict("this e-mail belongs to another customer", field="email")
+    row = CustomerEmail.objects.create(shop=shop, customer=customer, email=email)
+    refresh_completeness(customer)
+    return row
+
+
+@transaction.atomic
+def add_address(
+    *, shop: Shop, customer: Customer, detail: str, region: str = "", recipient: str = "", postcode: str = ""
+) -> Address:
+    _ensure_same_shop(shop, customer)
+    detail = (detail or "").strip()
+    if not detail:
+        raise Invalid("address is empty", field="address")
+    existing = customer.addresses.filter(region=region.strip(), detail=detail).first()
+    if existing:
+        return existing
+    row = Address.objects.create(
+        shop=shop, customer=customer, detail=detail[:300], region=region.strip()[:100],
+        recipient=recipient.strip()[:100], postcode=postcode.strip()[:10], is_default=not customer.addresses.exists(),
+    )
+    refresh_completeness(customer)
+    return row
+
+
+@transaction.atomic
+def add_identity(*, shop: Shop, customer: Customer, platform: str, handle: str) -> PlatformIdentity:
+    _ensure_same_shop(shop, customer)
+    handle = (handle or "").strip()
+    if platform not in Platform.values:
+        raise Invalid(f"unknown platform '{platform}'", field="platform")
+    if not handle:
+        raise Invalid("buyer nickname is empty", field="handle")
+    owner = PlatformIdentity.objects.for_shop(shop).filter(platform=platform, handle=handle).first()
+    if owner is not None:
+        if owner.customer_id == customer.pk:
+            return owner
+        raise Conflict(f"{platform}:{handle} belongs to another customer", field="handle")
+    return PlatformIdentity.objects.create(shop=shop, customer=customer, platform=platform, handle=handle)
+
+
+@transaction.atomic
+def record_consent(
+    *, shop: Shop, customer: Customer, channel: str, granted: bool, source: str,
+    recorded_by: Staff | None = None, at: dt.datetime | None = None,
+) -> Consent:
+    """Append a consent decision; the newest one per channel is in force."""
+    _ensure_same_shop(shop, customer)
+    if channel not in Channel.values:
+        raise Invalid(f"unknown channel '{channel}'; use one of {', '.join(Channel.values)}", field="channel")
+    if not (source or "").strip():
+        raise Invalid("say where the consent came from (source)", field="source")
+    row = Consent.objects.create(
+        shop=shop, customer=customer, channel=channel, granted=granted, source=source.strip()[:100],
+        recorded_by=recorded_by, at=at or timezone.now(),
+    )
+    refresh_completeness(customer)
+    return row
+
+
+@transaction.atomic
+def set_do_not_contact(*, shop: Shop, customer: Customer, value: bool) -> Customer:
+    _ensure_same_shop(shop, customer)
+    customer.do_not_contact = value
+    customer.save(update_fields=["do_not_contact"])
+    return customer
+
+
+@transaction.atomic
+def set_tags(*, shop: Shop, customer: Customer, names: Iterable[str]) -> list[str]:
+    """Replace the customer's manual tags (rule-made tags are left to their rules)."""
+    _ensure_same_shop(shop, customer)
+    wanted = []
+    for raw in names:
+        name = raw.strip()
+        if not name:
+            continue
+        if len(name) > 50:
+            raise Invalid(f"tag '{name[:20]}…' is longer than 50 characters", field="tags")
+        if name not in wanted:
+            wanted.append(name)
+    manual = CustomerTag.objects.for_shop(shop).filter(customer=customer, source=CustomerTag.Source.MANUAL)
+    manual.exclude(tag__name__in=wanted).delete()
+    have = set(CustomerTag.objects.for_shop(shop).filter(customer=customer).values_list("tag__name", flat=True))
+    for name in wanted:
+        if name in have:
+            continue
+        tag, _ = Tag.objects.get_or_create(shop=shop, name=name)
+        CustomerTag.objects.create(shop=shop, customer=customer, tag=tag, source=CustomerTag.Source.MANUAL)
+    return sorted(CustomerTag.objects.for_shop(shop).filter(customer=customer).values_list("tag__name", flat=True))
+
+
+def update_purchase_stats(*, shop: Shop, stats: Mapping[int, Mapping[str, Any]]) -> int:
+    """Store purchase figures computed by the orders app: {customer_id: {field: value}}."""
+    allowed = {"orders_count", "items_count", "purchase_days", "net_spend", "first_purchase_at", "last_purchase_at"}
+    customers = list(Customer.objects.for_shop(shop).filter(pk__in=list(stats)))
+    for customer in customers:
+        for name, value in stats[customer.pk].items():
+            if name not in allowed:
+                raise ValueError(f"not a purchase stat: {name}")
+            setattr(customer, name, value)
+    Customer.objects.bulk_update(customers, sorted(allowed), batch_size=500)
+    return len(customers)
+
+
+def record_reveal(*, shop: Shop, staff: Staff | None, actor: str, customer: Customer) -> None:
+    log_access(shop=shop, staff=staff, actor=actor, action=AccessLog.Action.REVEAL, obj=customer)
+
+
+def export_customer(*, shop: Shop, customer: Customer, staff: Staff | None, actor: str) -> dict[str, Any]:
+    """Everything we hold about the customer, as JSON-ready data (a data-subject request). Logged."""
+    from huitouke.customers.selectors import customer_export_data
+
+    _ensure_same_shop(shop, customer)
+    data = customer_export_data(shop=shop, customer=customer)
+    log_access(shop=shop, staff=staff, actor=actor, action=AccessLog.Action.EXPORT, obj=customer)
+    return data
+
+
+@transaction.atomic
+def erase_customer(*, shop: Shop, customer: Customer, staff: Staff | None, actor: str) -> Customer:
+    """Anonymise on request: personal data goes, order figures stay (so shop totals do not change)."""
+    _ensure_same_shop(shop, customer)
+    if customer.is_erased:
+        return customer
+    for model in (CustomerPhone, CustomerEmail, PlatformIdentity, Address, CustomerTag):
+        model.objects.for_shop(shop).filter(customer=customer).delete()
+    Consent.objects.for_shop(shop).filter(customer=customer).delete()
+    blank = {name: Customer._meta.get_field(name).get_default() for name in PROFILE_FIELDS if name != "name"}
+    for name, value in blank.items():
+        setattr(customer, name, value)
+    customer.name = f"已删除#{customer.pk}"
+    customer.do_not_contact = True
+    customer.erased_at = timezone.now()
+    customer.completeness = 0
+    customer.save()
+    log_access(shop=shop, staff=staff, actor=actor, action=AccessLog.Action.ERASE, obj=customer)
+    return customer
+
+
+def _ensure_same_shop(shop: Shop, customer: Customer) -> None:
+    if customer.shop_id != shop.pk:  # defence in depth: selectors already scope by shop
+        from huitouke.core.errors import NotFound
+
+        raise NotFound("no such customer")
+
+
+def _ensure_not_erased(customer: Customer) -> None:
+    if customer.is_erased:
+        raise Conflict("this customer's personal data was erased on request", field="customer")
+

@@ -1,0 +1,119 @@
+"""Products, orders and order lines. Money in Decimal (stored as fen), times aware."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from huitouke.core.models import ShopScoped, Store
+from huitouke.core.money import ZERO, MoneyField
+from huitouke.core.timeutil import local_day
+from huitouke.customers.models import Customer
+
+
+class ProductRole(models.TextChoices):
+    """DOMAIN §2: traffic and edge products carry promotions; profit products are never discounted."""
+
+    TRAFFIC = "traffic", _("Traffic (引流)")
+    PROFIT = "profit", _("Profit (利润)")
+    EDGE = "edge", _("Edge (边缘)")
+    POTENTIAL = "potential", _("Potential (潜力)")
+
+
+class Product(ShopScoped):
+    sku = models.CharField(_("SKU (商家编码)"), max_length=64)
+    title = models.CharField(_("title"), max_length=200)
+    category = models.CharField(_("category"), max_length=50, blank=True)
+    price = MoneyField(_("price"))
+    cost = MoneyField(_("cost"), null=True, blank=True)
+    role = models.CharField(_("role"), max_length=10, choices=ProductRole.choices, default=ProductRole.EDGE)
+    is_active = models.BooleanField(_("on sale"), default=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["shop", "sku"]
+        constraints = [models.UniqueConstraint(fields=["shop", "sku"], name="product_unique_sku_per_shop")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.title}"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting payment")
+    PAID = "paid", _("Paid")
+    SHIPPED = "shipped", _("Shipped")
+    COMPLETED = "completed", _("Completed")
+    CLOSED = "closed", _("Closed")
+    REFUNDED = "refunded", _("Refunded")
+
+
+PURCHASE_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED)
+
+
+class Order(ShopScoped):
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name=_("store"))
+    external_id = models.CharField(_("order number"), max_length=64)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders", verbose_name=_("customer")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=OrderStatus.choices)
+    ordered_at = models.DateTimeField(_("ordered at"))
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    goods_amount = MoneyField(_("goods amount"), default=0)
+    shipping_amount = MoneyField(_("shipping"), default=0)
+    discount_amount = MoneyField(_("discount"), default=0)
+    paid_amount = MoneyField(_("paid amount"), default=0)
+    refunded_amount = MoneyField(_("refunded amount"), default=0)
+    # Derived on save (see derive()): they make the headline figures one indexed scan.
+    net_amount = MoneyField(_("net amount"), default=0)
+    is_purchase = models.BooleanField(_("counts as a purchase"), default=False)
+    purchase_day = models.DateField(_("purchase day"), null=True, blank=True)
+    items_count = models.PositiveIntegerField(_("items"), default=0)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "store", "external_id"], name="order_unique_external_id"),
+        ]
+        indexes = [
+            models.Index(fields=["shop", "is_purchase", "purchase_day", "customer", "net_amount"], name="order_purchases"),
+            models.Index(fields=["shop", "customer", "ordered_at"], name="order_customer_time"),
+            models.Index(fields=["shop", "-ordered_at"], name="order_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+    def derive(self) -> None:
+        """Compute net amount, purchase flag and purchase day from the recorded facts (README: definitions)."""
+        self.net_amount = (self.paid_amount or ZERO) - (self.refunded_amount or ZERO)
+        self.is_purchase = self.status in PURCHASE_STATUSES and self.net_amount > Decimal("0")
+        moment = self.paid_at or self.ordered_at
+        self.purchase_day = local_day(moment) if self.is_purchase and moment else None
+
+    def save(self, *args, **kwargs) -> None:
+        self.derive()
+        super().save(*args, **kwargs)
+
+
+class OrderLine(ShopScoped):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sku = models.CharField(_("SKU"), max_length=64, blank=True)
+    title = models.CharField(_("title"), max_length=200)
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    unit_price = MoneyField(_("unit price"), default=0)
+    line_amount = MoneyField(_("line amount"), default=0)
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        indexes = [models.Index(fields=["shop", "order"], name="line_order")]
+
+    def __str__(self) -> str:
+        return f"{self.title} × {self.quantity}"

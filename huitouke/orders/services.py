@@ -1,0 +1,178 @@
+"""Writes for products and orders. Orders are idempotent by (shop, store, external order ID)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Min, Sum
+from django.db.models.functions import Coalesce
+
+from huitouke.core.errors import Conflict, Invalid, NotFound
+from huitouke.core.models import Shop, Store
+from huitouke.core.money import ZERO, MoneyError, money
+from huitouke.customers.models import Customer
+from huitouke.customers.services import update_purchase_stats
+from huitouke.orders.models import Order, OrderLine, OrderStatus, Product, ProductRole
+
+
+def _money(value: Any, field_name: str, *, allow_negative: bool = False) -> Decimal:
+    try:
+        amount = money(value if value is not None else 0)
+    except MoneyError as exc:
+        raise Invalid(f"{field_name}: {exc}", field=field_name) from exc
+    if amount < 0 and not allow_negative:
+        raise Invalid(f"{field_name} cannot be negative", field=field_name)
+    return amount
+
+
+@transaction.atomic
+def create_product(
+    *, shop: Shop, sku: str, title: str, price: Any, cost: Any = None,
+    role: str = ProductRole.EDGE, category: str = "",
+) -> Product:
+    sku, title = (sku or "").strip(), (title or "").strip()
+    if not sku:
+        raise Invalid("SKU is required", field="sku")
+    if not title:
+        raise Invalid("title is required", field="title")
+    if role not in ProductRole.values:
+        raise Invalid(f"role must be one of {', '.join(ProductRole.values)}", field="role")
+    if Product.objects.for_shop(shop).filter(sku=sku).exists():
+        raise Conflict(f"a product with SKU '{sku}' already exists", field="sku")
+    return Product.objects.create(
+        shop=shop, sku=sku, title=title[:200], category=category.strip()[:50], role=role,
+        price=_money(price, "price"), cost=None if cost in (None, "") else _money(cost, "cost"),
+    )
+
+
+@dataclass
+class LineInput:
+    title: str = ""
+    sku: str = ""
+    quantity: int = 1
+    unit_price: Any = 0
+    line_amount: Any = None
+
+
+@dataclass
+class OrderInput:
+    external_id: str
+    status: str
+    ordered_at: dt.datetime
+    paid_at: dt.datetime | None = None
+    goods_amount: Any = None
+    shipping_amount: Any = 0
+    discount_amount: Any = 0
+    paid_amount: Any = 0
+    refunded_amount: Any = 0
+    note: str = ""
+    lines: Sequence[LineInput] = field(default_factory=list)
+
+
+def _validated_lines(shop: Shop, lines: Sequence[LineInput]) -> list[OrderLine]:
+    skus = {line.sku.strip() for line in lines if line.sku}
+    products = {p.sku: p for p in Product.objects.for_shop(shop).filter(sku__in=skus)}
+    result = []
+    for index, line in enumerate(lines):
+        where = f"lines[{index}]"
+        if not isinstance(line.quantity, int) or line.quantity <= 0:
+            raise Invalid(f"{where}.quantity must be a whole number above 0", field=f"{where}.quantity")
+        product = products.get(line.sku.strip()) if line.sku else None
+        title = (line.title or (product.title if product else "")).strip()
+        if not title:
+            raise Invalid(f"{where} needs a title or a known SKU", field=f"{where}.title")
+        unit_price = _money(line.unit_price, f"{where}.unit_price")
+        amount = unit_price * line.quantity if line.line_amount is None else _money(line.line_amount, f"{where}.line_amount")
+        result.append(OrderLine(
+            shop=shop, product=product, sku=line.sku.strip()[:64], title=title[:200], quantity=line.quantity,
+            unit_price=unit_price, line_amount=amount,
+        ))
+    return result
+
+
+def _validated_order(shop: Shop, store: Store, customer: Customer | None, data: OrderInput) -> Order:
+    external_id = (data.external_id or "").strip()
+    if not external_id:
+        raise Invalid("external order ID is required", field="external_id")
+    if data.status not in OrderStatus.values:
+        raise Invalid(f"status must be one of {', '.join(OrderStatus.values)}", field="status")
+    for name in ("ordered_at", "paid_at"):
+        moment = getattr(data, name)
+        if moment is not None and (not isinstance(moment, dt.datetime) or moment.tzinfo is None):
+            raise Invalid(f"{name} must be a date-time with a time zone", field=name)
+    if data.ordered_at is None:
+        raise Invalid("ordered_at is required", field="ordered_at")
+    order = Order(
+        shop=shop, store=store, customer=customer, external_id=external_id[:64], status=data.status,
+        ordered_at=data.ordered_at, paid_at=data.paid_at, note=(data.note or "")[:300],
+        shipping_amount=_money(data.shipping_amount, "shipping_amount"),
+        discount_amount=_money(data.discount_amount, "discount_amount"),
+        paid_amount=_money(data.paid_amount, "paid_amount"),
+        refunded_amount=_money(data.refunded_amount, "refunded_amount"),
+    )
+    if order.refunded_amount > order.paid_amount:
+        raise Invalid("refunded amount is larger than the paid amount", field="refunded_amount")
+    return order
+
+
+@transaction.atomic
+def record_order(
+    *, shop: Shop, store: Store, customer: Customer | None, data: OrderInput
+) -> tuple[Order, bool]:
+    """Record an order; a retry with the same store + external ID returns the first one (created=False)."""
+    if store.shop_id != shop.pk:
+        raise NotFound("no such store", field="store")
+    if customer is not None and customer.shop_id != shop.pk:
+        raise NotFound("no such customer", field="customer")
+    order = _validated_order(shop, store, customer, data)
+    existing = Order.objects.for_shop(shop).filter(store=store, external_id=order.external_id).first()
+    if existing is not None:
+        return existing, False
+    lines = _validated_lines(shop, data.lines)
+    lines_total = sum((line.line_amount for line in lines), ZERO)
+    order.goods_amount = lines_total if data.goods_amount is None else _money(data.goods_amount, "goods_amount")
+    order.items_count = sum(line.quantity for line in lines)
+    try:
+        with transaction.atomic():
+            order.save()
+    except IntegrityError:  # a concurrent retry won the race: same answer as above
+        return Order.objects.for_shop(shop).get(store=store, external_id=order.external_id), False
+    for line in lines:
+        line.order = order
+    OrderLine.objects.bulk_create(lines)
+    if customer is not None:
+        refresh_customer_stats(shop=shop, customer_ids=[customer.pk])
+    return order, True
+
+
+_purchased_at = Coalesce("paid_at", "ordered_at")
+
+
+def purchase_stats(*, shop: Shop, customer_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
+    """Per-customer purchase figures from the orders (definitions in the README)."""
+    purchases = Order.objects.for_shop(shop).filter(is_purchase=True, customer__isnull=False)
+    if customer_ids is not None:
+        purchases = purchases.filter(customer_id__in=list(customer_ids))
+    rows = purchases.values("customer_id").annotate(
+        orders_count=Count("id"), items_count=Sum("items_count"), purchase_days=Count("purchase_day", distinct=True),
+        net_spend=Sum("net_amount"), first_purchase_at=Min(_purchased_at), last_purchase_at=Max(_purchased_at),
+    )
+    return {row.pop("customer_id"): row for row in rows}
+
+
+def refresh_customer_stats(*, shop: Shop, customer_ids: Iterable[int] | None = None) -> int:
+    """Recompute the stored purchase figures of these customers (all of the shop's when None)."""
+    ids = list(customer_ids) if customer_ids is not None else None
+    stats = purchase_stats(shop=shop, customer_ids=ids)
+    empty = {"orders_count": 0, "items_count": 0, "purchase_days": 0, "net_spend": ZERO,
+             "first_purchase_at": None, "last_purchase_at": None}
+    targets = ids if ids is not None else list(Customer.objects.for_shop(shop).values_list("pk", flat=True))
+    merged: dict[int, Mapping[str, Any]] = {pk: {**empty, **stats.get(pk, {})} for pk in targets}
+    for values in merged.values():
+        values["items_count"] = values["items_count"] or 0  # type: ignore[index]
+    return update_purchase_stats(shop=shop, stats=merged)
