@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "huitouke.customers",
     "huitouke.orders",
     "huitouke.web",
+    "huitouke.demo",
 ]
 
 MIDDLEWARE = [
