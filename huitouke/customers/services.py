@@ -15,8 +15,17 @@ from huitouke.core.errors import Conflict, Invalid
 from huitouke.core.models import AccessLog, Platform, Shop, Staff, Store, log_access
 from huitouke.customers import completeness
 from huitouke.customers.models import (
-    Address, Calendar, Channel, Consent, Customer, CustomerEmail, CustomerPhone, CustomerTag, Gender,
-    PlatformIdentity, Tag,
+    Address,
+    Calendar,
+    Channel,
+    Consent,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    CustomerTag,
+    Gender,
+    PlatformIdentity,
+    Tag,
 )
 from huitouke.customers.phones import parse_phone
 
