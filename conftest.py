@@ -6,8 +6,6 @@ import os
 
 pytest_plugins = ["huitouke.testing.fixtures"]
 
-os.environ.setdefault("HUITOUKE_TESTING", "1")
-os.environ.setdefault("HUITOUKE_TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

@@ -38,7 +38,10 @@ SOFT_PROFILE_FIELDS = (
     "lifestyle", "preferred_channel", "values", "notes",
 )
 PROFILE_FIELDS = HARD_PROFILE_FIELDS + SOFT_PROFILE_FIELDS
-_CHOICES = {"gender": Gender.values, "birthday_calendar": Calendar.values, "preferred_channel": Channel.values}
+_CHOICES = {
+    "gender": Gender.values, "birthday_calendar": Calendar.values,
+    "preferred_channel": ["", *Channel.values],  # blank: no preference (the field is optional)
+}
 
 
 def _validated_profile(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -211,6 +214,7 @@ def record_consent(
 ) -> Consent:
     """Append a consent decision; the newest one per channel is in force."""
     _ensure_same_shop(shop, customer)
+    _ensure_not_erased(customer)
     if channel not in Channel.values:
         raise Invalid(f"unknown channel '{channel}'; use one of {', '.join(Channel.values)}", field="channel")
     if not (source or "").strip():
@@ -235,6 +239,7 @@ def set_do_not_contact(*, shop: Shop, customer: Customer, value: bool) -> Custom
 def set_tags(*, shop: Shop, customer: Customer, names: Iterable[str]) -> list[str]:
     """Replace the customer's manual tags (rule-made tags are left to their rules)."""
     _ensure_same_shop(shop, customer)
+    _ensure_not_erased(customer)
     wanted = []
     for raw in names:
         name = raw.strip()
@@ -298,7 +303,8 @@ def erase_customer(*, shop: Shop, customer: Customer, staff: Staff | None, actor
     customer.do_not_contact = True
     customer.erased_at = timezone.now()
     customer.completeness = 0
-    customer.save()
+    # Only personal fields: the purchase figures may be newer in the database than in memory.
+    customer.save(update_fields=[*PROFILE_FIELDS, "do_not_contact", "erased_at", "completeness"])
     log_access(shop=shop, staff=staff, actor=actor, action=AccessLog.Action.ERASE, obj=customer)
     return customer
 

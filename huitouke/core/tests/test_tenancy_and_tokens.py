@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from huitouke.core.models import ApiToken, Role
+from huitouke.core.services import authenticate_token, create_staff, create_token, revoke_token
+from huitouke.testing.factories import TEST_PASSWORD, CustomerFactory, StaffFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_tokens_are_stored_hashed_and_shown_once(tenant_a):
+    row, plain = create_token(staff=tenant_a.owner, name="till")
+    stored = ApiToken.objects.get(pk=row.pk)
+    assert plain not in (stored.token_hash, stored.prefix + stored.token_hash)
+    assert stored.token_hash == hashlib.sha256(plain.encode()).hexdigest()
+    assert authenticate_token(plain).shop == tenant_a.shop
+
+
+def test_revoked_or_unknown_tokens_do_not_authenticate(tenant_a):
+    row, plain = create_token(staff=tenant_a.owner)
+    revoke_token(shop=tenant_a.shop, token_id=row.pk)
+    assert authenticate_token(plain) is None
+    assert authenticate_token("htk_not-a-real-token") is None
+    assert authenticate_token("") is None
+
+
+def test_a_shop_cannot_revoke_another_shops_token(tenant_a, tenant_b):
+    from huitouke.core.errors import NotFound
+
+    row, _ = create_token(staff=tenant_b.owner)
+    with pytest.raises(NotFound):
+        revoke_token(shop=tenant_a.shop, token_id=row.pk)
+    assert ApiToken.objects.get(pk=row.pk).revoked_at is None
+
+
+def test_staff_usernames_are_unique_across_shops(tenant_a, tenant_b):
+    from huitouke.core.errors import Conflict
+
+    with pytest.raises(Conflict):
+        create_staff(shop=tenant_b.shop, username="shop-a-owner", password=TEST_PASSWORD)
+
+
+def test_admin_shows_a_shops_staff_only_their_shops_rows(tenant_a, tenant_b):
+    mine = CustomerFactory(shop=tenant_a.shop, name="本店顾客")
+    theirs = CustomerFactory(shop=tenant_b.shop, name="别家顾客")
+    manager = StaffFactory(shop=tenant_a.shop, role=Role.MANAGER, user__is_staff=True, user__is_superuser=True)
+    manager.user.is_superuser = False
+    manager.user.save()
+    from django.contrib.auth.models import Permission
+
+    manager.user.user_permissions.add(*Permission.objects.filter(codename__in=["view_customer", "change_customer"]))
+    client = Client()
+    client.login(username=manager.user.username, password=TEST_PASSWORD)
+    listing = client.get("/admin/customers/customer/")
+    assert listing.status_code == 200
+    assert mine.name in listing.content.decode() and theirs.name not in listing.content.decode()
+    assert client.get(f"/admin/customers/customer/{theirs.pk}/change/").status_code in (302, 404)
+    assert client.get(f"/admin/customers/customer/{mine.pk}/change/").status_code == 200
+
+
+def test_the_default_sqlite_database_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
+    """Checked on a file database built from our settings (the test database itself may be in memory)."""
+    import copy
+
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    from huitouke import settings as project_settings
+
+    config = copy.deepcopy(project_settings.DATABASES["default"])
+    if config["ENGINE"] != "django.db.backends.sqlite3":  # running with DATABASE_URL=postgresql://…
+        config = {**config, "ENGINE": "django.db.backends.sqlite3"}
+        config["OPTIONS"] = project_settings.SQLITE_OPTIONS
+    config.update(NAME=str(tmp_path / "wal.sqlite3"), TIME_ZONE=None, CONN_HEALTH_CHECKS=False,
+                  AUTOCOMMIT=True, ATOMIC_REQUESTS=False, CONN_MAX_AGE=0)
+    wrapper = DatabaseWrapper(config, alias="wal-check")
+    try:
+        with wrapper.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            assert cursor.fetchone()[0] == "wal"
+            cursor.execute("PRAGMA busy_timeout")
+            assert cursor.fetchone()[0] == 20000
+    finally:
+        wrapper.close()
+
+
+def test_secret_key_is_generated_into_var_and_not_in_the_repo():
+    key_file = settings.VAR_DIR / "secret_key"
+    assert key_file.exists() and key_file.read_text().strip() == settings.SECRET_KEY
+    assert len(settings.SECRET_KEY) >= 50
