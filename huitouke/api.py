@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
@@ -44,12 +44,28 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return _error(request, exc.status, exc.code, exc.message, exc.field)
 
 
+def _field_path(loc: list | tuple) -> str | None:
+    """("body", "payload", "lines", 0, "unit_price") -> "lines[0].unit_price", as the services name fields."""
+    path = ""
+    for part in loc:
+        if part in ("body", "query", "path", "payload"):
+            continue
+        if isinstance(part, str) and not part.isidentifier():
+            continue  # a union member's tag such as "str-enum[Channel]", not a field
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or None
+
+
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     first = exc.errors[0] if exc.errors else {}
-    location = [str(part) for part in first.get("loc", []) if part not in ("body", "query", "path", "payload")]
-    field = ".".join(location) or None
+    field = _field_path(first.get("loc", []))
     message = first.get("msg", "invalid input")
+    if first.get("type") == "missing" and field is None:
+        message = "the request needs a JSON object body"
     return _error(request, 422, "invalid", f"{field}: {message}" if field else message, field)
 
 
@@ -58,18 +74,42 @@ def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
     return _error(request, 401, "unauthorized", "missing, unknown or revoked API token")
 
 
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+               429: "throttled"}
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return _error(request, exc.status_code, "error", str(exc))
+    if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
+        # ninja's message for a body that is not JSON (its DEBUG detail may quote the body: left out)
+        return _error(request, 400, "malformed_json", "the request body is not valid JSON")
+    return _error(request, exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), str(exc))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", "not found")
+
+
+_fallback = Router(auth=None)
+
+
+@_fallback.api_operation(["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", include_in_schema=False)
+def unknown_path(request: HttpRequest, rest: str) -> HttpResponse:
+    """Any other path under /api/v1/ answers in the API's error shape, not the web app's HTML page."""
+    return _error(request, 404, "not_found", f"no API endpoint /{rest}")
 
 
 def _register_routers() -> None:
+    from huitouke.core.api import router as core_router
     from huitouke.customers.api import router as customers_router
     from huitouke.orders.api import orders_router, products_router
 
+    api.add_router("", core_router)
     api.add_router("/customers", customers_router)
     api.add_router("/orders", orders_router)
     api.add_router("/products", products_router)
+    api.add_router("", _fallback)  # last: it matches every path
 
 
 _register_routers()

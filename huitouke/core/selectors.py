@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from huitouke.core.errors import NotFound
-from huitouke.core.models import Shop, Staff, Store
+from huitouke.core.models import ApiToken, Shop, Staff, Store
 
 
 def shop_by_slug(slug: str) -> Shop:
@@ -25,3 +27,8 @@ def staff_by_username(*, shop: Shop, username: str) -> Staff:
     if staff is None:
         raise NotFound(f"shop '{shop.slug}' has no staff member '{username}'", field="user")
     return staff
+
+
+def list_tokens(*, shop: Shop) -> QuerySet[ApiToken]:
+    """The shop's API tokens (active and revoked), newest first."""
+    return ApiToken.objects.for_shop(shop).select_related("staff__user").order_by("-created_at", "-id")

@@ -7,11 +7,12 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from huitouke.core.errors import NotFound
+from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop
 from huitouke.customers import completeness
 from huitouke.customers.extensions import export_sections_for
 from huitouke.customers.models import Channel, Consent, Customer, CustomerPhone, PlatformIdentity
+from huitouke.customers.phones import parse_phone
 
 _DIGITS = re.compile(r"^\d{3,11}$")
 
@@ -25,6 +26,15 @@ def customer_by_id(*, shop: Shop, customer_id: int) -> Customer:
     if customer is None:
         raise NotFound(f"no customer {customer_id}", field="customer")
     return customer
+
+
+def customer_by_phone(*, shop: Shop, phone: str) -> Customer | None:
+    """The shop's customer with this full phone (matched in E.164), or None; a masked phone is Invalid."""
+    parsed = parse_phone(phone)
+    if parsed.e164 is None:
+        raise Invalid("a masked phone cannot identify a customer; send the full number", field="phone")
+    row = CustomerPhone.objects.for_shop(shop).select_related("customer").filter(e164=parsed.e164).first()
+    return row.customer if row else None
 
 
 def search_customers(*, shop: Shop, query: str = "", order: str = "recent") -> QuerySet[Customer]:

@@ -1,4 +1,156 @@
-from ninja import Router
+"""/api/v1/orders and /api/v1/products. Recording an order is idempotent by store + external_id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from ninja import Path, Query, Router, Status
+
+from huitouke.core.api import MAX_ID, PageQuery, caller, paginate
+from huitouke.core.errors import Invalid
+from huitouke.core.models import Shop, Staff, Store
+from huitouke.core.selectors import store_by_slug
+from huitouke.customers import selectors as customer_selectors
+from huitouke.customers import services as customer_services
+from huitouke.customers.models import Customer
+from huitouke.orders import selectors, services
+from huitouke.orders.models import Order, Product
+from huitouke.orders.schemas import (
+    OrderCreate,
+    OrderCreated,
+    OrderDetail,
+    OrderListQuery,
+    OrderPage,
+    ProductIn,
+    ProductListQuery,
+    ProductOut,
+    ProductPage,
+)
 
 orders_router = Router(tags=["orders"])
 products_router = Router(tags=["products"])
+
+OrderId = Path(..., ge=1, le=MAX_ID, description="order id")
+ProductId = Path(..., ge=1, le=MAX_ID, description="product id")
+_MONEY = ("goods_amount", "shipping_amount", "discount_amount", "paid_amount", "refunded_amount", "net_amount")
+
+
+def _order_out(order: Order) -> dict[str, Any]:
+    data = {
+        "id": order.pk, "store": order.store.slug, "external_id": order.external_id,
+        "customer_id": order.customer_id, "status": order.status, "ordered_at": order.ordered_at,
+        "paid_at": order.paid_at, "is_purchase": order.is_purchase, "purchase_day": order.purchase_day,
+        "items_count": order.items_count, "note": order.note,
+    }
+    return {**data, **{name: getattr(order, name) for name in _MONEY}}
+
+
+def _order_detail(order: Order) -> dict[str, Any]:
+    lines = sorted(order.lines.all(), key=lambda line: line.pk)  # prefetched by the selector
+    return {
+        **_order_out(order),
+        "lines": [
+            {
+                "id": line.pk, "product_id": line.product_id, "sku": line.sku, "title": line.title,
+                "quantity": line.quantity, "unit_price": line.unit_price, "line_amount": line.line_amount,
+            }
+            for line in lines
+        ],
+    }
+
+
+def _buyer(*, shop: Shop, staff: Staff, store: Store, payload: OrderCreate) -> tuple[Customer | None, bool]:
+    """The order's customer by id or by phone, registering an unknown phone when a name is given.
+
+    Returns (customer, registered_now).
+    """
+    if payload.customer_id is not None:
+        return customer_selectors.customer_by_id(shop=shop, customer_id=payload.customer_id), False
+    if not payload.phone:
+        return None, False
+    customer = customer_selectors.customer_by_phone(shop=shop, phone=payload.phone)
+    if customer is not None:
+        return customer, False
+    name = (payload.customer_name or "").strip()
+    if not name:
+        raise Invalid("no customer has this phone; send customer_name to register one", field="customer_name")
+    customer = customer_services.register_customer(
+        shop=shop, name=name, phone=payload.phone, registered_by=staff, store=store,
+    )
+    return customer, True
+
+
+@orders_router.get("", response=OrderPage, summary="List orders, newest first")
+def list_orders(request: HttpRequest, filters: Query[OrderListQuery], page: Query[PageQuery]) -> dict[str, Any]:
+    store = store_by_slug(shop=request.shop, slug=filters.store) if filters.store else None
+    orders = selectors.list_orders(
+        shop=request.shop, customer_id=filters.customer_id, store_id=store.pk if store else None,
+        status=filters.status.value if filters.status else None,
+    )
+    items, info = paginate(orders, page)
+    return {**info, "items": [_order_out(order) for order in items]}
+
+
+@orders_router.get("/{order_id}", response=OrderDetail, summary="One order with its lines")
+def get_order(request: HttpRequest, order_id: int = OrderId) -> dict[str, Any]:
+    return _order_detail(selectors.order_by_id(shop=request.shop, order_id=order_id))
+
+
+@orders_router.post(
+    "", response={200: OrderCreated, 201: OrderCreated},
+    summary="Record an order (201); the same store + external_id again returns the first one (200)",
+)
+def create_order(request: HttpRequest, payload: OrderCreate) -> Status:
+    if payload.customer_id is not None and payload.phone:
+        raise Invalid("give customer_id or phone, not both", field="phone")
+    shop, staff = request.shop, caller(request)
+    data = services.OrderInput(
+        external_id=payload.external_id, status=payload.status.value, ordered_at=payload.ordered_at,
+        paid_at=payload.paid_at, goods_amount=payload.goods_amount, shipping_amount=payload.shipping_amount,
+        discount_amount=payload.discount_amount, paid_amount=payload.paid_amount,
+        refunded_amount=payload.refunded_amount, note=payload.note,
+        lines=[
+            services.LineInput(title=line.title, sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
+            for line in payload.lines
+        ],
+    )
+    with transaction.atomic():  # a customer registered for this order goes if the order fails
+        store = store_by_slug(shop=shop, slug=payload.store)
+        customer, registered = _buyer(shop=shop, staff=staff, store=store, payload=payload)
+        order, created = services.record_order(shop=shop, store=store, customer=customer, data=data)
+        if registered and not created:
+            transaction.set_rollback(True)  # a retry of a recorded order must not leave a new customer
+    order = selectors.order_by_id(shop=shop, order_id=order.pk)
+    return Status(201 if created else 200, {**_order_detail(order), "created": created})
+
+
+def _product_out(product: Product) -> dict[str, Any]:
+    return {
+        "id": product.pk, "sku": product.sku, "title": product.title, "category": product.category,
+        "price": product.price, "cost": product.cost, "role": product.role, "is_active": product.is_active,
+    }
+
+
+@products_router.get("", response=ProductPage, summary="List products by SKU")
+def list_products(request: HttpRequest, filters: Query[ProductListQuery], page: Query[PageQuery]) -> dict[str, Any]:
+    products = selectors.list_products(
+        shop=request.shop, query=filters.q.strip(), role=filters.role.value if filters.role else None,
+    )
+    items, info = paginate(products, page)
+    return {**info, "items": [_product_out(product) for product in items]}
+
+
+@products_router.get("/{product_id}", response=ProductOut, summary="One product")
+def get_product(request: HttpRequest, product_id: int = ProductId) -> dict[str, Any]:
+    return _product_out(selectors.product_by_id(shop=request.shop, product_id=product_id))
+
+
+@products_router.post("", response={201: ProductOut}, summary="Create a product")
+def create_product(request: HttpRequest, payload: ProductIn) -> Status:
+    product = services.create_product(
+        shop=request.shop, sku=payload.sku, title=payload.title, price=payload.price, cost=payload.cost,
+        role=payload.role.value, category=payload.category,
+    )
+    return Status(201, _product_out(product))
