@@ -1,3 +1,16 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
-urlpatterns: list = []
+from huitouke.web import views
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.dashboard, name="dashboard"),
+    path("customers/", views.customer_list, name="customers"),
+    path("customers/<int:customer_id>/", views.customer_detail, name="customer"),
+    path("customers/<int:customer_id>/profile/", views.customer_profile, name="customer_profile"),
+    path("customers/<int:customer_id>/reveal/", views.customer_reveal, name="customer_reveal"),
+    path("customers/<int:customer_id>/export/", views.customer_export, name="customer_export"),
+    path("customers/<int:customer_id>/erase/", views.customer_erase, name="customer_erase"),
+]

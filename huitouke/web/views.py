@@ -1,0 +1,251 @@
+"""HTML views: parse the request, call a selector or service, render. No business rule lives here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from huitouke.core.errors import DomainError, NotFound
+from huitouke.core.models import Role
+from huitouke.core.money import ZERO
+from huitouke.core.timeutil import today
+from huitouke.customers import extensions, selectors, services
+from huitouke.customers.models import Channel, Customer
+from huitouke.customers.phones import display_phone
+from huitouke.orders import selectors as order_selectors
+from huitouke.web.forms import ProfileForm, SearchForm
+from huitouke.web.labels import fact_label
+
+PAGE_SIZE = 50
+CHART_MONTHS = 24
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    """An HTMX partial request (a history restore wants the full page)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Logged-in staff only; a login without a staff record gets a 403 explaining why."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            if is_htmx(request):
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = f"{reverse('login')}?next={request.path}"
+                return response
+            return redirect_to_login(request.get_full_path())
+        if request.staff is None:
+            raise PermissionDenied(_("Your account is not linked to any shop. Ask the shop owner to add you as staff."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _customer_or_404(request: HttpRequest, customer_id: int) -> Customer:
+    try:
+        return selectors.customer_by_id(shop=request.shop, customer_id=customer_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def _actor(request: HttpRequest) -> str:
+    return request.user.get_username()
+
+
+# Dashboard ------------------------------------------------------------------------------------
+
+
+def _month_start(day: dt.date, months_back: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 - months_back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _chart_data(request: HttpRequest) -> dict[str, Any]:
+    """Revenue by month for the last 24 months (empty months as zero), ready for ECharts."""
+    now = today()
+    since = _month_start(now, CHART_MONTHS - 1)
+    rows = {row.month: row for row in order_selectors.revenue_by_month(shop=request.shop, since=since)}
+    months, new, returning, share = [], [], [], []
+    for back in range(CHART_MONTHS - 1, -1, -1):
+        key = _month_start(now, back).strftime("%Y-%m")
+        row = rows.get(key)
+        new_amount = row.new_revenue if row else ZERO
+        returning_amount = row.returning_revenue if row else ZERO
+        total = new_amount + returning_amount
+        months.append(key)
+        new.append(float(new_amount))
+        returning.append(float(returning_amount))
+        share.append(round(float(returning_amount / total) * 100, 1) if total > ZERO else None)
+    return {
+        "months": months, "new": new, "returning": returning, "share": share,
+        "labels": {
+            "new": _("New customers"), "returning": _("Returning customers"),
+            "share": _("Returning share"), "revenue": _("Net revenue (¥)"), "percent": _("Share (%)"),
+        },
+    }
+
+
+@staff_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    figures = order_selectors.headline(shop=request.shop)
+    return render(request, "web/dashboard.html", {"figures": figures, "chart": _chart_data(request)})
+
+
+# Customer list --------------------------------------------------------------------------------
+
+
+@staff_required
+def customer_list(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None)
+    query, sort = "", "recent"
+    if form.is_valid():
+        query, sort = form.cleaned_data["q"], form.cleaned_data["sort"] or "recent"
+    customers = selectors.search_customers(shop=request.shop, query=query, order=sort)
+    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [{"customer": c, "phone": next(iter(c.phones.all()), None)} for c in page.object_list]
+    context = {"form": form, "page": page, "rows": rows, "query": query, "sort": sort}
+    template = "web/customers/_results.html" if is_htmx(request) else "web/customers/list.html"
+    response = render(request, template, context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+# Customer 360 ---------------------------------------------------------------------------------
+
+
+def _profile_context(request: HttpRequest, customer: Customer) -> dict[str, Any]:
+    return {
+        "customer": customer,
+        "tags": selectors.tag_names(shop=request.shop, customer=customer),
+        "completeness": _completeness_context(customer),
+    }
+
+
+def _completeness_context(customer: Customer) -> dict[str, Any]:
+    result = selectors.completeness_of(customer)
+    return {
+        "score": result.score,
+        "hard_missing": [fact_label(name) for name in result.hard_missing],
+        "soft_missing": [fact_label(name) for name in result.soft_missing],
+    }
+
+
+def _detail_context(request: HttpRequest, customer: Customer, *, revealed: bool) -> dict[str, Any]:
+    consents = selectors.current_consents(shop=request.shop, customer=customer)
+    phones = [
+        {"row": p, "full": display_phone(p.e164) if p.e164 else p.masked}
+        for p in customer.phones.order_by("-is_primary", "id")
+    ]
+    return {
+        **_profile_context(request, customer),
+        "revealed": revealed,
+        "phones": phones,
+        "emails": list(customer.emails.order_by("id")),
+        "addresses": list(customer.addresses.order_by("-is_default", "id")),
+        "identities": list(customer.identities.order_by("platform", "handle")),
+        "consents": [(Channel(channel).label, consents.get(channel)) for channel in Channel.values],
+        "timeline": extensions.timeline_for(shop=request.shop, customer=customer),
+        "can_view_pii": request.staff.can_view_pii,
+        "can_erase": request.staff.role == Role.OWNER,
+    }
+
+
+@staff_required
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _customer_or_404(request, customer_id)
+    return render(request, "web/customers/detail.html", _detail_context(request, customer, revealed=False))
+
+
+@staff_required
+@require_POST
+def customer_reveal(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Show the full personal data once, for staff allowed to see it; every reveal is logged."""
+    customer = _customer_or_404(request, customer_id)
+    if not request.staff.can_view_pii:
+        raise PermissionDenied(_("Only owners and managers may see full personal data."))
+    services.record_reveal(shop=request.shop, staff=request.staff, actor=_actor(request), customer=customer)
+    return render(request, "web/customers/detail.html", _detail_context(request, customer, revealed=True))
+
+
+@staff_required
+@require_POST
+def customer_export(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Everything held about the customer as a JSON download (a data-subject request); logged."""
+    customer = _customer_or_404(request, customer_id)
+    if not request.staff.can_view_pii:
+        raise PermissionDenied(_("Only owners and managers may export personal data."))
+    data = services.export_customer(shop=request.shop, customer=customer, staff=request.staff, actor=_actor(request))
+    response = HttpResponse(
+        json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.json"'
+    return response
+
+
+@staff_required
+@require_POST
+def customer_erase(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _customer_or_404(request, customer_id)
+    if request.staff.role != Role.OWNER:
+        raise PermissionDenied(_("Only the shop owner may erase a customer's personal data."))
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, _("Tick the confirmation box to erase this customer's personal data."))
+        return redirect("customer", customer_id=customer.pk)
+    services.erase_customer(shop=request.shop, customer=customer, staff=request.staff, actor=_actor(request))
+    messages.success(request, _("The customer's personal data was erased. Order figures are kept."))
+    return redirect("customer", customer_id=customer.pk)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def customer_profile(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Edit hard and soft profile and tags. HTMX swaps the section in place; a plain POST redirects."""
+    customer = _customer_or_404(request, customer_id)
+    tags = selectors.tag_names(shop=request.shop, customer=customer)
+    if request.method == "POST":
+        form = ProfileForm(request.POST)
+        if form.is_valid() and _save_profile(request, customer, form):
+            customer.refresh_from_db()
+            if is_htmx(request):
+                context = {**_profile_context(request, customer), "saved": True, "oob": True}
+                return render(request, "web/customers/_profile.html", context)
+            messages.success(request, _("Profile saved."))
+            return redirect("customer", customer_id=customer.pk)
+        customer.refresh_from_db()
+        status = 200 if is_htmx(request) else 422
+    else:
+        form = ProfileForm(initial=ProfileForm.initial_for(customer, tags))
+        status = 200
+    context = {"customer": customer, "form": form}
+    template = "web/customers/_profile_form.html" if is_htmx(request) else "web/customers/profile_edit.html"
+    return render(request, template, context, status=status)
+
+
+def _save_profile(request: HttpRequest, customer: Customer, form: ProfileForm) -> bool:
+    """Profile and tags are saved together or not at all; a refused change is shown on its field."""
+    try:
+        with transaction.atomic():
+            services.update_profile(shop=request.shop, customer=customer, changes=form.profile_changes())
+            services.set_tags(shop=request.shop, customer=customer, names=form.tag_names())
+    except DomainError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return False
+    return True
