@@ -53,6 +53,12 @@ def test_shop_owner_walks_through_the_app(live_server, transactional_db, page):
     data = make_shop_data(make_tenant("shop-a"))
     wang = data.wang
 
+    # The vendored assets must be served (no CDN at runtime).
+    for asset in ("css/app.css", "vendor/htmx.min.js", "vendor/echarts.min.js", "js/dashboard.js"):
+        assert page.request.get(f"{live_server.url}/static/{asset}").ok, (
+            f"static/{asset} is not served: huitouke/static must be in STATICFILES_DIRS"
+        )
+
     # Log in.
     page.goto(f"{live_server.url}/login/")
     expect(page.locator("h1")).to_have_text("登录")
