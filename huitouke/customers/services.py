@@ -11,8 +11,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from huitouke.core.errors import Conflict, Invalid
-from huitouke.core.models import AccessLog, Platform, Shop, Staff, Store, log_access
+from huitouke.core.errors import Conflict, Forbidden, Invalid
+from huitouke.core.models import AccessLog, Platform, Role, Shop, Staff, Store, log_access
 from huitouke.customers import completeness
 from huitouke.customers.models import (
     Address,
@@ -273,7 +273,15 @@ def update_purchase_stats(*, shop: Shop, stats: Mapping[int, Mapping[str, Any]])
     return len(customers)
 
 
+def _require_pii_role(staff: Staff | None, what: str, field: str | None = None) -> None:
+    """Full personal data is for owners and managers; `staff=None` is the shell operator (CLI)."""
+    if staff is not None and not staff.can_view_pii:
+        raise Forbidden(f"only owners and managers may {what}", field=field)
+
+
 def record_reveal(*, shop: Shop, staff: Staff | None, actor: str, customer: Customer) -> None:
+    _ensure_same_shop(shop, customer)
+    _require_pii_role(staff, "reveal full personal data", field="reveal")
     log_access(shop=shop, staff=staff, actor=actor, action=AccessLog.Action.REVEAL, obj=customer)
 
 
@@ -282,6 +290,7 @@ def export_customer(*, shop: Shop, customer: Customer, staff: Staff | None, acto
     from huitouke.customers.selectors import customer_export_data
 
     _ensure_same_shop(shop, customer)
+    _require_pii_role(staff, "export a customer's personal data")
     data = customer_export_data(shop=shop, customer=customer)
     log_access(shop=shop, staff=staff, actor=actor, action=AccessLog.Action.EXPORT, obj=customer)
     return data
@@ -291,6 +300,8 @@ def export_customer(*, shop: Shop, customer: Customer, staff: Staff | None, acto
 def erase_customer(*, shop: Shop, customer: Customer, staff: Staff | None, actor: str) -> Customer:
     """Anonymise on request: personal data goes, order figures stay (so shop totals do not change)."""
     _ensure_same_shop(shop, customer)
+    if staff is not None and staff.role != Role.OWNER:
+        raise Forbidden("only the shop owner may erase a customer's personal data")
     if customer.is_erased:
         return customer
     for model in (CustomerPhone, CustomerEmail, PlatformIdentity, Address, CustomerTag):

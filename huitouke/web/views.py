@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 
@@ -20,7 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from huitouke.core.errors import DomainError, NotFound
+from huitouke.core.errors import DomainError, Forbidden, NotFound
 from huitouke.core.models import Role
 from huitouke.core.money import ZERO
 from huitouke.core.timeutil import today
@@ -167,6 +168,15 @@ def _detail_context(request: HttpRequest, customer: Customer, *, revealed: bool)
     }
 
 
+@contextmanager
+def _forbidden_as_403() -> Iterator[None]:
+    """The services decide who may do what; the web shows their refusal as a 403 page."""
+    try:
+        yield
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+
+
 @staff_required
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = _customer_or_404(request, customer_id)
@@ -178,9 +188,8 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
 def customer_reveal(request: HttpRequest, customer_id: int) -> HttpResponse:
     """Show the full personal data once, for staff allowed to see it; every reveal is logged."""
     customer = _customer_or_404(request, customer_id)
-    if not request.staff.can_view_pii:
-        raise PermissionDenied(_("Only owners and managers may see full personal data."))
-    services.record_reveal(shop=request.shop, staff=request.staff, actor=_actor(request), customer=customer)
+    with _forbidden_as_403():
+        services.record_reveal(shop=request.shop, staff=request.staff, actor=_actor(request), customer=customer)
     return render(request, "web/customers/detail.html", _detail_context(request, customer, revealed=True))
 
 
@@ -189,9 +198,10 @@ def customer_reveal(request: HttpRequest, customer_id: int) -> HttpResponse:
 def customer_export(request: HttpRequest, customer_id: int) -> HttpResponse:
     """Everything held about the customer as a JSON download (a data-subject request); logged."""
     customer = _customer_or_404(request, customer_id)
-    if not request.staff.can_view_pii:
-        raise PermissionDenied(_("Only owners and managers may export personal data."))
-    data = services.export_customer(shop=request.shop, customer=customer, staff=request.staff, actor=_actor(request))
+    with _forbidden_as_403():
+        data = services.export_customer(
+            shop=request.shop, customer=customer, staff=request.staff, actor=_actor(request)
+        )
     response = HttpResponse(
         json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
         content_type="application/json; charset=utf-8",
@@ -204,12 +214,11 @@ def customer_export(request: HttpRequest, customer_id: int) -> HttpResponse:
 @require_POST
 def customer_erase(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = _customer_or_404(request, customer_id)
-    if request.staff.role != Role.OWNER:
-        raise PermissionDenied(_("Only the shop owner may erase a customer's personal data."))
     if request.POST.get("confirm") != "yes":
         messages.error(request, _("Tick the confirmation box to erase this customer's personal data."))
         return redirect("customer", customer_id=customer.pk)
-    services.erase_customer(shop=request.shop, customer=customer, staff=request.staff, actor=_actor(request))
+    with _forbidden_as_403():
+        services.erase_customer(shop=request.shop, customer=customer, staff=request.staff, actor=_actor(request))
     messages.success(request, _("The customer's personal data was erased. Order figures are kept."))
     return redirect("customer", customer_id=customer.pk)
 

@@ -188,3 +188,21 @@ def test_erasure_removes_personal_data_but_keeps_order_figures(tenant_a):
     assert AccessLog.objects.filter(action="erase", object_id=customer.pk).exists()
     with pytest.raises(Conflict):
         services.update_profile(shop=shop, customer=customer, changes={"occupation": "x"})
+
+
+def test_only_owners_and_managers_see_or_export_full_data_and_only_owners_erase(tenant_a):
+    from huitouke.core.errors import Forbidden
+    from huitouke.core.models import Role
+    from huitouke.testing.factories import StaffFactory
+
+    shop, customer = tenant_a.shop, CustomerFactory(shop=tenant_a.shop)
+    associate = StaffFactory(shop=shop, role=Role.ASSOCIATE)
+    manager = StaffFactory(shop=shop, role=Role.MANAGER)
+    for action in (services.record_reveal, services.export_customer):
+        with pytest.raises(Forbidden):
+            action(shop=shop, staff=associate, actor="a", customer=customer)
+    services.record_reveal(shop=shop, staff=manager, actor="m", customer=customer)
+    with pytest.raises(Forbidden):
+        services.erase_customer(shop=shop, customer=customer, staff=manager, actor="m")
+    assert list(AccessLog.objects.values_list("actor", "action")) == [("m", "reveal")]
+    assert Customer.objects.get(pk=customer.pk).erased_at is None
