@@ -189,3 +189,11 @@ def test_completeness_is_the_archive_score_and_varies(demo):
     lunar = Customer.objects.for_shop(demo).filter(birthday_calendar="lunar", birth_month__isnull=False)
     assert lunar.exists()
     assert Customer.objects.for_shop(demo).filter(birth_month__isnull=True).exists()
+
+
+def test_bench_probe_samples_the_demo(demo):
+    from huitouke.demo.bench import probe_data
+
+    info = probe_data()
+    assert info["customers"] == Customer.objects.for_shop(demo).count()
+    assert info["ids"] and info["names"] and all(len(t) == 4 for t in info["tails"])

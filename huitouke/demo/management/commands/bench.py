@@ -1,0 +1,45 @@
+"""`huitouke bench http|demo`: latency of the main pages on the 100k demo; demo build time."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from rich.console import Console
+
+from huitouke.demo import bench
+
+
+class Command(BaseCommand):
+    help = "Benchmarks (loopback only, in var/bench/): `bench http` for page latency, `bench demo` for build time."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="which", required=True)
+        http = sub.add_parser("http", help="p50/p95 of the main pages against `huitouke serve`")
+        http.add_argument("--database-url", help="bench database (default: SQLite var/bench/bench.sqlite3)")
+        http.add_argument("--customers", type=int, default=100_000, help="demo size to build if missing")
+        http.add_argument("--requests", type=int, default=60, help="sequential requests per page (default 60)")
+        http.add_argument("--max-seconds", type=float, default=30.0, help="time limit per page (default 30)")
+        http.add_argument("--json", type=Path, help="also write the results as JSON here")
+        demo = sub.add_parser("demo", help="wall time of `huitouke demo --customers N` on a fresh database")
+        demo.add_argument("--customers", type=int, default=100_000)
+        demo.add_argument("--runs", type=int, default=1)
+        demo.add_argument("--database-url", help="database to use (default: a scratch SQLite file, deleted after)")
+        sub.add_parser("probe", help="(internal) print sample ids and search terms of the demo as JSON")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        console = Console(file=self.stdout._out, width=max(120, Console().width))  # type: ignore[attr-defined]
+        if opts["which"] == "probe":
+            self.stdout.write(json.dumps(bench.probe_data(), ensure_ascii=False))
+        elif opts["which"] == "http":
+            bench.http_bench(
+                database_url=opts["database_url"], customers=opts["customers"], requests=opts["requests"],
+                max_seconds=opts["max_seconds"], json_path=opts["json"], console=console,
+            )
+        else:
+            times = bench.demo_bench(
+                customers=opts["customers"], runs=opts["runs"], database_url=opts["database_url"], console=console,
+            )
+            console.print(f"demo --customers {opts['customers']}: {', '.join(f'{t:.1f} s' for t in times)}")
