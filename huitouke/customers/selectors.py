@@ -42,17 +42,7 @@ def search_customers(*, shop: Shop, query: str = "", order: str = "recent") -> Q
     qs = Customer.objects.for_shop(shop).filter(erased_at__isnull=True)
     query = (query or "").strip()
     if query:
-        match = Q(name__icontains=query)
-        if _DIGITS.match(query):
-            phones = CustomerPhone.objects.for_shop(shop)
-            if len(query) <= 4:
-                phones = phones.filter(tail4__endswith=query)
-            else:
-                phones = phones.filter(Q(e164__endswith=query) | Q(masked__endswith=query))
-            match |= Q(pk__in=phones.values("customer_id"))
-        identities = PlatformIdentity.objects.for_shop(shop).filter(handle__icontains=query)
-        match |= Q(pk__in=identities.values("customer_id"))
-        qs = qs.filter(match)
+        qs = qs.filter(_search_match(shop, query))
     ordering = {
         "recent": ["-last_purchase_at", "-id"],
         "spend": ["-net_spend", "-id"],
@@ -61,6 +51,22 @@ def search_customers(*, shop: Shop, query: str = "", order: str = "recent") -> Q
     }.get(order, ["-last_purchase_at", "-id"])
     primary_phone = Prefetch("phones", queryset=CustomerPhone.objects.order_by("-is_primary", "id"))
     return qs.order_by(*ordering).prefetch_related(primary_phone)
+
+
+def _search_match(shop: Shop, query: str) -> Q:
+    """Names for text; phones for digits (a name has no digits, so digits skip the name scan)."""
+    identities = PlatformIdentity.objects.for_shop(shop).filter(handle__icontains=query)
+    match = Q(pk__in=identities.values("customer_id"))
+    if not _DIGITS.match(query):
+        return match | Q(name__icontains=query)
+    phones = CustomerPhone.objects.for_shop(shop)
+    if len(query) == 4:
+        phones = phones.filter(tail4=query)  # exact: uses the (shop, tail4) index
+    elif len(query) < 4:
+        phones = phones.filter(tail4__endswith=query)
+    else:
+        phones = phones.filter(Q(e164__endswith=query) | Q(masked__endswith=query))
+    return match | Q(pk__in=phones.values("customer_id"))
 
 
 def current_consents(*, shop: Shop, customer: Customer) -> dict[str, Consent | None]:

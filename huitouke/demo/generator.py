@@ -516,6 +516,7 @@ def _orders(
     is_purchase = np.isin(status, PURCHASE_CODES) & (net > 0)
     moment = np.where(has_paid_at, paid_at, o_time)
     purchase_day = np.where(is_purchase, local_days(moment), -1)
+    is_repeat = _repeat_flags(o_cust, is_purchase, purchase_day, n_customers=int(o_cust.max(initial=-1)) + 1)
     items = np.bincount(l_order, weights=l_qty, minlength=n_orders).astype(np.int64)
 
     ext = np.empty(n_orders, object)
@@ -534,10 +535,20 @@ def _orders(
         "ordered_at": o_time, "paid_at": np.where(has_paid_at, paid_at, -1), "goods_amount": goods,
         "shipping_amount": shipping, "discount_amount": discount, "paid_amount": paid_amount,
         "refunded_amount": refunded, "net_amount": net, "is_purchase": is_purchase, "purchase_day": purchase_day,
-        "items_count": items, "note": notes.tolist(),
+        "is_repeat": is_repeat, "items_count": items, "note": notes.tolist(),
     }
     lines = {"order": l_order, "product": l_product, "quantity": l_qty, "unit_price": l_price, "line_amount": l_amount}
     return orders, lines
+
+
+def _repeat_flags(customer: np.ndarray, is_purchase: np.ndarray, day: np.ndarray, *, n_customers: int) -> np.ndarray:
+    """Purchases after the customer's first purchase day, as orders.services.mark_repeat_purchases flags them."""
+    known = is_purchase & (customer >= 0)
+    first = np.full(max(n_customers, 1), np.iinfo(np.int64).max)
+    np.minimum.at(first, customer[known], day[known])
+    flags = np.zeros(customer.size, dtype=bool)
+    flags[known] = day[known] > first[customer[known]]
+    return flags
 
 
 def purchase_stats(demo: Demo, n_customers: int) -> dict[str, np.ndarray]:

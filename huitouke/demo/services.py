@@ -264,7 +264,7 @@ class _Writer:
             "ordered_at": _moments(o["ordered_at"]), "paid_at": _moments(o["paid_at"]),
             **{name: o[name].tolist() for name in (
                 "goods_amount", "shipping_amount", "discount_amount", "paid_amount", "refunded_amount", "net_amount",
-                "is_purchase", "items_count",
+                "is_purchase", "is_repeat", "items_count",
             )},
             "purchase_day": _days(o["purchase_day"]), "note": o["note"],
         }, n)

@@ -7,12 +7,12 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from huitouke.core.errors import NotFound
 from huitouke.core.models import Shop
-from huitouke.core.money import ZERO, fmt, from_fen
+from huitouke.core.money import ZERO, MoneyField, fmt
 from huitouke.core.timeutil import day_start
 from huitouke.customers.extensions import TimelineEntry
 from huitouke.customers.models import Customer
@@ -112,82 +112,63 @@ class Headline:
         return data
 
 
-# One pass over the purchases (covered by the order_purchases index): per-customer first day and
-# number of purchase days, then the totals. Plain SQL that SQLite and PostgreSQL both run.
-_HEADLINE_SQL = """
-WITH p AS (
-    SELECT customer_id, purchase_day, net_amount FROM orders_order
-    WHERE shop_id = %s AND is_purchase = %s AND purchase_day <= %s
-),
-f AS (
-    SELECT customer_id, MIN(purchase_day) AS first_day, COUNT(DISTINCT purchase_day) AS days
-    FROM p WHERE customer_id IS NOT NULL GROUP BY customer_id
-)
-SELECT
-    (SELECT COUNT(*) FROM f),
-    (SELECT COUNT(*) FROM f WHERE days >= 2),
-    (SELECT COUNT(*) FROM p),
-    (SELECT COALESCE(SUM(net_amount), 0) FROM p),
-    (SELECT COALESCE(SUM(p.net_amount), 0) FROM p JOIN f ON p.customer_id = f.customer_id
-        WHERE p.purchase_day > f.first_day)
-"""
+def _purchases(shop: Shop, since: dt.date | None = None, until: dt.date | None = None) -> QuerySet[Order]:
+    purchases = Order.objects.for_shop(shop).filter(is_purchase=True)
+    if since is not None:
+        purchases = purchases.filter(purchase_day__gte=since)
+    if until is not None:
+        purchases = purchases.filter(purchase_day__lte=until)
+    return purchases
 
 
 def headline(*, shop: Shop, as_of: dt.date | None = None) -> Headline:
-    """Figures as of the end of `as_of` (Shanghai day); today's when None."""
-    as_of = as_of or dt.date.max
-    with connection.cursor() as cursor:
-        cursor.execute(_HEADLINE_SQL, [shop.pk, True, as_of])
-        buyers, repeaters, purchases, revenue_fen, repeat_fen = cursor.fetchone()
+    """Figures as of the end of `as_of` (Shanghai day); today's when None.
+
+    One pass over the purchases (covered by an index): a customer with a repeat purchase up to
+    `as_of` has purchases on 2+ days up to `as_of`, so the stored flag serves any cut-off.
+    """
+    repeat = Q(is_repeat=True)
+    figures = _purchases(shop, until=as_of).aggregate(
+        buyers=Count("customer", distinct=True),
+        repeat_customers=Count("customer", filter=repeat, distinct=True),
+        purchases=Count("id"),
+        net_revenue=Coalesce(Sum("net_amount"), 0, output_field=MoneyField()),
+        repeat_revenue=Coalesce(Sum("net_amount", filter=repeat), 0, output_field=MoneyField()),
+    )
     registered = Customer.objects.for_shop(shop)
-    if as_of != dt.date.max:
+    if as_of is not None:
         registered = registered.filter(registered_at__lt=day_start(as_of + dt.timedelta(days=1)))
-    revenue, repeat_revenue = from_fen(revenue_fen), from_fen(repeat_fen)
+    buyers, revenue = figures["buyers"], figures["net_revenue"]
     return Headline(
-        customers=registered.count(), buyers=buyers, repeat_customers=repeaters,
-        repeat_rate=round(repeaters / buyers, 4) if buyers else 0.0,
-        purchases=purchases, net_revenue=revenue, repeat_revenue=repeat_revenue,
-        repeat_revenue_share=round(float(repeat_revenue / revenue), 4) if revenue > ZERO else 0.0,
+        customers=registered.count(), buyers=buyers, repeat_customers=figures["repeat_customers"],
+        repeat_rate=round(figures["repeat_customers"] / buyers, 4) if buyers else 0.0,
+        purchases=figures["purchases"], net_revenue=revenue, repeat_revenue=figures["repeat_revenue"],
+        repeat_revenue_share=round(float(figures["repeat_revenue"] / revenue), 4) if revenue > ZERO else 0.0,
     )
 
 
 @dataclass(frozen=True)
 class MonthRevenue:
     month: str  # YYYY-MM
-    new_revenue: Decimal  # purchases on the customer's first purchase day
+    new_revenue: Decimal  # purchases on the customer's first purchase day (and guests' purchases)
     returning_revenue: Decimal  # purchases on later days
-    new_buyers: int
-    returning_buyers: int
-
-
-def _month_sql(column: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"to_char({column}, 'YYYY-MM')"
-    return f"strftime('%%Y-%%m', {column})"
 
 
 def revenue_by_month(*, shop: Shop, since: dt.date, until: dt.date | None = None) -> list[MonthRevenue]:
-    """Net revenue per month split into first-day (new) and later (returning) purchases."""
-    until = until or dt.date.max
-    month = _month_sql("p.purchase_day")
-    sql = f"""
-    WITH f AS (
-        SELECT customer_id, MIN(purchase_day) AS first_day FROM orders_order
-        WHERE shop_id = %s AND is_purchase = %s AND customer_id IS NOT NULL GROUP BY customer_id
-    )
-    SELECT {month} AS month,
-        SUM(CASE WHEN f.first_day IS NULL OR p.purchase_day = f.first_day THEN p.net_amount ELSE 0 END),
-        SUM(CASE WHEN p.purchase_day > f.first_day THEN p.net_amount ELSE 0 END),
-        COUNT(DISTINCT CASE WHEN p.purchase_day = f.first_day THEN p.customer_id END),
-        COUNT(DISTINCT CASE WHEN p.purchase_day > f.first_day THEN p.customer_id END)
-    FROM orders_order p LEFT JOIN f ON p.customer_id = f.customer_id
-    WHERE p.shop_id = %s AND p.is_purchase = %s AND p.purchase_day >= %s AND p.purchase_day <= %s
-    GROUP BY 1 ORDER BY 1
+    """Net revenue per month split into first-day (new) and later (returning) purchases.
+
+    Grouped by day in the database (an index range, at most a few hundred rows), by month here:
+    portable, and no per-row date function in SQLite.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [shop.pk, True, shop.pk, True, since, until])
-        rows = cursor.fetchall()
+    rows = (
+        _purchases(shop, since=since, until=until).values("purchase_day", "is_repeat")
+        .annotate(revenue=Sum("net_amount")).order_by()
+    )
+    months: dict[str, dict[bool, Decimal]] = {}
+    for row in rows:
+        bucket = months.setdefault(row["purchase_day"].strftime("%Y-%m"), {False: ZERO, True: ZERO})
+        bucket[row["is_repeat"]] += row["revenue"]
     return [
-        MonthRevenue(month=m, new_revenue=from_fen(n), returning_revenue=from_fen(r), new_buyers=nb, returning_buyers=rb)
-        for m, n, r, nb, rb in rows
+        MonthRevenue(month=month, new_revenue=split[False], returning_revenue=split[True])
+        for month, split in sorted(months.items())
     ]

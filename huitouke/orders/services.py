@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, Sum
+from django.db.models import Case, Count, Max, Min, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from huitouke.core.errors import Conflict, Invalid, NotFound
@@ -165,9 +165,25 @@ def purchase_stats(*, shop: Shop, customer_ids: Iterable[int] | None = None) -> 
     return {row.pop("customer_id"): row for row in rows}
 
 
+def mark_repeat_purchases(*, shop: Shop, customer_ids: Iterable[int] | None = None) -> int:
+    """Flag each purchase made after its customer's first purchase day (README: repeat revenue)."""
+    orders = Order.objects.for_shop(shop).filter(customer__isnull=False)
+    if customer_ids is not None:
+        orders = orders.filter(customer_id__in=list(customer_ids))
+    first_day = (
+        Order.objects.filter(shop=shop, customer_id=OuterRef("customer_id"), is_purchase=True)
+        .order_by("purchase_day").values("purchase_day")[:1]
+    )
+    return orders.update(is_repeat=Case(
+        When(is_purchase=True, purchase_day__gt=Subquery(first_day), then=Value(True)),
+        default=Value(False),
+    ))
+
+
 def refresh_customer_stats(*, shop: Shop, customer_ids: Iterable[int] | None = None) -> int:
-    """Recompute the stored purchase figures of these customers (all of the shop's when None)."""
+    """Recompute the stored purchase figures and repeat flags of these customers (all when None)."""
     ids = list(customer_ids) if customer_ids is not None else None
+    mark_repeat_purchases(shop=shop, customer_ids=ids)
     stats = purchase_stats(shop=shop, customer_ids=ids)
     empty = {"orders_count": 0, "items_count": 0, "purchase_days": 0, "net_spend": ZERO,
              "first_purchase_at": None, "last_purchase_at": None}

@@ -96,10 +96,11 @@ class ProductFactory(factory.django.DjangoModelFactory):
 
 
 class OrderFactory(factory.django.DjangoModelFactory):
-    """An order; save() derives net amount, purchase flag and day like the services do."""
+    """An order; like orders.services.record_order, its customer's figures and repeat flags follow."""
 
     class Meta:
         model = Order
+        skip_postgeneration_save = True
 
     shop = factory.SubFactory(ShopFactory)
     store = factory.SubFactory(StoreFactory, shop=factory.SelfAttribute("..shop"))
@@ -111,6 +112,14 @@ class OrderFactory(factory.django.DjangoModelFactory):
     paid_amount = Decimal("100.00")
     goods_amount = factory.SelfAttribute("paid_amount")
     items_count = 1
+
+    @factory.post_generation
+    def refresh_customer(self, create: bool, extracted, **kwargs) -> None:
+        if create and self.customer_id is not None:
+            from huitouke.orders.services import refresh_customer_stats
+
+            refresh_customer_stats(shop=self.shop, customer_ids=[self.customer_id])
+            self.refresh_from_db(fields=["is_repeat"])
 
 
 class OrderLineFactory(factory.django.DjangoModelFactory):

@@ -128,10 +128,13 @@ def test_phones_are_valid_unique_e164(demo):
         assert phonenumbers.is_valid_number(phonenumbers.parse(e164))
 
 
-def test_stored_stats_equal_refresh_customer_stats(demo):
+def test_stored_stats_and_repeat_flags_equal_refresh_customer_stats(demo):
     stored = {c["id"]: c for c in Customer.objects.for_shop(demo).values("id", *STATS)}
+    flags = dict(Order.objects.for_shop(demo).values_list("id", "is_repeat"))
+    assert any(flags.values()) and not all(flags.values())
     refresh_customer_stats(shop=demo)
     assert {c["id"]: c for c in Customer.objects.for_shop(demo).values("id", *STATS)} == stored
+    assert dict(Order.objects.for_shop(demo).values_list("id", "is_repeat")) == flags
 
 
 def test_derived_order_fields_match_order_derive(demo):

@@ -93,3 +93,26 @@ def test_revenue_by_month_splits_first_day_from_returning(tenant_a):
         ("2025-03", Decimal("10.00"), Decimal("0.00")),
         ("2025-04", Decimal("0.00"), Decimal("20.00")),
     ]
+
+
+def test_refunding_the_first_purchase_moves_the_first_day_and_the_repeat_flags(tenant_a):
+    from huitouke.orders.services import refresh_customer_stats
+
+    shop, store = tenant_a.shop, tenant_a.store
+    customer = CustomerFactory(shop=shop)
+    first = OrderFactory(shop=shop, store=store, customer=customer, ordered_at=_at(1))
+    second = OrderFactory(shop=shop, store=store, customer=customer, ordered_at=_at(5))
+    assert headline(shop=shop).repeat_customers == 1
+    first.refunded_amount, first.status = first.paid_amount, OrderStatus.REFUNDED
+    first.save()
+    refresh_customer_stats(shop=shop, customer_ids=[customer.pk])
+    second.refresh_from_db()
+    assert second.is_repeat is False
+    figures = headline(shop=shop)
+    assert (figures.buyers, figures.repeat_customers, figures.repeat_revenue) == (1, 0, Decimal("0.00"))
+
+
+def test_guest_orders_count_as_purchases_but_not_as_buyers(tenant_a):
+    OrderFactory(shop=tenant_a.shop, store=tenant_a.store, customer=None, paid_amount=Decimal("40.00"))
+    figures = headline(shop=tenant_a.shop)
+    assert (figures.buyers, figures.purchases, figures.net_revenue) == (0, 1, Decimal("40.00"))
