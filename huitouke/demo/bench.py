@@ -220,11 +220,7 @@ def http_bench(
         console.print(f"demo built in {time.perf_counter() - t:.1f} s")
         info = probe(env)
     if not info["static_found"]:
-        console.print(
-            "[yellow]The settings do not collect huitouke/static (no STATICFILES_DIRS), so under `serve` every page"
-            " fails on a missing manifest entry. Benchmarking with huitouke.demo.bench_settings, which adds it.[/]"
-        )
-        env["DJANGO_SETTINGS_MODULE"] = "huitouke.demo.bench_settings"
+        raise SystemExit("the settings do not collect huitouke/static (STATICFILES_DIRS): pages cannot render")
     password = (BENCH_DIR / "demo_password").read_text().strip()
     port = free_port()
     results: list[Result] = []
