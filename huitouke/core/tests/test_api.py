@@ -8,24 +8,12 @@ from django.test import Client
 from huitouke.core.models import ApiToken, Role
 from huitouke.core.services import create_token, revoke_token
 from huitouke.customers.models import Customer
+from huitouke.testing.api import JSON, assert_error, client_for
 from huitouke.testing.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
-JSON = "application/json"
 
 
-def client_for(token: str) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"code", "message", "field"}
-    assert (body["code"], body["field"]) == (code, field)
-    assert body["message"]
-    return body
 
 
 @pytest.mark.parametrize("url", ["/api/v1/customers", "/api/v1/orders", "/api/v1/products", "/api/v1/me"])

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from huitouke.core.models import AccessLog, Role
 from huitouke.core.services import create_token
 from huitouke.customers import services
 from huitouke.customers.models import Consent, Customer, CustomerTag
+from huitouke.testing.api import JSON, assert_error, client_for
 from huitouke.testing.factories import (
     CustomerFactory,
     CustomerPhoneFactory,
@@ -17,11 +17,7 @@ from huitouke.testing.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-JSON = "application/json"
 
-
-def client_for(token: str) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
 def token_with_role(tenant, role: str) -> str:
@@ -32,15 +28,6 @@ def token_with_role(tenant, role: str) -> str:
 def register(tenant, name: str = "王小芳", phone: str = "13812345678", **profile) -> Customer:
     return services.register_customer(shop=tenant.shop, name=name, phone=phone, profile=profile)
 
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"code", "message", "field"}
-    assert body["code"] == code
-    assert body["field"] == field
-    assert body["message"]
-    return body
 
 
 # --- list and search -------------------------------------------------------------------------

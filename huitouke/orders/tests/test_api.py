@@ -6,29 +6,17 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 
 from huitouke.core.timeutil import SHANGHAI
 from huitouke.customers import services as customer_services
 from huitouke.customers.models import Customer
 from huitouke.orders.models import Order, OrderLine, OrderStatus, Product, ProductRole
+from huitouke.testing.api import JSON, assert_error, client_for
 from huitouke.testing.factories import OrderFactory, OrderLineFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
-JSON = "application/json"
 
 
-def client_for(token: str) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
-def assert_error(response, status: int, code: str, field: str | None = None) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"code", "message", "field"}
-    assert (body["code"], body["field"]) == (code, field)
-    assert body["message"]
-    return body
 
 
 def order_payload(tenant, **overrides) -> dict:

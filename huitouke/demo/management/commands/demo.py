@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import secrets
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from django.db import connection
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from huitouke.core.cliargs import iso_date
 from huitouke.core.errors import Conflict
 from huitouke.core.timeutil import today
 from huitouke.demo import services
@@ -38,12 +38,6 @@ def _fast_sqlite() -> Iterator[None]:
             cursor.execute("PRAGMA cache_size=-64000")
 
 
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise CommandError(f"--end-date: '{text}' is not a date (YYYY-MM-DD)") from exc
-
 
 class Command(BaseCommand):
     help = "Build the demo shop 'demo' (「衣见倾心」女装): staff, two stores, catalogue, customers and orders."
@@ -51,7 +45,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--customers", type=int, default=5000, help="number of customers (default 5000)")
         parser.add_argument("--seed", type=int, default=20240618, help="random seed (same seed, same data)")
-        parser.add_argument("--end-date", type=_date, default=None,
+        parser.add_argument("--end-date", default=None,
                             help="last day of the two years of orders, YYYY-MM-DD (default: today, Shanghai)")
         parser.add_argument("--reset", action="store_true", help="delete an existing demo shop first")
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -59,7 +53,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["customers"] < 10:
             raise CommandError("--customers must be at least 10")
-        end_date = opts["end_date"] or today()
+        end_date = iso_date(opts["end_date"], option="--end-date") if opts["end_date"] else today()
         console = Console(file=self.stdout._out, stderr=False)  # type: ignore[attr-defined]
         started = time.perf_counter()
         if services.demo_shop() is not None and not opts["reset"]:

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from huitouke.core.cliargs import iso_date
 from huitouke.core.errors import DomainError
 from huitouke.core.selectors import shop_by_slug
 from huitouke.orders.selectors import headline
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise CommandError(f"--as-of must be a date like 2025-06-30, not {text!r}") from exc
 
 
 class Command(BaseCommand):
@@ -29,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="one JSON object")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        as_of = _date(opts["as_of"]) if opts["as_of"] else None
+        as_of = iso_date(opts["as_of"], option="--as-of") if opts["as_of"] else None
         try:
             shop = shop_by_slug(opts["shop"])
         except DomainError as exc:
