@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from huitouke.core.errors import Conflict, Forbidden, Invalid
 from huitouke.core.models import AccessLog, Platform, Role, Shop, Staff, Store, log_access
-from huitouke.customers import completeness
 from huitouke.customers.models import (
     Address,
     Calendar,
@@ -84,14 +83,9 @@ def _check_birthday(customer: Customer) -> None:
 
 
 def refresh_completeness(customer: Customer) -> int:
-    facts = completeness.known_facts(
-        customer,
-        has_phone=customer.phones.exists(),
-        has_email=customer.emails.exists(),
-        has_address=customer.addresses.exists(),
-        has_consent=customer.consents.exists(),
-    )
-    customer.completeness = completeness.score(facts).score
+    from huitouke.customers.selectors import completeness_of
+
+    customer.completeness = completeness_of(customer).score
     Customer.objects.filter(pk=customer.pk).update(completeness=customer.completeness)
     return customer.completeness
 
