@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "huitouke.core",
     "huitouke.customers",
     "huitouke.orders",
+    "huitouke.analytics",
     "huitouke.web",
     "huitouke.demo",
 ]

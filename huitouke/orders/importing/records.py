@@ -1,0 +1,87 @@
+"""What a file reader hands to the import engine: normalised orders, or problems with their place in the file.
+
+Readers (huitouke.orders.importing.formats) turn a shop export into `OrderRecord`s; they know encodings, column
+aliases and each platform's quirks. The engine (huitouke.orders.importing.engine) knows nothing of files: it
+resolves buyers to customers and writes orders. A reader never touches the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from huitouke.customers.phones import ParsedPhone
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, in words a shop owner understands."""
+
+    file: str  # file name as given (no directory), e.g. "订单报表.csv"
+    line: int  # 1-based physical line in the file (the header is line 1); 0 = the file as a whole
+    column: str  # header as written in the file ("" when the problem is not about one column)
+    value: str  # the offending value as written ("" when none); readers cut it to 100 characters
+    reason: str  # plain language, e.g. "not a date (expected 2024-03-01 10:00:00)"
+
+    def as_row(self) -> dict[str, str | int]:
+        return {"file": self.file, "line": self.line, "column": self.column, "value": self.value, "reason": self.reason}
+
+
+class FileRejected(Exception):
+    """The file as a whole cannot be read (empty, binary, unknown encoding, missing required column).
+
+    Raised before the first record is produced, so nothing has been written.
+    """
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.reason)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class BuyerRecord:
+    platform: str  # a huitouke.core.models.Platform value; identities are (platform, handle)
+    handle: str  # 买家会员名 / platform customer id / Shopify customer e-mail; "" when the row has none
+    name: str  # 收货人姓名 / Billing Name; "" when unknown
+    phone: ParsedPhone | None  # masked phones have e164=None and never join customers
+    email: str  # lower-cased; "" when none
+    recipient: str = ""
+    region: str = ""  # province / city / district when the export gives them apart, else ""
+    address: str = ""  # the rest of the address ("" when none)
+
+
+@dataclass(frozen=True)
+class LineRecord:
+    title: str
+    sku: str
+    quantity: int  # > 0 (readers report 0 or negative as a problem)
+    unit_price: Decimal
+    line_amount: Decimal
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    line: int  # file line where the order starts (Shopify: its first row)
+    external_id: str  # 订单编号 / Shopify Name (e.g. "#1001"), Excel wrappers removed
+    status: str  # a huitouke.orders.models.OrderStatus value
+    ordered_at: dt.datetime  # aware, Asia/Shanghai unless the file says otherwise
+    paid_at: dt.datetime | None
+    paid_amount: Decimal  # what the buyer actually paid (买家实际支付金额 / Total)
+    refunded_amount: Decimal
+    goods_amount: Decimal | None = None  # None: the engine sums the lines
+    shipping_amount: Decimal = Decimal("0.00")
+    discount_amount: Decimal = Decimal("0.00")
+    buyer: BuyerRecord | None = None  # None: a walk-in sale with nobody to attach it to
+    lines: tuple[LineRecord, ...] = field(default_factory=tuple)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """One step of a reader: an order (or None when the row was invalid), its problems, and progress."""
+
+    record: OrderRecord | None
+    problems: tuple[Problem, ...]
+    bytes_read: int  # position in the file, for progress bars (compare with the file size)
+    rows: int = 1  # physical data rows this step consumed (Shopify orders span several)
