@@ -51,3 +51,19 @@ def register_export_section(name: str, section: ExportSection) -> None:
 
 def export_sections_for(*, shop, customer) -> dict[str, Any]:
     return {name: section(shop=shop, customer=customer) for name, section in _EXPORT_SECTIONS.items()}
+
+
+MergeListener = Callable[..., None]
+_MERGE_LISTENERS: dict[str, MergeListener] = {}
+
+
+def register_merge_listener(name: str, listener: MergeListener) -> None:
+    """`listener(shop=..., customer_ids=[...])` runs after rows moved between these customers (merge or undo),
+    so an app can recompute what it derives per customer (e.g. the orders app's purchase figures)."""
+    _MERGE_LISTENERS[name] = listener
+
+
+def customers_changed_by_merge(*, shop, customer_ids: Iterable[int]) -> None:
+    ids = sorted(set(customer_ids))
+    for listener in _MERGE_LISTENERS.values():
+        listener(shop=shop, customer_ids=ids)

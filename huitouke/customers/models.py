@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from huitouke.core.models import Platform, ShopScoped, Staff, Store
+from huitouke.core.models import Platform, ShopQuerySet, ShopScoped, Staff, Store
 from huitouke.core.money import MoneyField
 
 
@@ -27,6 +27,15 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     PHONE = "phone", _("Phone call")
     WECHAT = "wechat", _("WeChat / Wangwang")
+
+
+class CustomerQuerySet(ShopQuerySet):
+    def for_shop(self, shop) -> CustomerQuerySet:
+        """The shop's customers; those merged into another person are folded away (see CustomerMerge)."""
+        return self.filter(shop=shop, merged_into__isnull=True)
+
+    def including_merged(self, shop) -> CustomerQuerySet:
+        return self.filter(shop=shop)
 
 
 class Customer(ShopScoped):
@@ -66,6 +75,10 @@ class Customer(ShopScoped):
     registered_at = models.DateTimeField(_("registered at"), default=timezone.now)
     do_not_contact = models.BooleanField(_("do not contact"), default=False)
     erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
+    # Set when this record turned out to be the same person as another one; undoing the merge clears it.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("merged into")
+    )
     completeness = models.PositiveSmallIntegerField(_("profile completeness"), default=0)
     # Purchase figures kept current by the orders app (see orders.services.refresh_customer_stats)
     orders_count = models.PositiveIntegerField(_("purchases"), default=0)
@@ -74,6 +87,8 @@ class Customer(ShopScoped):
     net_spend = MoneyField(_("net spend"), default=0)
     first_purchase_at = models.DateTimeField(_("first purchase"), null=True, blank=True)
     last_purchase_at = models.DateTimeField(_("last purchase"), null=True, blank=True)
+
+    objects = CustomerQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("customer")
@@ -223,3 +238,40 @@ class CustomerTag(ShopScoped):
 
     def __str__(self) -> str:
         return self.tag.name
+
+
+class CustomerMerge(ShopScoped):
+    """Two records found to be one person: `absorbed`'s rows were moved to `kept`. Undo moves them back.
+
+    `moved` lists exactly which rows moved ({"app_label.model": [ids]}), so an undo puts back those
+    and nothing added since. An undone merge also keeps the two apart in later imports.
+    """
+
+    class Reason(models.TextChoices):
+        SAME_PHONE = "same_phone", _("Same phone number")
+        SAME_EMAIL = "same_email", _("Same e-mail")
+        MANUAL = "manual", _("Merged by staff")
+
+    kept = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="merges", verbose_name=_("kept"))
+    absorbed = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("merged"))
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    evidence = models.CharField(_("evidence"), max_length=100, blank=True, help_text=_("masked, e.g. 138****5678"))
+    source = models.CharField(_("source"), max_length=100, blank=True, help_text=_("e.g. import #12"))
+    moved = models.JSONField(default=dict)
+    filled_fields = models.JSONField(default=list)
+    created_at = models.DateTimeField(_("merged at"), default=timezone.now)
+    created_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    undone_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["shop", "kept"], name="merge_kept"),
+            models.Index(fields=["shop", "absorbed"], name="merge_absorbed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.absorbed_id} → {self.kept_id} ({self.reason})"

@@ -254,17 +254,25 @@ def set_tags(*, shop: Shop, customer: Customer, names: Iterable[str]) -> list[st
     return sorted(CustomerTag.objects.for_shop(shop).filter(customer=customer).values_list("tag__name", flat=True))
 
 
-def update_purchase_stats(*, shop: Shop, stats: Mapping[int, Mapping[str, Any]]) -> int:
-    """Store purchase figures computed by the orders app: {customer_id: {field: value}}."""
-    allowed = {"orders_count", "items_count", "purchase_days", "net_spend", "first_purchase_at", "last_purchase_at"}
-    customers = list(Customer.objects.for_shop(shop).filter(pk__in=list(stats)))
-    for customer in customers:
-        for name, value in stats[customer.pk].items():
-            if name not in allowed:
-                raise ValueError(f"not a purchase stat: {name}")
-            setattr(customer, name, value)
-    Customer.objects.bulk_update(customers, sorted(allowed), batch_size=500)
-    return len(customers)
+PURCHASE_STAT_FIELDS = (
+    "orders_count", "items_count", "purchase_days", "net_spend", "first_purchase_at", "last_purchase_at",
+)
+STATS_CHUNK = 10_000  # ids per UPDATE: SQLite allows 32,766 parameters per statement
+
+
+def update_purchase_stats(*, shop: Shop, customer_ids: Iterable[int] | None, values: Mapping[str, Any]) -> int:
+    """Store purchase figures computed by the orders app: plain values or per-customer expressions
+    (correlated subqueries), applied in the database to these customers (all the shop's when None)."""
+    if unknown := set(values) - set(PURCHASE_STAT_FIELDS):
+        raise ValueError(f"not a purchase stat: {', '.join(sorted(unknown))}")
+    customers = Customer.objects.including_merged(shop)  # merged records drop to zero with their orders gone
+    if customer_ids is None:
+        return customers.update(**values)
+    ids = sorted(set(customer_ids))
+    return sum(
+        customers.filter(pk__in=ids[start:start + STATS_CHUNK]).update(**values)
+        for start in range(0, len(ids), STATS_CHUNK)
+    )
 
 
 def _require_pii_role(staff: Staff | None, what: str, field: str | None = None) -> None:

@@ -19,6 +19,7 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.db.models import Max
 
+from huitouke.core.bulk import insert_rows
 from huitouke.core.errors import Conflict
 from huitouke.core.models import Role, Shop, Staff, Store
 from huitouke.core.money import from_fen
@@ -38,7 +39,6 @@ from huitouke.demo.generator import Demo
 from huitouke.orders.models import Order, OrderLine, Product
 
 DEMO_SLUG = generator.SHOP["slug"]
-CHUNK = 20_000
 Progress = Callable[[str, int, int], None]  # (table, rows done so far, rows in total)
 
 
@@ -285,33 +285,11 @@ class _Writer:
         return np.arange(first, first + n, dtype=np.int64)
 
     def _insert(self, model: type[models.Model], columns: dict[str, list[Any]], n: int) -> None:
-        """INSERT the rows column-wise; model fields not given get their (non-callable) default."""
-        label = model._meta.verbose_name_plural
-        self.progress(str(label), 0, n)
-        if n == 0:
-            return
-        self.models.append(model)
-        fields, values = [], []
-        for f in model._meta.concrete_fields:
-            if f.name in columns:
-                fields.append(f)
-                values.append(columns[f.name])
-            elif f.primary_key:
-                continue
-            elif f.has_default() and not callable(f.default) or f.null:
-                fields.append(f)
-                values.append([f.get_db_prep_save(f.get_default(), connection)] * n)
-            else:
-                raise ValueError(f"demo writer: no value for {model.__name__}.{f.name}")
-        quote = connection.ops.quote_name
-        sql = "INSERT INTO {} ({}) VALUES ({})".format(
-            quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
-        )
-        rows = list(zip(*values, strict=True))
-        with connection.cursor() as cursor:
-            for start in range(0, n, CHUNK):
-                cursor.executemany(sql, rows[start:start + CHUNK])
-                self.progress(str(label), min(n, start + CHUNK), n)
+        label = str(model._meta.verbose_name_plural)
+        self.progress(label, 0, n)
+        if n:
+            self.models.append(model)
+            insert_rows(model, columns, n, progress=lambda done, total: self.progress(label, done, total))
 
     def reset_sequences(self) -> None:
         statements = connection.ops.sequence_reset_sql(no_style(), self.models)

@@ -8,8 +8,13 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Products and orders")
 
     def ready(self) -> None:
-        from huitouke.customers.extensions import register_export_section, register_timeline_source
-        from huitouke.orders import selectors
+        from huitouke.customers.extensions import (
+            register_export_section,
+            register_merge_listener,
+            register_timeline_source,
+        )
+        from huitouke.orders import selectors, services
 
         register_timeline_source("orders", selectors.order_timeline_entries)
         register_export_section("orders", selectors.orders_export_data)
+        register_merge_listener("orders", services.refresh_customer_stats)

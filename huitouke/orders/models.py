@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.db import models
@@ -53,6 +54,17 @@ class OrderStatus(models.TextChoices):
 PURCHASE_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED)
 
 
+def derived_figures(
+    *, status: str, paid_amount: Decimal | None, refunded_amount: Decimal | None,
+    paid_at: dt.datetime | None, ordered_at: dt.datetime | None,
+) -> tuple[Decimal, bool, dt.date | None]:
+    """(net amount, counts as a purchase, purchase day): one rule for the ORM and the bulk import."""
+    net = (paid_amount or ZERO) - (refunded_amount or ZERO)
+    is_purchase = status in PURCHASE_STATUSES and net > ZERO
+    moment = paid_at or ordered_at
+    return net, is_purchase, (local_day(moment) if is_purchase and moment else None)
+
+
 class Order(ShopScoped):
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name=_("store"))
     external_id = models.CharField(_("order number"), max_length=64)
@@ -101,10 +113,10 @@ class Order(ShopScoped):
 
     def derive(self) -> None:
         """Compute net amount, purchase flag and purchase day from the recorded facts (README: definitions)."""
-        self.net_amount = (self.paid_amount or ZERO) - (self.refunded_amount or ZERO)
-        self.is_purchase = self.status in PURCHASE_STATUSES and self.net_amount > Decimal("0")
-        moment = self.paid_at or self.ordered_at
-        self.purchase_day = local_day(moment) if self.is_purchase and moment else None
+        self.net_amount, self.is_purchase, self.purchase_day = derived_figures(
+            status=self.status, paid_amount=self.paid_amount, refunded_amount=self.refunded_amount,
+            paid_at=self.paid_at, ordered_at=self.ordered_at,
+        )
 
     def save(self, *args, **kwargs) -> None:
         self.derive()
@@ -127,3 +139,52 @@ class OrderLine(ShopScoped):
 
     def __str__(self) -> str:
         return f"{self.title} × {self.quantity}"
+
+
+class ImportRun(ShopScoped):
+    """One import of an export file: what came in, what changed, what was wrong, who and when."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Imported")
+        CHECKED = "checked", _("Checked (dry run)")
+        REJECTED = "rejected", _("Rejected: nothing written")
+        FAILED = "failed", _("Failed: nothing written")
+        INTERRUPTED = "interrupted", _("Interrupted: nothing written")
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name=_("store"))
+    format = models.CharField(_("format"), max_length=20)
+    file_name = models.CharField(_("file"), max_length=255)
+    file_sha256 = models.CharField(_("file SHA-256"), max_length=64, db_index=True)
+    file_size = models.BigIntegerField(_("file size"), default=0)
+    items_file_name = models.CharField(_("item report"), max_length=255, blank=True)
+    stored_path = models.CharField(max_length=500, blank=True, help_text=_("uploaded file kept for the worker"))
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    skip_invalid = models.BooleanField(_("skip invalid rows"), default=False)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.QUEUED)
+    rows = models.PositiveIntegerField(_("rows read"), default=0)
+    counts = models.JSONField(_("counts"), default=dict)
+    problems_count = models.PositiveIntegerField(_("problems"), default=0)
+    problems = models.JSONField(_("first problems"), default=list)
+    problems_file = models.CharField(_("problems file"), max_length=500, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        "core.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("by")
+    )
+    created_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["shop", "-created_at"], name="import_recent")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.file_name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)

@@ -1,0 +1,444 @@
+"""The import engine: normalised order records in, one customer per person and idempotent orders out.
+
+Works in batches inside the caller's transaction, so memory is bounded by the batch, not the file,
+and an interrupted import leaves nothing behind. Per batch:
+1. keep the last state of each order number (overlapping exports are normal);
+2. find the buyers' identities, full phones and e-mails already on file, give each new identity (or a
+   bare phone / e-mail) a new customer, and plan merges where a shared phone or e-mail shows that two
+   customers are one person (never when staff undid that merge before);
+3. insert new orders, update those whose state changed, skip unchanged ones;
+4. merge (through customers.merges, so each merge is recorded and can be undone).
+Purchase figures of every touched customer are recomputed once at the end (`finish`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from huitouke.core.bulk import db_datetime, insert_rows, reserve_ids, update_rows
+from huitouke.core.models import Shop, Store
+from huitouke.core.pii import mask_email, mask_phone
+from huitouke.customers.completeness import score
+from huitouke.customers.merges import MergeRequest, kept_apart, merge_customers
+from huitouke.customers.models import (
+    Address,
+    Customer,
+    CustomerEmail,
+    CustomerMerge,
+    CustomerPhone,
+    PlatformIdentity,
+)
+from huitouke.orders.importing.records import OrderRecord
+from huitouke.orders.models import Order, OrderLine, Product, derived_figures
+from huitouke.orders.services import refresh_customer_stats
+
+BATCH = 5_000
+Key = tuple[str, ...]  # ("i", platform, handle) | ("p", e164) | ("e", email)
+
+
+@dataclass
+class ImportCounts:
+    rows: int = 0  # data rows read (a Shopify order spans several)
+    orders_in_file: int = 0  # valid order records, repeats included
+    invalid_rows: int = 0
+    duplicate_orders: int = 0  # an order seen again later in the file: its latest state wins
+    new_customers: int = 0
+    new_orders: int = 0
+    updated_orders: int = 0
+    unchanged_orders: int = 0
+    merges: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _fen(amount: Decimal) -> int:
+    return int(amount * 100)  # amounts arrive quantised to 0.01, so this is exact
+
+
+@dataclass
+class _Plan:
+    """Who owns each record of a batch, and what has to be created for that."""
+
+    owner_of_group: dict[Key, int] = field(default_factory=dict)
+    new_groups: list[Key] = field(default_factory=list)
+    merges: list[MergeRequest] = field(default_factory=list)
+
+
+class ImportEngine:
+    def __init__(self, *, shop: Shop, store: Store, source: str) -> None:
+        self.shop, self.store, self.source = shop, store, source
+        self.counts = ImportCounts()
+        self.touched: set[int] = set()
+        self.kept_apart = kept_apart(shop=shop)
+        self.first_new_order_id: int | None = None  # orders at or above it were created by this import
+        self._pending_merges: list[MergeRequest] = []
+
+    # --- batches
+    def write_batch(self, records: Sequence[OrderRecord]) -> None:
+        latest = self._latest_state(records)
+        owners = self._resolve_customers(latest)
+        self._write_orders(latest, owners)
+
+    def finish(self) -> None:
+        """Recompute purchase figures of every customer this import touched (the whole shop when most were)."""
+        if not self.touched:
+            return
+        everyone = Customer.objects.including_merged(self.shop).count()
+        ids = None if len(self.touched) * 2 > everyone else self.touched
+        refresh_customer_stats(shop=self.shop, customer_ids=ids)
+
+    def _latest_state(self, records: Sequence[OrderRecord]) -> list[OrderRecord]:
+        by_number: dict[str, OrderRecord] = {}
+        for record in records:
+            by_number.pop(record.external_id, None)  # re-insert: the later row wins, in file order
+            by_number[record.external_id] = record
+        self.counts.duplicate_orders += len(records) - len(by_number)
+        return list(by_number.values())
+
+    # --- customers
+    def _resolve_customers(self, records: list[OrderRecord]) -> list[int | None]:
+        keys = [_keys_of(r) for r in records]
+        known = self._known_owners({k for ks in keys for k in ks})
+        plan = self._plan(keys, known)
+        self._create_customers(records, keys, plan)
+        self._attach_keys(records, keys, known, plan)
+        self._pending_merges = plan.merges
+        return [plan.owner_of_group[ks[0]] if ks else None for ks in keys]
+
+    def _known_owners(self, keys: set[Key]) -> dict[Key, int]:
+        owners: dict[Key, int] = {}
+        handles = defaultdict(list)
+        for key in keys:
+            if key[0] == "i":
+                handles[key[1]].append(key[2])
+        for platform, names in handles.items():
+            rows = PlatformIdentity.objects.for_shop(self.shop).filter(platform=platform, handle__in=names)
+            owners.update({("i", platform, h): c for h, c in rows.values_list("handle", "customer_id")})
+        phones = [k[1] for k in keys if k[0] == "p"]
+        rows = CustomerPhone.objects.for_shop(self.shop).filter(e164__in=phones).values_list("e164", "customer_id")
+        owners.update({("p", e): c for e, c in rows})
+        emails = [k[1] for k in keys if k[0] == "e"]
+        rows = CustomerEmail.objects.for_shop(self.shop).filter(email__in=emails).values_list("email", "customer_id")
+        owners.update({("e", e): c for e, c in rows})
+        return owners
+
+    def _plan(self, keys: list[tuple[Key, ...]], known: dict[Key, int]) -> _Plan:
+        """Group records by their first key; join groups sharing a phone/e-mail; decide owners and merges."""
+        plan = _Plan()
+        links = _UnionFind()
+        for record_keys in keys:
+            if not record_keys:
+                continue
+            group = record_keys[0]
+            if group in known:
+                plan.owner_of_group[group] = known[group]
+            elif group not in plan.owner_of_group:
+                plan.owner_of_group[group] = 0  # placeholder until ids are reserved below
+                plan.new_groups.append(group)
+            for key in record_keys:
+                links.union(group, key)
+        new_ids = reserve_ids(Customer, len(plan.new_groups))
+        plan.owner_of_group.update(zip(plan.new_groups, new_ids, strict=True))
+        members: dict[Key, set[int]] = defaultdict(set)
+        for group, owner in plan.owner_of_group.items():
+            members[links.find(group)].add(owner)
+        for key, owner in known.items():
+            members[links.find(key)].add(owner)
+        for customers in members.values():
+            plan.merges.extend(self._merges_within(customers, keys, known, plan))
+        return plan
+
+    def _merges_within(
+        self, customers: set[int], keys: list[tuple[Key, ...]], known: dict[Key, int], plan: _Plan,
+    ) -> Iterable[MergeRequest]:
+        if len(customers) < 2:
+            return []
+        survivor = min(customers)  # the oldest record (new ids come after every existing one)
+        shared = self._shared_keys(customers, keys, known, plan)
+        return [
+            MergeRequest(kept_id=survivor, absorbed_id=c, reason=_reason(shared[c]), evidence=_evidence(shared[c]))
+            for c in sorted(customers - {survivor})
+            if frozenset((survivor, c)) not in self.kept_apart and c in shared
+        ]
+
+    @staticmethod
+    def _shared_keys(
+        customers: set[int], keys: list[tuple[Key, ...]], known: dict[Key, int], plan: _Plan,
+    ) -> dict[int, Key]:
+        """For each customer, a phone/e-mail key it shares with another customer of the same person."""
+        users: dict[Key, set[int]] = defaultdict(set)
+        for record_keys in keys:
+            if record_keys and (owner := plan.owner_of_group.get(record_keys[0])) in customers:
+                for key in record_keys:
+                    if key[0] != "i":  # identities belong to one customer; phones and e-mails can be shared
+                        users[key].add(owner)
+        for key, owner in known.items():
+            if owner in customers and key[0] != "i":
+                users[key].add(owner)
+        shared: dict[int, Key] = {}
+        for key in sorted(users):
+            if len(users[key]) > 1:
+                for owner in users[key]:
+                    shared.setdefault(owner, key)
+        return shared
+
+    def _create_customers(self, records: list[OrderRecord], keys: list[tuple[Key, ...]], plan: _Plan) -> None:
+        if not plan.new_groups:
+            return
+        first: dict[Key, OrderRecord] = {}
+        for record, record_keys in zip(records, keys, strict=True):
+            if record_keys and record_keys[0] in plan.owner_of_group:
+                seen = first.get(record_keys[0])
+                if seen is None or record.ordered_at < seen.ordered_at:
+                    first[record_keys[0]] = record
+        groups = plan.new_groups
+        buyers = [first[g].buyer for g in groups]
+        insert_rows(Customer, {
+            "id": [plan.owner_of_group[g] for g in groups],
+            "shop": [self.shop.pk] * len(groups),
+            "name": [_display_name(b) for b in buyers],
+            "registered_store": [self.store.pk] * len(groups),
+            "registered_at": [db_datetime(first[g].ordered_at) for g in groups],
+            "completeness": [_imported_completeness(b) for b in buyers],
+            "net_spend": [0] * len(groups),
+        }, len(groups))
+        self.counts.new_customers += len(groups)
+        self.touched.update(plan.owner_of_group[g] for g in groups)
+
+    def _attach_keys(
+        self, records: list[OrderRecord], keys: list[tuple[Key, ...]], known: dict[Key, int], plan: _Plan,
+    ) -> None:
+        """New identities, full phones and e-mails go to their record's customer; new customers also keep
+        a masked phone (for phone-tail search) and their first address."""
+        new_owner = {plan.owner_of_group[g] for g in plan.new_groups}
+        taken: set[Key] = set(known)
+        rows: dict[type, list[dict[str, Any]]] = defaultdict(list)
+        has_phone: set[int] = set()
+        has_address: set[int] = set()
+        for record, record_keys in zip(records, keys, strict=True):
+            if not record_keys:
+                continue
+            owner = plan.owner_of_group[record_keys[0]]
+            buyer = record.buyer
+            for key in record_keys:
+                if key in taken:
+                    continue
+                taken.add(key)
+                rows[_MODEL_OF[key[0]]].append(_key_row(key, owner, buyer, primary=owner not in has_phone))
+                if key[0] == "p":
+                    has_phone.add(owner)
+            if owner in new_owner and buyer.phone and buyer.phone.e164 is None and owner not in has_phone:
+                has_phone.add(owner)
+                rows[CustomerPhone].append({"customer": owner, "e164": None, "masked": buyer.phone.masked,
+                                            "tail4": buyer.phone.tail4, "is_primary": True})
+            if owner in new_owner and buyer.address and owner not in has_address:
+                has_address.add(owner)
+                rows[Address].append({"customer": owner, "recipient": buyer.recipient[:100],
+                                      "region": buyer.region[:100], "detail": buyer.address[:300], "is_default": True})
+        now = db_datetime(timezone.now())
+        for model, items in rows.items():
+            columns = {name: [item[name] for item in items] for name in items[0]}
+            columns.update(shop=[self.shop.pk] * len(items), created_at=[now] * len(items))
+            insert_rows(model, columns, len(items))
+
+    # --- orders
+    def _write_orders(self, records: list[OrderRecord], owners: list[int | None]) -> None:
+        existing = self._existing_orders([r.external_id for r in records])
+        products = self._product_ids({line.sku for r in records for line in r.lines if line.sku})
+        fresh, changed = [], []
+        for record, owner in zip(records, owners, strict=True):
+            self.counts.orders_in_file += 1
+            before = existing.get(record.external_id)
+            if before is None:
+                fresh.append((record, owner))
+            elif self._is_ours(before["id"]):
+                self.counts.duplicate_orders += 1
+                changed.append((record, before))
+            elif _state(record) != before["state"]:
+                self.counts.updated_orders += 1
+                changed.append((record, before))
+            else:
+                self.counts.unchanged_orders += 1
+                if before["customer_id"] is None and owner is not None:
+                    changed.append((record, {**before, "customer_id": owner}))
+        self._insert_orders(fresh, products)
+        self._update_orders(changed, products)
+        if self._pending_merges:
+            merge_customers(shop=self.shop, requests=self._pending_merges, source=self.source, notify=False)
+            self.counts.merges += len(self._pending_merges)
+            self.touched.update(i for m in self._pending_merges for i in (m.kept_id, m.absorbed_id))
+
+    def _is_ours(self, order_id: int) -> bool:
+        return self.first_new_order_id is not None and order_id >= self.first_new_order_id
+
+    def _existing_orders(self, numbers: list[str]) -> dict[str, dict[str, Any]]:
+        rows = Order.objects.for_shop(self.shop).filter(store=self.store, external_id__in=numbers).values_list(
+            "id", "external_id", "customer_id", *_STATE_FIELDS
+        )
+        return {row[1]: {"id": row[0], "customer_id": row[2], "state": tuple(row[3:])} for row in rows}
+
+    def _product_ids(self, skus: set[str]) -> dict[str, int]:
+        if not skus:
+            return {}
+        return dict(Product.objects.for_shop(self.shop).filter(sku__in=skus).values_list("sku", "id"))
+
+    def _insert_orders(self, fresh: list[tuple[OrderRecord, int | None]], products: dict[str, int]) -> None:
+        if not fresh:
+            return
+        ids = reserve_ids(Order, len(fresh))
+        if self.first_new_order_id is None:
+            self.first_new_order_id = ids[0]
+        columns: dict[str, list[Any]] = defaultdict(list)
+        for order_id, (record, owner) in zip(ids, fresh, strict=True):
+            columns["id"].append(order_id)
+            columns["customer"].append(owner)
+            for name, value in _order_values(record).items():
+                columns[name].append(value)
+        n = len(fresh)
+        columns.update(shop=[self.shop.pk] * n, store=[self.store.pk] * n)
+        insert_rows(Order, columns, n)
+        self._insert_lines(list(zip(ids, (r for r, _ in fresh), strict=True)), products)
+        self.counts.new_orders += n
+        self.touched.update(owner for _, owner in fresh if owner is not None)
+
+    def _insert_lines(self, orders: list[tuple[int, OrderRecord]], products: dict[str, int]) -> None:
+        columns: dict[str, list[Any]] = defaultdict(list)
+        for order_id, record in orders:
+            for line in record.lines:
+                columns["order"].append(order_id)
+                columns["product"].append(products.get(line.sku))
+                columns["sku"].append(line.sku[:64])
+                columns["title"].append(line.title[:200])
+                columns["quantity"].append(line.quantity)
+                columns["unit_price"].append(_fen(line.unit_price))
+                columns["line_amount"].append(_fen(line.line_amount))
+        n = len(columns["order"])
+        columns["shop"] = [self.shop.pk] * n
+        insert_rows(OrderLine, columns, n)
+
+    def _update_orders(self, changed: list[tuple[OrderRecord, dict[str, Any]]], products: dict[str, int]) -> None:
+        if not changed:
+            return
+        names = [*_order_values(changed[0][0]), "customer"]
+        update_rows(Order, names, [
+            [*_order_values(record).values(), before["customer_id"], before["id"]] for record, before in changed
+        ])
+        OrderLine.objects.filter(shop=self.shop, order_id__in=[b["id"] for _, b in changed]).delete()
+        self._insert_lines([(before["id"], record) for record, before in changed], products)
+        self.touched.update(b["customer_id"] for _, b in changed if b["customer_id"] is not None)
+
+
+# --- pure helpers
+_STATE_FIELDS = (
+    "status", "ordered_at", "paid_at", "paid_amount", "refunded_amount", "goods_amount", "shipping_amount",
+    "discount_amount", "items_count", "note",
+)
+_MODEL_OF = {"i": PlatformIdentity, "p": CustomerPhone, "e": CustomerEmail}
+
+
+def _keys_of(record: OrderRecord) -> tuple[Key, ...]:
+    """The record's identifying keys, strongest first: platform identity, full phone, e-mail."""
+    buyer = record.buyer
+    if buyer is None:
+        return ()
+    keys: list[Key] = []
+    if buyer.handle:
+        keys.append(("i", buyer.platform, buyer.handle[:100]))
+    if buyer.phone is not None and buyer.phone.e164:
+        keys.append(("p", buyer.phone.e164))
+    if buyer.email:
+        keys.append(("e", buyer.email[:254]))
+    return tuple(keys)
+
+
+def _key_row(key: Key, owner: int, buyer: Any, *, primary: bool) -> dict[str, Any]:
+    if key[0] == "i":
+        return {"customer": owner, "platform": key[1], "handle": key[2]}
+    if key[0] == "p":
+        phone = buyer.phone
+        return {"customer": owner, "e164": key[1], "masked": phone.masked, "tail4": phone.tail4, "is_primary": primary}
+    return {"customer": owner, "email": key[1]}
+
+
+def _goods(record: OrderRecord) -> Decimal:
+    if record.goods_amount is not None:
+        return record.goods_amount
+    return sum((line.line_amount for line in record.lines), Decimal("0.00"))
+
+
+def _state(record: OrderRecord) -> tuple[Any, ...]:
+    """The record in the shape of `_STATE_FIELDS` as the ORM reads them back, to spot real changes."""
+    return (
+        record.status, record.ordered_at, record.paid_at, record.paid_amount, record.refunded_amount,
+        _goods(record), record.shipping_amount, record.discount_amount,
+        sum(line.quantity for line in record.lines), record.note[:300],
+    )
+
+
+def _order_values(record: OrderRecord) -> dict[str, Any]:
+    net, is_purchase, day = derived_figures(
+        status=record.status, paid_amount=record.paid_amount, refunded_amount=record.refunded_amount,
+        paid_at=record.paid_at, ordered_at=record.ordered_at,
+    )
+    return {
+        "external_id": record.external_id[:64], "status": record.status,
+        "ordered_at": db_datetime(record.ordered_at), "paid_at": db_datetime(record.paid_at),
+        "goods_amount": _fen(_goods(record)), "shipping_amount": _fen(record.shipping_amount),
+        "discount_amount": _fen(record.discount_amount), "paid_amount": _fen(record.paid_amount),
+        "refunded_amount": _fen(record.refunded_amount), "net_amount": _fen(net), "is_purchase": is_purchase,
+        "purchase_day": connection.ops.adapt_datefield_value(day), "is_repeat": False,
+        "items_count": sum(line.quantity for line in record.lines), "note": record.note[:300],
+    }
+
+
+def _display_name(buyer: Any) -> str:
+    if buyer.name:
+        return buyer.name[:100]
+    if buyer.handle:
+        return buyer.handle[:100]
+    return buyer.phone.masked if buyer.phone else (buyer.email or "?")[:100]
+
+
+def _imported_completeness(buyer: Any) -> int:
+    facts = {"name"} if buyer.name or buyer.handle else set()
+    if buyer.phone:
+        facts.add("phone")
+    if buyer.email:
+        facts.add("email")
+    if buyer.address:
+        facts.add("address")
+    return score(facts).score
+
+
+def _reason(key: Key) -> str:
+    return CustomerMerge.Reason.SAME_EMAIL if key[0] == "e" else CustomerMerge.Reason.SAME_PHONE
+
+
+def _evidence(key: Key) -> str:
+    return mask_email(key[1]) if key[0] == "e" else mask_phone(key[1])
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[Key, Key] = {}
+
+    def find(self, key: Key) -> Key:
+        root = key
+        while (up := self.parent.get(root, root)) != root:
+            root = up
+        while key != root:  # path compression keeps later finds short
+            self.parent[key], key = root, self.parent.get(key, key)
+        return root
+
+    def union(self, a: Key, b: Key) -> None:
+        root_a, root_b = self.find(a), self.find(b)
+        if root_a != root_b:
+            self.parent[root_b] = root_a

@@ -1,0 +1,223 @@
+"""Importing an export file: record the run, validate and write in one transaction, report problems.
+
+Validate first, write once: rows are written batch by batch inside ONE transaction; the first
+invalid row stops the writing (the rest of the file is still checked, so every problem is reported)
+and the transaction is rolled back. A dry run does all the work and rolls back too, so its counts are
+exactly what a real run would do. A killed process leaves the database as it was (the transaction
+never commits); its run shows as interrupted.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from huitouke.core.errors import Conflict, Invalid, NotFound
+from huitouke.core.models import Shop, Staff, Store
+from huitouke.orders.importing.engine import BATCH, ImportCounts, ImportEngine
+from huitouke.orders.importing.formats import FORMATS, open_reader
+from huitouke.orders.importing.records import FileRejected, OrderRecord, Problem
+from huitouke.orders.models import ImportRun
+
+STORED_PROBLEMS = 200  # kept on the run for the UI; all of them go to the problems CSV
+Progress = Callable[[int, int, int], None]  # (rows read, bytes read, file size)
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    shop: Shop
+    store: Store
+    path: Path
+    fmt: str
+    file_name: str = ""  # as the user knows it (uploads are stored under another name)
+    items_path: Path | None = None
+    dry_run: bool = False
+    skip_invalid: bool = False
+    staff: Staff | None = None
+    problems_path: Path | None = None  # default: next to the file, else under var/imports/
+
+
+def start_run(request: ImportRequest, *, status: str = ImportRun.Status.RUNNING) -> ImportRun:
+    """Check the request and record the run (committed at once, so it is visible while it works)."""
+    if request.store.shop_id != request.shop.pk:
+        raise NotFound("no such store", field="store")
+    if request.fmt not in FORMATS:
+        raise Invalid(f"format must be one of {', '.join(FORMATS)}", field="format")
+    for path in (request.path, request.items_path):
+        if path is not None and not path.is_file():
+            raise Invalid(f"no such file: {path}", field="file")
+    _refuse_concurrent_import(request.shop)
+    return ImportRun.objects.create(
+        shop=request.shop, store=request.store, format=request.fmt,
+        file_name=(request.file_name or request.path.name)[:255], file_sha256=file_sha256(request.path),
+        file_size=request.path.stat().st_size,
+        items_file_name=request.items_path.name[:255] if request.items_path else "",
+        dry_run=request.dry_run, skip_invalid=request.skip_invalid, status=status,
+        pid=os.getpid() if status == ImportRun.Status.RUNNING else None, created_by=request.staff,
+    )
+
+
+def _refuse_concurrent_import(shop: Shop) -> None:
+    for run in ImportRun.objects.for_shop(shop).filter(status=ImportRun.Status.RUNNING):
+        if _process_alive(run.pid):
+            raise Conflict(f"import #{run.pk} ({run.file_name}) is still running for this shop", field="file")
+        mark_interrupted(run)
+
+
+def mark_interrupted(run: ImportRun) -> None:
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportRun.Status.INTERRUPTED, finished_at=timezone.now(),
+        message="the import process stopped before it finished; nothing was written",
+    )
+
+
+def _process_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_file(request: ImportRequest, *, progress: Progress | None = None, run: ImportRun | None = None) -> ImportRun:
+    """Import (or check, with dry_run) one export file; returns the finished run with its counts."""
+    run = run or start_run(request)
+    ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.RUNNING, pid=os.getpid())
+    sink = _ProblemSink(request.problems_path or _default_problems_path(request.path, run))
+    counts = ImportCounts()
+    try:
+        with open_reader(request.path, request.fmt, platform=request.store.platform,
+                         items_path=request.items_path) as reader:
+            counts = _run_batches(request, run, reader, sink, progress)
+    except FileRejected as rejected:
+        sink.add(rejected.problem)
+        return _finish(run, counts, sink, ImportRun.Status.REJECTED, rejected.problem.reason)
+    except Exception as exc:
+        _finish(run, counts, sink, ImportRun.Status.FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        sink.close()
+    return _finish(run, counts, sink, *_outcome(request, counts, sink))
+
+
+def _run_batches(request: ImportRequest, run: ImportRun, reader: Any, sink: _ProblemSink,
+                 progress: Progress | None) -> ImportCounts:
+    engine = ImportEngine(shop=request.shop, store=request.store, source=f"import #{run.pk}")
+    counts = engine.counts
+    writing = True
+    batch: list[OrderRecord] = []
+    with transaction.atomic():
+        for parsed in reader:
+            counts.rows += parsed.rows
+            if parsed.problems:
+                for problem in parsed.problems:
+                    sink.add(problem)
+                writing = writing and (request.skip_invalid or request.dry_run)
+            if parsed.record is None:
+                counts.invalid_rows += parsed.rows
+            elif writing:
+                batch.append(parsed.record)
+            if not writing:
+                batch = []  # an invalid row was found: keep checking, stop writing (it is rolled back)
+            elif len(batch) >= BATCH:
+                engine.write_batch(batch)
+                batch = []
+            if progress is not None:
+                progress(counts.rows, parsed.bytes_read, reader.size)
+        if writing and batch:
+            engine.write_batch(batch)
+        if writing:
+            engine.finish()
+        if request.dry_run or not writing:
+            transaction.set_rollback(True)
+    return counts
+
+
+def _outcome(request: ImportRequest, counts: ImportCounts, sink: _ProblemSink) -> tuple[str, str]:
+    if request.dry_run:
+        note = "" if not sink.count or request.skip_invalid else "; without --skip-invalid nothing would be imported"
+        return ImportRun.Status.CHECKED, f"dry run: nothing was written{note}"
+    if sink.count and not request.skip_invalid:
+        return ImportRun.Status.REJECTED, (
+            f"{sink.count} problem(s) found: nothing was written. Fix the file, or import the valid rows "
+            "with --skip-invalid."
+        )
+    if counts.rows == 0:
+        return ImportRun.Status.REJECTED, "the file has no data rows"
+    return ImportRun.Status.DONE, ""
+
+
+def _finish(run: ImportRun, counts: ImportCounts, sink: _ProblemSink, status: str, message: str) -> ImportRun:
+    run.status, run.message = status, message[:2000]
+    run.rows, run.counts = counts.rows, counts.as_dict()
+    run.problems_count, run.problems = sink.count, sink.first
+    run.problems_file = str(sink.path) if sink.count else ""
+    run.finished_at, run.pid = timezone.now(), None
+    run.save()
+    same = ImportRun.objects.for_shop(run.shop_id).filter(
+        file_sha256=run.file_sha256, status=ImportRun.Status.DONE).exclude(pk=run.pk).order_by("created_at").first()
+    if same is not None and status == ImportRun.Status.DONE:
+        run.message = f"the same file was imported before as #{same.pk}"
+        run.save(update_fields=["message"])
+    return run
+
+
+def _default_problems_path(path: Path, run: ImportRun) -> Path:
+    beside = path.with_name(f"{path.name}.problems.csv")
+    if os.access(path.parent, os.W_OK) and not str(path.parent).startswith(str(_upload_dir())):
+        return beside
+    return _upload_dir().parent / f"import-{run.pk}-problems.csv"
+
+
+def _upload_dir() -> Path:
+    return Path(settings.VAR_DIR) / "imports" / "uploads"
+
+
+class _ProblemSink:
+    """Every problem goes to a CSV (opened on the first one); the first few are kept for the run record."""
+
+    HEADER = ("file", "line", "column", "value", "reason")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self.first: list[dict[str, Any]] = []
+        self._handle: IO[str] | None = None
+        self._writer: Any = None
+
+    def add(self, problem: Problem) -> None:
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self.path.open("w", encoding="utf-8-sig", newline="")  # BOM: Excel opens it right
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow(self.HEADER)
+        self._writer.writerow([problem.file, problem.line, problem.column, problem.value, problem.reason])
+        self.count += 1
+        if len(self.first) < STORED_PROBLEMS:
+            self.first.append(problem.as_row())
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
