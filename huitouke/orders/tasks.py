@@ -12,3 +12,12 @@ from huitouke.orders.services import refresh_customer_stats
 def refresh_shop_customer_stats(shop_id: int) -> int:
     """Recompute every customer's purchase figures of one shop; returns how many were updated."""
     return refresh_customer_stats(shop=Shop.objects.get(pk=shop_id))
+
+
+@task()
+def run_queued_import(run_id: int) -> dict:
+    """Import an uploaded export (queued by the web page); returns the run's counts."""
+    from huitouke.orders.importing.services import run_queued
+
+    run = run_queued(run_id)
+    return {"status": run.status, "counts": run.counts, "problems": run.problems_count}

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,3 +223,79 @@ class _ProblemSink:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+# --- background imports (uploads from the web page) ----------------------------------------------
+
+
+def upload_dir() -> Path:
+    return _upload_dir()
+
+
+def progress_path(run: ImportRun) -> Path:
+    """Live progress of a running import, outside the database: the import's own transaction holds
+    the write lock (SQLite) and its writes are invisible to others until it commits."""
+    return Path(settings.VAR_DIR) / "imports" / f"run-{run.pk}.progress.json"
+
+
+class ProgressFile:
+    """Writes (rows, bytes, size) for the UI at most twice a second."""
+
+    def __init__(self, run: ImportRun) -> None:
+        self.path = progress_path(run)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._last = 0.0
+
+    def __call__(self, rows: int, done: int, size: int) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.5 and done < size:
+            return
+        self._last = now
+        scratch = self.path.with_suffix(".tmp")
+        scratch.write_text(json.dumps({"rows": rows, "bytes": done, "size": size, "at": time.time()}))
+        scratch.replace(self.path)  # atomic: a reader never sees half a file
+
+
+def read_progress(run: ImportRun) -> dict[str, Any]:
+    """{"rows", "bytes", "size", "percent"} of a running import (zeros before the first write)."""
+    try:
+        data = json.loads(progress_path(run).read_text())
+    except (OSError, ValueError):
+        data = {"rows": 0, "bytes": 0, "size": run.file_size}
+    size = data.get("size") or run.file_size or 1
+    return {**data, "percent": min(100, round(100 * data.get("bytes", 0) / size))}
+
+
+def queue_upload(
+    *, shop: Shop, store: Store, fmt: str, upload: IO[bytes], file_name: str, staff: Staff | None,
+    dry_run: bool = False, skip_invalid: bool = False,
+) -> ImportRun:
+    """Keep an uploaded file under var/imports/uploads/ and queue its import for the worker."""
+    from huitouke.orders.tasks import run_queued_import
+
+    suffix = Path(file_name).suffix.lower()
+    if suffix not in (".csv", ".txt", ".xlsx"):
+        raise Invalid("upload a .csv or .xlsx file", field="file")
+    upload_dir().mkdir(parents=True, exist_ok=True)
+    stored = upload_dir() / f"{timezone.now():%Y%m%d-%H%M%S}-{os.getpid()}-{time.monotonic_ns()}{suffix}"
+    with stored.open("wb") as handle:
+        for block in iter(lambda: upload.read(1 << 20), b""):
+            handle.write(block)
+    request = ImportRequest(shop=shop, store=store, path=stored, fmt=fmt, file_name=file_name, dry_run=dry_run,
+                            skip_invalid=skip_invalid, staff=staff)
+    run = start_run(request, status=ImportRun.Status.QUEUED)
+    ImportRun.objects.filter(pk=run.pk).update(stored_path=str(stored))
+    transaction.on_commit(lambda: run_queued_import.enqueue(run.pk))
+    return run
+
+
+def run_queued(run_id: int) -> ImportRun:
+    """The worker's side of `queue_upload`."""
+    run = ImportRun.objects.select_related("shop", "store", "created_by").get(pk=run_id)
+    if run.status != ImportRun.Status.QUEUED:
+        return run  # a retry of a job that already ran
+    request = ImportRequest(
+        shop=run.shop, store=run.store, path=Path(run.stored_path), fmt=run.format, file_name=run.file_name,
+        dry_run=run.dry_run, skip_invalid=run.skip_invalid, staff=run.created_by,
+    )
+    return import_file(request, progress=ProgressFile(run), run=run)
