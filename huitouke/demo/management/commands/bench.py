@@ -13,7 +13,8 @@ from huitouke.demo import bench
 
 
 class Command(BaseCommand):
-    help = "Benchmarks (loopback only, in var/bench/): `bench http` for page latency, `bench demo` for build time."
+    help = ("Benchmarks (in var/bench/): `bench http` page latency, `bench demo` build time, `bench import` "
+            "import speed and memory, `bench analytics` model speed against lifetimes.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="which", required=True)
@@ -27,12 +28,29 @@ class Command(BaseCommand):
         demo.add_argument("--customers", type=int, default=100_000)
         demo.add_argument("--runs", type=int, default=1)
         demo.add_argument("--database-url", help="database to use (default: a scratch SQLite file, deleted after)")
+        imp = sub.add_parser("import", help="import a synthetic Taobao export twice (rows/s, peak memory)")
+        imp.add_argument("--rows", type=int, default=1_000_000)
+        imp.add_argument("--customers", type=int, default=300_000)
+        imp.add_argument("--database-url", help="database to use (default: a scratch SQLite file, deleted after)")
+        imp.add_argument("--json", type=Path, help="also write the results as JSON here")
+        sub.add_parser("analytics", help="our BTYD models against lifetimes (summary build, BG/NBD fit)")
         sub.add_parser("probe", help="(internal) print sample ids and search terms of the demo as JSON")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         console = Console(file=self.stdout._out, width=max(120, Console().width))  # type: ignore[attr-defined]
         if opts["which"] == "probe":
             self.stdout.write(json.dumps(bench.probe_data(), ensure_ascii=False))
+        elif opts["which"] == "import":
+            from huitouke.orders.importing.bench import import_bench
+
+            report = import_bench(rows=opts["rows"], customers=opts["customers"],
+                                  database_url=opts["database_url"], console=console)
+            if opts["json"]:
+                opts["json"].write_text(json.dumps(report, indent=2, ensure_ascii=False))
+        elif opts["which"] == "analytics":
+            from huitouke.analytics.bench import model_bench
+
+            console.print(model_bench(console))
         elif opts["which"] == "http":
             bench.http_bench(
                 database_url=opts["database_url"], customers=opts["customers"], requests=opts["requests"],

@@ -84,8 +84,9 @@ class Command(BaseCommand):
             }, ensure_ascii=False))
             return
         self.stdout.write(f"import #{run.pk}: {run.get_status_display()}")
-        for key, label in COUNT_LABELS.items():
-            self.stdout.write(f"  {label:<48}{run.counts.get(key, 0):>12,}")
+        if run.rows:  # a file rejected as a whole has nothing to count
+            for key, label in COUNT_LABELS.items():
+                self.stdout.write(f"  {label:<48}{run.counts.get(key, 0):>12,}")
         if run.problems_count:
             self.stdout.write(f"{run.problems_count} problem(s); all of them are in {run.problems_file}")
             for problem in run.problems[:20]:

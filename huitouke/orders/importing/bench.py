@@ -1,0 +1,127 @@
+"""`huitouke bench import`: a synthetic Taobao export of N rows imported twice into a fresh shop.
+
+Reported, never asserted: wall time, rows/s, peak memory of the import process (its own rusage),
+and the ratio to a plain `csv.reader` pass over the same file, measured in the same run so the
+machine's current speed cancels out. The file and the scratch database live in var/bench/.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from huitouke.demo.bench import BENCH_DIR, REPO, bench_env
+
+TARGETS = {"import_s": 90.0, "reimport_s": 30.0, "peak_mb": 400.0}  # issue 5, SQLite, 1M rows
+
+
+@dataclass(frozen=True)
+class Timed:
+    label: str
+    seconds: float
+    peak_mb: float
+    output: dict[str, Any]
+
+
+def bench_file(rows: int, customers: int) -> Path:
+    """The synthetic export, written once per size (GB18030, as Taobao serves it)."""
+    from huitouke.orders.importing.synth import write_taobao_export
+
+    path = BENCH_DIR / f"taobao-{rows}-{customers}.csv"
+    if not path.exists():
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_suffix(".partial")
+        write_taobao_export(scratch, orders=rows, customers=customers, seed=1)
+        scratch.replace(path)
+    return path
+
+
+def csv_reader_pass(path: Path) -> float:
+    """The reference: decode and split every row with the standard library, nothing else."""
+    start = time.perf_counter()
+    with path.open(encoding="gb18030", newline="") as handle:
+        for _ in csv.reader(handle):
+            pass
+    return time.perf_counter() - start
+
+
+def _timed(label: str, args: list[str], env: dict[str, str]) -> Timed:
+    """Run `huitouke …` as a child and read its own peak RSS from wait4 (not the bench's)."""
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "huitouke", *args], env=env, cwd=REPO,
+                             stdout=subprocess.PIPE, text=True)
+    stdout = child.stdout.read() if child.stdout else ""
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    lines = stdout.strip().splitlines()
+    output = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {"stdout": stdout[-2000:]}
+    if child.returncode not in (0, 1):
+        raise RuntimeError(f"{label} failed with exit code {child.returncode}: {stdout[-2000:]}")
+    return Timed(label=label, seconds=seconds, peak_mb=usage.ru_maxrss / 1024, output=output)
+
+
+def import_bench(
+    *, rows: int = 1_000_000, customers: int = 300_000, database_url: str | None = None,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    console = console or Console()
+    path = bench_file(rows, customers)
+    console.print(f"file: {path.name} ({path.stat().st_size / 1e6:.0f} MB)")
+    scratch = BENCH_DIR / "import-bench.sqlite3"
+    if database_url is None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
+    env = bench_env(database_url or f"sqlite:///{scratch}")
+    env["HUITOUKE_VAR_DIR"] = str(BENCH_DIR / "import-bench")
+    subprocess.run([sys.executable, "-m", "huitouke", "migrate", "-v0"], env=env, cwd=REPO, check=True)
+    slug = f"bench-{int(time.time())}"  # a new shop each run: a shared database is never emptied
+    for args in (["shop", "create", slug, "--name", "Bench"], ["store", "create", "tb", "--shop", slug,
+                                                                 "--platform", "taobao", "--name", "Bench Taobao"]):
+        subprocess.run([sys.executable, "-m", "huitouke", *args], env=env, cwd=REPO, check=True,
+                       stdout=subprocess.DEVNULL)
+    reference = csv_reader_pass(path)
+    command = ["import", str(path), "--shop", slug, "--store", "tb", "--format", "taobao", "--json"]
+    first = _timed("import", command, env)
+    again = _timed("re-import (same file)", command, env)
+    report = _report(rows, reference, [first, again], database_url)
+    console.print(_table(rows, reference, [first, again]))
+    console.print(f"first import counts: {first.output.get('counts')}")
+    console.print(f"re-import counts: {again.output.get('counts')}")
+    if database_url is None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
+    return report
+
+
+def _report(rows: int, reference: float, runs: list[Timed], database_url: str | None) -> dict[str, Any]:
+    return {
+        "rows": rows, "database": "postgresql" if database_url else "sqlite", "csv_reader_s": round(reference, 2),
+        "runs": [
+            {"label": r.label, "seconds": round(r.seconds, 1), "rows_per_s": round(rows / r.seconds),
+             "ratio_to_csv_reader": round(r.seconds / reference, 1), "peak_mb": round(r.peak_mb),
+             "status": r.output.get("status"), "counts": r.output.get("counts")}
+            for r in runs
+        ],
+    }
+
+
+def _table(rows: int, reference: float, runs: list[Timed]) -> Table:
+    table = Table(title=f"import of {rows:,} Taobao order rows")
+    for column in ("step", "seconds", "rows/s", "× csv.reader", "peak MB", "status"):
+        table.add_column(column, justify="left" if column in ("step", "status") else "right")
+    table.add_row("csv.reader pass (reference)", f"{reference:.1f}", f"{rows / reference:,.0f}", "1.0", "", "")
+    for r in runs:
+        table.add_row(r.label, f"{r.seconds:.1f}", f"{rows / r.seconds:,.0f}", f"{r.seconds / reference:.1f}",
+                      f"{r.peak_mb:.0f}", str(r.output.get("status")))
+    return table
