@@ -40,8 +40,18 @@ def reserve_ids(model: type[models.Model], n: int) -> list[int]:
 
 
 def db_datetime(value: dt.datetime | None) -> Any:
-    """An aware datetime as this backend's driver takes it (SQLite: naive UTC text, as Django writes)."""
-    return None if value is None else connection.ops.adapt_datetimefield_value(value)
+    """An aware datetime as this backend's driver takes it: SQLite keeps naive UTC text, exactly as
+    Django's adapt_datetimefield_value writes it (that one costs ~10 µs a call; this is the hot path
+    of a million-row import)."""
+    if value is None or connection.vendor != "sqlite":
+        return value
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware datetime")
+    return str(value.astimezone(dt.UTC).replace(tzinfo=None))
+
+
+def db_date(value: dt.date | None) -> Any:
+    return None if value is None or connection.vendor != "sqlite" else value.isoformat()
 
 
 def insert_rows(

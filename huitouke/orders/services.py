@@ -151,6 +151,9 @@ def record_order(
 
 
 _purchased_at = Coalesce("paid_at", "ordered_at")
+# `is_purchase=True` is written as a bare column on SQLite, which cannot seek an index on it; `IN (1)`
+# can, so the per-customer subqueries below walk (shop, is_purchase, customer, …) instead of the shop.
+PURCHASE = [True]
 
 
 def purchase_stats(*, shop: Shop, customer_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
@@ -172,7 +175,7 @@ def _stat_aggregates() -> dict[str, Any]:
 
 def _stat_subqueries(shop: Shop) -> dict[str, Any]:
     """Each stored figure as a correlated subquery over the customer's purchases (one UPDATE sets all)."""
-    purchases = Order.objects.filter(shop=shop, customer_id=OuterRef("pk"), is_purchase=True).order_by()
+    purchases = Order.objects.filter(shop=shop, is_purchase__in=PURCHASE, customer_id=OuterRef("pk")).order_by()
     per_customer = purchases.values("customer_id")
     zero_when_none = {"orders_count": 0, "items_count": 0, "purchase_days": 0, "net_spend": 0}
     values: dict[str, Any] = {}
@@ -185,7 +188,7 @@ def _stat_subqueries(shop: Shop) -> dict[str, Any]:
 def mark_repeat_purchases(*, shop: Shop, customer_ids: Iterable[int] | None = None) -> int:
     """Flag each purchase made after its customer's first purchase day (README: repeat revenue)."""
     first_day = (
-        Order.objects.filter(shop=shop, customer_id=OuterRef("customer_id"), is_purchase=True)
+        Order.objects.filter(shop=shop, is_purchase__in=PURCHASE, customer_id=OuterRef("customer_id"))
         .order_by("purchase_day").values("purchase_day")[:1]
     )
     flag = Case(When(is_purchase=True, purchase_day__gt=Subquery(first_day), then=Value(True)), default=Value(False))

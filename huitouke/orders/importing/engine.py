@@ -19,10 +19,9 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 
-from huitouke.core.bulk import db_datetime, insert_rows, reserve_ids, update_rows
+from huitouke.core.bulk import db_date, db_datetime, insert_rows, reserve_ids, update_rows
 from huitouke.core.models import Shop, Store
 from huitouke.core.pii import mask_email, mask_phone
 from huitouke.customers.completeness import score
@@ -394,7 +393,7 @@ def _order_values(record: OrderRecord) -> dict[str, Any]:
         "goods_amount": _fen(_goods(record)), "shipping_amount": _fen(record.shipping_amount),
         "discount_amount": _fen(record.discount_amount), "paid_amount": _fen(record.paid_amount),
         "refunded_amount": _fen(record.refunded_amount), "net_amount": _fen(net), "is_purchase": is_purchase,
-        "purchase_day": connection.ops.adapt_datefield_value(day), "is_repeat": False,
+        "purchase_day": db_date(day), "is_repeat": False,
         "items_count": sum(line.quantity for line in record.lines), "note": record.note[:300],
     }
 

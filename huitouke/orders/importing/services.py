@@ -30,6 +30,7 @@ from huitouke.orders.importing.formats import FORMATS, open_reader
 from huitouke.orders.importing.records import FileRejected, OrderRecord, Problem
 from huitouke.orders.models import ImportRun
 
+PROGRESS_EVERY = 1_000  # rows between progress reports (a rich bar update costs more than a row)
 STORED_PROBLEMS = 200  # kept on the run for the UI; all of them go to the problems CSV
 Progress = Callable[[int, int, int], None]  # (rows read, bytes read, file size)
 
@@ -107,6 +108,7 @@ def import_file(request: ImportRequest, *, progress: Progress | None = None, run
     run = run or start_run(request)
     ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.RUNNING, pid=os.getpid())
     sink = _ProblemSink(request.problems_path or _default_problems_path(request.path, run))
+    progress = _both(ProgressFile(run), progress)  # the web page shows command-line imports live too
     counts = ImportCounts()
     try:
         with open_reader(request.path, request.fmt, platform=request.store.platform,
@@ -123,11 +125,23 @@ def import_file(request: ImportRequest, *, progress: Progress | None = None, run
     return _finish(run, counts, sink, *_outcome(request, counts, sink))
 
 
+def _both(first: Progress, second: Progress | None) -> Progress:
+    if second is None:
+        return first
+
+    def report(rows: int, done: int, size: int) -> None:
+        first(rows, done, size)
+        second(rows, done, size)
+
+    return report
+
+
 def _run_batches(request: ImportRequest, run: ImportRun, reader: Any, sink: _ProblemSink,
-                 progress: Progress | None) -> ImportCounts:
+                 progress: Progress) -> ImportCounts:
     engine = ImportEngine(shop=request.shop, store=request.store, source=f"import #{run.pk}")
     counts = engine.counts
     writing = True
+    reported = 0
     batch: list[OrderRecord] = []
     with transaction.atomic():
         for parsed in reader:
@@ -145,10 +159,12 @@ def _run_batches(request: ImportRequest, run: ImportRun, reader: Any, sink: _Pro
             elif len(batch) >= BATCH:
                 engine.write_batch(batch)
                 batch = []
-            if progress is not None:
+            if counts.rows - reported >= PROGRESS_EVERY:
+                reported = counts.rows
                 progress(counts.rows, parsed.bytes_read, reader.size)
         if writing and batch:
             engine.write_batch(batch)
+        progress(counts.rows, reader.size, reader.size)
         if writing:
             engine.finish()
         if request.dry_run or not writing:
@@ -177,6 +193,7 @@ def _finish(run: ImportRun, counts: ImportCounts, sink: _ProblemSink, status: st
     run.problems_file = str(sink.path) if sink.count else ""
     run.finished_at, run.pid = timezone.now(), None
     run.save()
+    progress_path(run).unlink(missing_ok=True)
     same = ImportRun.objects.for_shop(run.shop_id).filter(
         file_sha256=run.file_sha256, status=ImportRun.Status.DONE).exclude(pk=run.pk).order_by("created_at").first()
     if same is not None and status == ImportRun.Status.DONE:
@@ -298,4 +315,4 @@ def run_queued(run_id: int) -> ImportRun:
         shop=run.shop, store=run.store, path=Path(run.stored_path), fmt=run.format, file_name=run.file_name,
         dry_run=run.dry_run, skip_invalid=run.skip_invalid, staff=run.created_by,
     )
-    return import_file(request, progress=ProgressFile(run), run=run)
+    return import_file(request, run=run)
