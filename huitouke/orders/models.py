@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from huitouke.core.models import ShopScoped, Store
+from huitouke.core.models import Shop, ShopScoped, Store
 from huitouke.core.money import ZERO, MoneyField
 from huitouke.core.timeutil import local_day
 from huitouke.customers.models import Customer
@@ -65,11 +65,17 @@ def derived_figures(
     return net, is_purchase, (local_day(moment) if is_purchase and moment else None)
 
 
+# The big tables skip Django's one-column foreign-key indexes: every query here starts with the shop, and
+# the composite indexes below serve them; each index costs a random B-tree write per imported row.
 class Order(ShopScoped):
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name=_("store"))
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("shop"))
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="+", db_index=False, verbose_name=_("store")
+    )
     external_id = models.CharField(_("order number"), max_length=64)
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders", verbose_name=_("customer")
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders", db_index=False,
+        verbose_name=_("customer"),
     )
     status = models.CharField(_("status"), max_length=10, choices=OrderStatus.choices)
     ordered_at = models.DateTimeField(_("ordered at"))
@@ -124,8 +130,11 @@ class Order(ShopScoped):
 
 
 class OrderLine(ShopScoped):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("shop"))
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     sku = models.CharField(_("SKU"), max_length=64, blank=True)
     title = models.CharField(_("title"), max_length=200)
     quantity = models.PositiveIntegerField(_("quantity"), default=1)

@@ -13,6 +13,7 @@ Purchase figures of every touched customer are recomputed once at the end (`fini
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -21,7 +22,14 @@ from typing import Any
 
 from django.utils import timezone
 
-from huitouke.core.bulk import db_date, db_datetime, insert_rows, reserve_ids, update_rows
+from huitouke.core.bulk import (
+    date_adapter,
+    datetime_adapter,
+    db_datetime,
+    insert_rows,
+    reserve_ids,
+    update_rows,
+)
 from huitouke.core.models import Shop, Store
 from huitouke.core.pii import mask_email, mask_phone
 from huitouke.customers.completeness import score
@@ -79,6 +87,7 @@ class ImportEngine:
         self.kept_apart = kept_apart(shop=shop)
         self.first_new_order_id: int | None = None  # orders at or above it were created by this import
         self._pending_merges: list[MergeRequest] = []
+        self.on_db = _Adapters()
 
     # --- batches
     def write_batch(self, records: Sequence[OrderRecord]) -> None:
@@ -87,12 +96,11 @@ class ImportEngine:
         self._write_orders(latest, owners)
 
     def finish(self) -> None:
-        """Recompute purchase figures of every customer this import touched (the whole shop when most were)."""
-        if not self.touched:
-            return
-        everyone = Customer.objects.including_merged(self.shop).count()
-        ids = None if len(self.touched) * 2 > everyone else self.touched
-        refresh_customer_stats(shop=self.shop, customer_ids=ids)
+        """Recompute the purchase figures of every customer this import touched."""
+        if self.touched:
+            # Always by id chunks, even when most customers were touched: one UPDATE over every order
+            # makes SQLite collect all their rowids in memory first (+190 MB for a million orders).
+            refresh_customer_stats(shop=self.shop, customer_ids=self.touched)
 
     def _latest_state(self, records: Sequence[OrderRecord]) -> list[OrderRecord]:
         by_number: dict[str, OrderRecord] = {}
@@ -205,7 +213,7 @@ class ImportEngine:
             "shop": [self.shop.pk] * len(groups),
             "name": [_display_name(b) for b in buyers],
             "registered_store": [self.store.pk] * len(groups),
-            "registered_at": [db_datetime(first[g].ordered_at) for g in groups],
+            "registered_at": [self.on_db.datetime(first[g].ordered_at) for g in groups],
             "completeness": [_imported_completeness(b) for b in buyers],
             "net_spend": [0] * len(groups),
         }, len(groups))
@@ -299,7 +307,7 @@ class ImportEngine:
         for order_id, (record, owner) in zip(ids, fresh, strict=True):
             columns["id"].append(order_id)
             columns["customer"].append(owner)
-            for name, value in _order_values(record).items():
+            for name, value in _order_values(record, self.on_db).items():
                 columns[name].append(value)
         n = len(fresh)
         columns.update(shop=[self.shop.pk] * n, store=[self.store.pk] * n)
@@ -326,9 +334,9 @@ class ImportEngine:
     def _update_orders(self, changed: list[tuple[OrderRecord, dict[str, Any]]], products: dict[str, int]) -> None:
         if not changed:
             return
-        names = [*_order_values(changed[0][0]), "customer"]
+        names = [*_order_values(changed[0][0], self.on_db), "customer"]
         update_rows(Order, names, [
-            [*_order_values(record).values(), before["customer_id"], before["id"]] for record, before in changed
+            [*_order_values(record, self.on_db).values(), before["customer_id"], before["id"]] for record, before in changed
         ])
         OrderLine.objects.filter(shop=self.shop, order_id__in=[b["id"] for _, b in changed]).delete()
         self._insert_lines([(before["id"], record) for record, before in changed], products)
@@ -382,18 +390,26 @@ def _state(record: OrderRecord) -> tuple[Any, ...]:
     )
 
 
-def _order_values(record: OrderRecord) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Adapters:
+    """This database's value adapters, looked up once per import instead of once per value."""
+
+    datetime: Any = field(default_factory=datetime_adapter)
+    date: Any = field(default_factory=date_adapter)
+
+
+def _order_values(record: OrderRecord, on_db: _Adapters) -> dict[str, Any]:
     net, is_purchase, day = derived_figures(
         status=record.status, paid_amount=record.paid_amount, refunded_amount=record.refunded_amount,
         paid_at=record.paid_at, ordered_at=record.ordered_at,
     )
     return {
         "external_id": record.external_id[:64], "status": record.status,
-        "ordered_at": db_datetime(record.ordered_at), "paid_at": db_datetime(record.paid_at),
+        "ordered_at": on_db.datetime(record.ordered_at), "paid_at": on_db.datetime(record.paid_at),
         "goods_amount": _fen(_goods(record)), "shipping_amount": _fen(record.shipping_amount),
         "discount_amount": _fen(record.discount_amount), "paid_amount": _fen(record.paid_amount),
         "refunded_amount": _fen(record.refunded_amount), "net_amount": _fen(net), "is_purchase": is_purchase,
-        "purchase_day": db_date(day), "is_repeat": False,
+        "purchase_day": on_db.date(day), "is_repeat": False,
         "items_count": sum(line.quantity for line in record.lines), "note": record.note[:300],
     }
 
@@ -407,14 +423,14 @@ def _display_name(buyer: Any) -> str:
 
 
 def _imported_completeness(buyer: Any) -> int:
-    facts = {"name"} if buyer.name or buyer.handle else set()
-    if buyer.phone:
-        facts.add("phone")
-    if buyer.email:
-        facts.add("email")
-    if buyer.address:
-        facts.add("address")
-    return score(facts).score
+    return _completeness_of_facts(bool(buyer.name or buyer.handle), bool(buyer.phone), bool(buyer.email),
+                                  bool(buyer.address))
+
+
+@functools.cache
+def _completeness_of_facts(name: bool, phone: bool, email: bool, address: bool) -> int:
+    known = {"name": name, "phone": phone, "email": email, "address": address}
+    return score({fact for fact, present in known.items() if present}).score
 
 
 def _reason(key: Key) -> str:
