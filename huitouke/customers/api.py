@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Path, Query, Router, Status
+from ninja import Path, Query, Router, Schema, Status
 
 from huitouke.core.api import MAX_ID, PageQuery, actor, caller, paginate
+from huitouke.core.errors import NotFound
 from huitouke.core.models import Shop
 from huitouke.core.pii import mask_address, mask_email, mask_name, scrub
 from huitouke.core.selectors import store_by_slug
-from huitouke.customers import selectors, services
+from huitouke.customers import merges, selectors, services
 from huitouke.customers.models import Customer
 from huitouke.customers.schemas import (
     ConsentIn,
@@ -192,3 +194,33 @@ def erase_customer(request: HttpRequest, customer_id: int = CustomerId) -> dict[
     staff = caller(request)
     customer = services.erase_customer(shop=request.shop, customer=customer, staff=staff, actor=actor(request))
     return {"id": customer.pk, "erased_at": customer.erased_at}
+
+
+class MergeOut(Schema):
+    id: int
+    kept_id: int
+    absorbed_id: int
+    reason: str
+    evidence: str
+    source: str
+    created_at: dt.datetime
+    undone_at: dt.datetime | None
+
+
+@router.post(
+    "/{customer_id}/merges/{merge_id}/undo", response=MergeOut,
+    summary="Undo a merge of this customer: the merged-away record is a customer again (owners and managers)",
+)
+def undo_merge(
+    request: HttpRequest, customer_id: int = CustomerId,
+    merge_id: int = Path(..., ge=1, le=MAX_ID, description="merge id"),
+) -> dict[str, Any]:
+    customer = selectors.customer_by_id(shop=request.shop, customer_id=customer_id)
+    if merge_id not in {m.pk for m in merges.merges_of(shop=request.shop, customer_ids=[customer.pk])}:
+        raise NotFound(f"customer {customer_id} has no merge {merge_id}", field="merge")
+    merge = merges.undo_merge(shop=request.shop, merge_id=merge_id, staff=caller(request))
+    return {
+        "id": merge.pk, "kept_id": merge.kept_id, "absorbed_id": merge.absorbed_id, "reason": merge.reason,
+        "evidence": merge.evidence, "source": merge.source, "created_at": merge.created_at,
+        "undone_at": merge.undone_at,
+    }

@@ -28,6 +28,20 @@ def customer_by_id(*, shop: Shop, customer_id: int) -> Customer:
     return customer
 
 
+def merged_into_of(*, shop: Shop, customer_id: int) -> int | None:
+    """The live customer a merged-away record now lives in (following later merges), or None when the
+    id is a live customer or not the shop's."""
+    current, seen = customer_id, {customer_id}
+    while True:
+        target = (
+            Customer.objects.including_merged(shop).filter(pk=current).values_list("merged_into_id", flat=True).first()
+        )
+        if target is None or target in seen:
+            return None if current == customer_id else current
+        current = target
+        seen.add(current)
+
+
 def customer_by_phone(*, shop: Shop, phone: str) -> Customer | None:
     """The shop's customer with this full phone (matched in E.164), or None; a masked phone is Invalid."""
     parsed = parse_phone(phone)

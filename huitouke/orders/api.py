@@ -1,4 +1,5 @@
-"""/api/v1/orders and /api/v1/products. Recording an order is idempotent by store + external_id."""
+"""/api/v1/orders, /api/v1/products and /api/v1/imports. Recording an order is idempotent by store + external_id;
+an uploaded export is queued and imported in the background (poll its run for progress and the outcome)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Path, Query, Router, Status
+from ninja import File, Form, Path, Query, Router, Status, UploadedFile
 
 from huitouke.core.api import MAX_ID, PageQuery, caller, paginate
 from huitouke.core.errors import Invalid
@@ -16,8 +17,12 @@ from huitouke.customers import selectors as customer_selectors
 from huitouke.customers import services as customer_services
 from huitouke.customers.models import Customer
 from huitouke.orders import selectors, services
-from huitouke.orders.models import Order, Product
+from huitouke.orders.importing import selectors as import_selectors
+from huitouke.orders.importing.services import queue_upload
+from huitouke.orders.models import ImportRun, Order, Product
 from huitouke.orders.schemas import (
+    ImportDetail,
+    ImportPage,
     OrderCreate,
     OrderCreated,
     OrderDetail,
@@ -31,9 +36,11 @@ from huitouke.orders.schemas import (
 
 orders_router = Router(tags=["orders"])
 products_router = Router(tags=["products"])
+imports_router = Router(tags=["imports"])
 
 OrderId = Path(..., ge=1, le=MAX_ID, description="order id")
 ProductId = Path(..., ge=1, le=MAX_ID, description="product id")
+ImportId = Path(..., ge=1, le=MAX_ID, description="import run id")
 _MONEY = ("goods_amount", "shipping_amount", "discount_amount", "paid_amount", "refunded_amount", "net_amount")
 
 
@@ -154,3 +161,49 @@ def create_product(request: HttpRequest, payload: ProductIn) -> Status:
         role=payload.role.value, category=payload.category,
     )
     return Status(201, _product_out(product))
+
+
+def _import_out(run: ImportRun) -> dict[str, Any]:
+    return {
+        "id": run.pk, "status": import_selectors.display_status(run), "store": run.store.slug, "format": run.format,
+        "file_name": run.file_name, "file_sha256": run.file_sha256, "file_size": run.file_size,
+        "dry_run": run.dry_run, "skip_invalid": run.skip_invalid, "counts": run.counts or {},
+        "problems_count": run.problems_count, "message": run.message,
+        "created_by": run.created_by.display_name if run.created_by else None,
+        "created_at": run.created_at, "finished_at": run.finished_at,
+    }
+
+
+def _import_detail(run: ImportRun) -> dict[str, Any]:
+    return {**_import_out(run), "problems": run.problems or [], "progress": import_selectors.progress_of(run)}
+
+
+@imports_router.get("", response=ImportPage, summary="List import runs, newest first (owners and managers)")
+def list_imports(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
+    import_selectors.require_importer(caller(request))
+    runs = import_selectors.import_runs(shop=request.shop)
+    items, info = paginate(runs, page)
+    return {**info, "items": [_import_out(run) for run in items]}
+
+
+@imports_router.get("/{run_id}", response=ImportDetail, summary="One import run: status, counts, problems, progress")
+def get_import(request: HttpRequest, run_id: int = ImportId) -> dict[str, Any]:
+    import_selectors.require_importer(caller(request))
+    return _import_detail(import_selectors.import_by_id(shop=request.shop, run_id=run_id))
+
+
+@imports_router.post(
+    "", response={202: ImportDetail},
+    summary="Upload an export file (multipart) and queue its import (202); poll GET /imports/{id} for the outcome",
+)
+def create_import(
+    request: HttpRequest, file: File[UploadedFile], store: Form[str], format: Form[str],  # noqa: A002 - the field's name
+    dry_run: Form[bool] = False, skip_invalid: Form[bool] = False,
+) -> Status:
+    staff = caller(request)
+    import_selectors.require_importer(staff)
+    run = queue_upload(
+        shop=request.shop, store=store_by_slug(shop=request.shop, slug=store), fmt=format, upload=file,
+        file_name=file.name or "", staff=staff, dry_run=dry_run, skip_invalid=skip_invalid,
+    )
+    return Status(202, _import_detail(import_selectors.import_by_id(shop=request.shop, run_id=run.pk)))

@@ -113,3 +113,58 @@ class ProductOut(Schema):
 
 class ProductPage(PageInfo):
     items: list[ProductOut]
+
+
+class ImportProblemOut(Schema):
+    file: str
+    line: int = Field(description="1-based line in the file (the header is line 1); 0 = the whole file")
+    column: str
+    value: str
+    reason: str
+
+
+class ImportProgressOut(Schema):
+    rows: int = Field(description="rows read so far")
+    bytes: int
+    size: int = Field(description="file size in bytes")
+    percent: int
+
+
+class ImportCountsOut(Schema):
+    rows: int = 0
+    orders_in_file: int = 0
+    invalid_rows: int = 0
+    duplicate_orders: int = 0
+    new_customers: int = 0
+    new_orders: int = 0
+    updated_orders: int = 0
+    unchanged_orders: int = 0
+    merges: int = 0
+
+
+class ImportOut(Schema):
+    id: int
+    status: str = Field(description="queued, running, done, checked, rejected, failed or interrupted")
+    store: str = Field(description="store slug")
+    format: str
+    file_name: str
+    file_sha256: str
+    file_size: int
+    dry_run: bool
+    skip_invalid: bool
+    counts: ImportCountsOut
+    problems_count: int
+    message: str
+    created_by: str | None = Field(description="display name of the staff member who started it")
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+class ImportDetail(ImportOut):
+    problems: list[ImportProblemOut] = Field(description="the first problems (up to 200); all are in the CSV")
+    progress: ImportProgressOut | None = Field(description="live progress while queued or running, else null")
+
+
+class ImportPage(PageInfo):
+    items: list[ImportOut]
+

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from huitouke.web import views
+from huitouke.web import imports, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True), name="login"),
@@ -13,4 +13,12 @@ urlpatterns = [
     path("customers/<int:customer_id>/reveal/", views.customer_reveal, name="customer_reveal"),
     path("customers/<int:customer_id>/export/", views.customer_export, name="customer_export"),
     path("customers/<int:customer_id>/erase/", views.customer_erase, name="customer_erase"),
+    path("customers/<int:customer_id>/merges/<int:merge_id>/undo/", views.customer_merge_undo,
+         name="customer_merge_undo"),
+    path("imports/", imports.import_list, name="imports"),
+    path("imports/formats/", imports.import_formats, name="import_formats"),
+    path("imports/formats/generic-orders.csv", imports.import_example, name="import_example"),
+    path("imports/<int:run_id>/", imports.import_detail, name="import"),
+    path("imports/<int:run_id>/progress/", imports.import_progress, name="import_progress"),
+    path("imports/<int:run_id>/problems.csv", imports.import_problems, name="import_problems"),
 ]

@@ -18,19 +18,21 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from huitouke.core.errors import DomainError, Forbidden, NotFound
+from huitouke.core.errors import Conflict, DomainError, Forbidden, NotFound
 from huitouke.core.models import Role
 from huitouke.core.money import ZERO
 from huitouke.core.timeutil import today
-from huitouke.customers import extensions, selectors, services
+from huitouke.customers import extensions, merges, selectors, services
 from huitouke.customers.models import Channel, Customer
 from huitouke.customers.phones import display_phone
 from huitouke.orders import selectors as order_selectors
 from huitouke.web.forms import ProfileForm, SearchForm
 from huitouke.web.labels import fact_label
+from huitouke.web.templatetags.web_format import masked_name
 
 PAGE_SIZE = 50
 CHART_MONTHS = 24
@@ -165,7 +167,21 @@ def _detail_context(request: HttpRequest, customer: Customer, *, revealed: bool)
         "timeline": extensions.timeline_for(shop=request.shop, customer=customer),
         "can_view_pii": request.staff.can_view_pii,
         "can_erase": request.staff.role == Role.OWNER,
+        "merges": _merges_context(request, customer),
+        "can_undo_merge": request.staff.can_view_pii,
     }
+
+
+def _merges_context(request: HttpRequest, customer: Customer) -> list[dict[str, Any]]:
+    """The merge history of this customer, each with the other record and which side this one was on."""
+    rows = []
+    for merge in merges.merges_of(shop=request.shop, customer_ids=[customer.pk]):
+        kept_here = merge.kept_id == customer.pk
+        rows.append({
+            "merge": merge, "kept_here": kept_here, "other": merge.absorbed if kept_here else merge.kept,
+            "reason": merge.get_reason_display(),
+        })
+    return rows
 
 
 @contextmanager
@@ -179,6 +195,11 @@ def _forbidden_as_403() -> Iterator[None]:
 
 @staff_required
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    merged_into = selectors.merged_into_of(shop=request.shop, customer_id=customer_id)
+    if merged_into is not None:
+        messages.info(request, _("Customer #%(old)s was merged into this customer; you are seeing the merged record.")
+                      % {"old": customer_id})
+        return redirect("customer", customer_id=merged_into)
     customer = _customer_or_404(request, customer_id)
     return render(request, "web/customers/detail.html", _detail_context(request, customer, revealed=False))
 
@@ -220,6 +241,29 @@ def customer_erase(request: HttpRequest, customer_id: int) -> HttpResponse:
     with _forbidden_as_403():
         services.erase_customer(shop=request.shop, customer=customer, staff=request.staff, actor=_actor(request))
     messages.success(request, _("The customer's personal data was erased. Order figures are kept."))
+    return redirect("customer", customer_id=customer.pk)
+
+
+@staff_required
+@require_POST
+def customer_merge_undo(request: HttpRequest, customer_id: int, merge_id: int) -> HttpResponse:
+    """Split a merge shown on this customer's page: the merged-away record becomes a customer again."""
+    customer = _customer_or_404(request, customer_id)
+    if merge_id not in {m.pk for m in merges.merges_of(shop=request.shop, customer_ids=[customer.pk])}:
+        raise Http404("no such merge for this customer")
+    try:
+        with _forbidden_as_403():
+            merge = merges.undo_merge(shop=request.shop, merge_id=merge_id, staff=request.staff)
+    except Conflict:
+        messages.error(request, _("This merge was undone already."))
+        return redirect("customer", customer_id=customer.pk)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    separate = merge.absorbed if merge.kept_id == customer.pk else merge.kept
+    messages.success(request, format_html(
+        _("Merge undone: {link} is a separate customer again."),
+        link=format_html('<a href="{}">{}</a>', reverse("customer", args=[separate.pk]), masked_name(separate.name)),
+    ))
     return redirect("customer", customer_id=customer.pk)
 
 

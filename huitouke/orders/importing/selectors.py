@@ -1,0 +1,75 @@
+"""Reads on import runs for the upload page, the run page and the API; every function takes the shop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.db.models import QuerySet
+
+from huitouke.core.errors import Forbidden, NotFound
+from huitouke.core.models import Role, Shop, Staff, Store
+from huitouke.orders.importing import services
+from huitouke.orders.models import ImportRun
+
+IMPORT_ROLES = (Role.OWNER, Role.MANAGER)
+
+
+def may_import(staff: Staff | None) -> bool:
+    """Owners and managers bring in export files; sales associates do not. `None` is the shell operator."""
+    return staff is None or staff.role in IMPORT_ROLES
+
+
+def require_importer(staff: Staff | None) -> None:
+    if not may_import(staff):
+        raise Forbidden("only owners and managers may import files or see imports", field="file")
+
+
+def import_stores(*, shop: Shop) -> QuerySet[Store]:
+    """The stores an upload may go to: the shop's own, by name."""
+    return Store.objects.for_shop(shop).order_by("name", "id")
+
+
+def import_runs(*, shop: Shop) -> QuerySet[ImportRun]:
+    """All the shop's import runs, newest first."""
+    return ImportRun.objects.for_shop(shop).select_related("store", "created_by").order_by("-created_at", "-id")
+
+
+def imports_for(*, shop: Shop, limit: int = 50) -> list[ImportRun]:
+    """The shop's most recent import runs, newest first."""
+    return list(import_runs(shop=shop)[:limit])
+
+
+def import_by_id(*, shop: Shop, run_id: int) -> ImportRun:
+    """The shop's run, or NotFound (also for another shop's run: its existence must not leak)."""
+    run = ImportRun.objects.for_shop(shop).select_related("store", "created_by").filter(pk=run_id).first()
+    if run is None:
+        raise NotFound(f"no import {run_id}", field="import")
+    return run
+
+
+def display_status(run: ImportRun) -> str:
+    """The run's status as a person should see it: a RUNNING run whose process is gone is interrupted
+    (nothing was written: its transaction never committed)."""
+    if run.status == ImportRun.Status.RUNNING and not services._process_alive(run.pid):
+        return ImportRun.Status.INTERRUPTED
+    return run.status
+
+
+def is_active(run: ImportRun) -> bool:
+    """Still queued or really running (worth polling for progress)."""
+    return display_status(run) in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING)
+
+
+def progress_of(run: ImportRun) -> dict[str, Any] | None:
+    """Live progress ({"rows", "bytes", "size", "percent"}) of an active run, else None."""
+    return services.read_progress(run) if is_active(run) else None
+
+
+def problems_file_of(*, shop: Shop, run_id: int) -> Path:
+    """The full problems CSV of the shop's run; NotFound when the run had none or the file is gone."""
+    run = import_by_id(shop=shop, run_id=run_id)
+    path = Path(run.problems_file) if run.problems_file else None
+    if path is None or not path.is_file():
+        raise NotFound(f"import {run_id} has no problems file", field="import")
+    return path
