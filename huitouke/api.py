@@ -47,9 +47,9 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 def _field_path(loc: list | tuple) -> str | None:
     """("body", "payload", "lines", 0, "unit_price") -> "lines[0].unit_price", as the services name fields."""
     path = ""
-    for part in loc:
-        if part in ("body", "query", "path", "payload"):
-            continue
+    for index, part in enumerate(loc):
+        if part in ("body", "query", "path", "payload") or (index == 0 and part in ("form", "file")):
+            continue  # where the value came from, not its name (multipart: ("file", "file"), ("form", "store"))
         if isinstance(part, str) and not part.isidentifier():
             continue  # a union member's tag such as "str-enum[Channel]", not a field
         if isinstance(part, int):
@@ -103,12 +103,13 @@ def unknown_path(request: HttpRequest, rest: str) -> HttpResponse:
 def _register_routers() -> None:
     from huitouke.core.api import router as core_router
     from huitouke.customers.api import router as customers_router
-    from huitouke.orders.api import orders_router, products_router
+    from huitouke.orders.api import imports_router, orders_router, products_router
 
     api.add_router("", core_router)
     api.add_router("/customers", customers_router)
     api.add_router("/orders", orders_router)
     api.add_router("/products", products_router)
+    api.add_router("/imports", imports_router)
     api.add_router("", _fallback)  # last: it matches every path
 
 
