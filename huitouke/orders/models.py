@@ -94,6 +94,8 @@ class Order(ShopScoped):
     is_repeat = models.BooleanField(_("repeat purchase"), default=False)
     items_count = models.PositiveIntegerField(_("items"), default=0)
     note = models.CharField(_("note"), max_length=300, blank=True)
+    # Fingerprint of the state an import last wrote (0: not imported); a re-import compares it, not the row.
+    state_digest = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("order")
