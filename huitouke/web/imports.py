@@ -33,6 +33,11 @@ FORMAT_LABELS: dict[str, Promise] = {
     "shopify": _("Shopify orders export"),
     "generic": _("Generic CSV (any till or platform)"),
 }
+FORMAT_SHORT: dict[str, Promise] = {
+    "taobao": _("Taobao / Tmall"),
+    "shopify": _("Shopify"),
+    "generic": _("Generic CSV"),
+}
 FORMAT_HINTS: dict[str, Promise] = {
     "taobao": _("The seller centre's order report (订单报表) CSV exactly as downloaded, GBK or UTF-8."),
     "shopify": _("Shopify admin → Orders → Export, the CSV with one row per line item."),
@@ -67,6 +72,8 @@ STATUS_BADGES = {
     ImportRun.Status.CHECKED: "info", ImportRun.Status.REJECTED: "danger", ImportRun.Status.FAILED: "danger",
     ImportRun.Status.INTERRUPTED: "warn",
 }
+NOTHING_WRITTEN = (ImportRun.Status.REJECTED, ImportRun.Status.FAILED, ImportRun.Status.INTERRUPTED)
+READ_COUNTS = ("rows", "invalid_rows")  # all that means anything when the import wrote nothing
 ACCEPT = ".csv,.txt,.xlsx"
 FORMAT_DOC = Path(settings.BASE_DIR).parent / "docs" / "import-formats.md"
 EXAMPLE_FILE = Path(settings.BASE_DIR).parent / "docs" / "examples" / "generic-orders.csv"
@@ -121,20 +128,28 @@ def _row(run: ImportRun) -> dict[str, Any]:
     return {
         "run": run, "status": status, "status_label": ImportRun.Status(status).label,
         "badge": STATUS_BADGES.get(status, "info"), "format_label": FORMAT_LABELS.get(run.format, run.format),
+        "format_short": FORMAT_SHORT.get(run.format, run.format),
+        "wrote": status not in NOTHING_WRITTEN and status not in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING),
         "counts": run.counts or {},
     }
 
 
 def _run_context(run: ImportRun) -> dict[str, Any]:
     row = _row(run)
-    counts = row["counts"]
+    status, counts = row["status"], row["counts"]
+    shown = [(key, label) for key, label in COUNT_LABELS if status not in NOTHING_WRITTEN or key in READ_COUNTS]
     return {
         **row,
-        "active": row["status"] in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING),
+        "active": status in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING),
         "progress": selectors.progress_of(run),
-        "note": STATUS_NOTES.get(row["status"], ""),
-        "count_rows": [(key, label, counts.get(key, 0)) for key, label in COUNT_LABELS],
+        "note": STATUS_NOTES.get(status, ""),
+        "count_rows": [(key, label, counts.get(key, 0)) for key, label in shown],
         "more_problems": max(0, run.problems_count - len(run.problems or [])),
+        "same_file_as": selectors.earlier_import_of_same_file(run) if status == ImportRun.Status.DONE else None,
+        "would_write_nothing": status == ImportRun.Status.CHECKED and run.problems_count and not run.skip_invalid,
+        "empty_file": status == ImportRun.Status.REJECTED and not run.problems_count and not run.rows,
+        # The service's own words only where the page has none of its own (an unexpected error's text).
+        "details": run.message if status == ImportRun.Status.FAILED else "",
     }
 
 

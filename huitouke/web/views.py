@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -35,6 +36,7 @@ from huitouke.web.labels import fact_label
 from huitouke.web.templatetags.web_format import masked_name
 
 PAGE_SIZE = 50
+_IMPORT_SOURCE = re.compile(r"import #(\d+)")
 CHART_MONTHS = 24
 
 
@@ -172,6 +174,12 @@ def _detail_context(request: HttpRequest, customer: Customer, *, revealed: bool)
     }
 
 
+def _import_number(source: str) -> int | None:
+    """The import run a merge came from ("import #12" → 12), to link to it; None for other sources."""
+    match = _IMPORT_SOURCE.fullmatch(source)
+    return int(match.group(1)) if match else None
+
+
 def _merges_context(request: HttpRequest, customer: Customer) -> list[dict[str, Any]]:
     """The merge history of this customer, each with the other record and which side this one was on."""
     rows = []
@@ -179,7 +187,7 @@ def _merges_context(request: HttpRequest, customer: Customer) -> list[dict[str, 
         kept_here = merge.kept_id == customer.pk
         rows.append({
             "merge": merge, "kept_here": kept_here, "other": merge.absorbed if kept_here else merge.kept,
-            "reason": merge.get_reason_display(),
+            "reason": merge.get_reason_display(), "source_run": _import_number(merge.source),
         })
     return rows
 

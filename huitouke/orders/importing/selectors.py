@@ -48,6 +48,15 @@ def import_by_id(*, shop: Shop, run_id: int) -> ImportRun:
     return run
 
 
+def earlier_import_of_same_file(run: ImportRun) -> int | None:
+    """The id of an earlier successful import of the very same file (by SHA-256), if there was one."""
+    return (
+        ImportRun.objects.for_shop(run.shop_id).filter(file_sha256=run.file_sha256, status=ImportRun.Status.DONE,
+                                                       created_at__lte=run.created_at)
+        .exclude(pk=run.pk).order_by("created_at", "id").values_list("pk", flat=True).first()
+    )
+
+
 def display_status(run: ImportRun) -> str:
     """The run's status as a person should see it: a RUNNING run whose process is gone is interrupted
     (nothing was written: its transaction never committed)."""

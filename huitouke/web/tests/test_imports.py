@@ -158,7 +158,11 @@ def test_importing_the_same_file_again_changes_nothing_and_says_so(upload, owner
     assert again.counts["new_orders"] == 0 and again.counts["unchanged_orders"] == 3
     text = _text(owner_client.get(reverse("import", args=[again.pk])))
     assert _count(text, "unchanged_orders") == "3" and _count(text, "new_customers") == "0"
-    assert f"#{first.pk}" in text  # "the same file was imported before as #N"
+    note = text.split('data-testid="same-file">', 1)[1].split("</p>", 1)[0]
+    assert f'<a href="{reverse("import", args=[first.pk])}">导入 #{first.pk}</a>' in note
+    assert "这个文件之前已经导入过" in note
+    first_page = _text(owner_client.get(reverse("import", args=[first.pk])))
+    assert 'data-testid="same-file"' not in first_page
 
 
 def test_a_bad_row_rejects_the_file_lists_the_problem_and_the_csv_has_it(upload, owner_client, tenant_a):
@@ -170,6 +174,9 @@ def test_a_bad_row_rejects_the_file_lists_the_problem_and_the_csv_has_it(upload,
     text = _text(owner_client.get(reverse("import", args=[run.pk])))
     assert 'data-testid="run-status">已拒绝：未写入任何数据<' in text
     assert "什么都没有写入" in text
+    assert 'data-count="rows"' in text and _count(text, "invalid_rows") == "1"
+    assert 'data-count="new_orders"' not in text  # nothing was written: no write counts to show
+    assert "--skip-invalid" not in text  # the command line's advice is not for the web page
     problems = text.split('class="table compact problems-table"', 1)[1].split("</table>", 1)[0]
     assert '<td class="num">5</td>' in problems  # header is line 1: the fourth data row
     assert "<td>实付金额</td>" in problems and "八十九元" in problems
@@ -212,6 +219,28 @@ def test_dry_run_shows_what_would_change_and_writes_nothing(upload, owner_client
     assert 'data-testid="run-status">已检查（试运行）<' in text
     assert _count(text, "new_customers") == "2" and _count(text, "new_orders") == "3"
     assert "试运行" in text and "什么都没有写入" in text
+    assert "正式导入将不会写入任何数据" not in text
+
+
+def test_a_dry_run_of_a_file_with_problems_warns_that_the_import_would_write_nothing(upload, owner_client):
+    run = _run_of(upload(csv_file(*GOOD_ROWS, BAD_ROW), dry_run=True))
+    assert run.status == ImportRun.Status.CHECKED and run.problems_count == 1
+    text = _text(owner_client.get(reverse("import", args=[run.pk])))
+    assert "正式导入将不会写入任何数据" in text and "八十九元" in text
+
+
+def test_a_header_only_file_is_rejected_and_the_page_says_why(upload, owner_client, tenant_a):
+    run = _run_of(upload(csv_file()))
+    assert run.status == ImportRun.Status.REJECTED and run.problems_count == 1
+    text = _text(owner_client.get(reverse("import", args=[run.pk])))
+    assert 'data-testid="run-status">已拒绝：未写入任何数据<' in text
+    assert "the file has a header but no data rows" in text.split('class="table compact problems-table"', 1)[1]
+    # A run rejected for having no rows, with no problem recorded, still says so in the page's words.
+    bare = ImportRun.objects.create(shop=tenant_a.shop, store=tenant_a.store, format="generic", file_name="空.csv",
+                                    file_sha256="5" * 64, status=ImportRun.Status.REJECTED,
+                                    message="the file has no data rows")
+    text = _text(owner_client.get(reverse("import", args=[bare.pk])))
+    assert "文件里没有数据行，只有表头" in text and "the file has no data rows" not in text
 
 
 def test_a_file_missing_a_required_column_is_rejected_with_its_name(upload, owner_client):
@@ -331,3 +360,30 @@ def test_a_run_without_problems_has_no_problems_file(upload, owner_client):
 def test_the_format_guide_lists_every_format(owner_client):
     text = _text(owner_client.get(reverse("import_formats")))
     assert "淘宝 / 天猫订单报表" in text and "Shopify 订单导出" in text and "通用 CSV" in text
+
+
+def test_the_format_guide_renders_the_doc_and_offers_the_example(owner_client, monkeypatch, tmp_path):
+    from huitouke.web import imports
+
+    doc = tmp_path / "import-formats.md"
+    doc.write_text("# 导入格式\n\n| 列名 | 别名 |\n|---|---|\n| order_id | 订单号 |\n\n<script>alert(1)</script>\n",
+                   encoding="utf-8")
+    example = tmp_path / "generic-orders.csv"
+    example.write_text(HEADER + "\n" + GOOD_ROWS[0] + "\n", encoding="utf-8")
+    monkeypatch.setattr(imports, "FORMAT_DOC", doc)
+    monkeypatch.setattr(imports, "EXAMPLE_FILE", example)
+
+    text = _text(owner_client.get(reverse("import_formats")))
+    assert "<h1>导入格式</h1>" in text and "<td>order_id</td>" in text
+    assert "<script>alert(1)</script>" not in text  # raw HTML in the doc is shown as text, never run
+    response = owner_client.get(reverse("import_example"))
+    assert response.status_code == 200 and "M20250301001" in b"".join(response.streaming_content).decode()
+
+
+def test_the_pages_speak_english_too(owner_client, upload):
+    run = _run_of(upload(csv_file(*GOOD_ROWS)))
+    owner_client.cookies["django_language"] = "en"
+    listing = _text(owner_client.get(reverse("imports")))
+    assert ">Imports</a>" in listing and "Upload and import" in listing and "Past imports" in listing
+    text = _text(owner_client.get(reverse("import", args=[run.pk])))
+    assert 'data-testid="run-status">Imported<' in text and "New customers" in text and "导入" not in text

@@ -57,7 +57,8 @@ def test_the_360_page_lists_the_merge_with_reason_masked_evidence_and_source(own
     row = section.split(f'data-merge="{merged.pk}"', 1)[1].split("</tr>", 1)[0]
     assert "已并入本顾客" in row and f"#{merged.absorbed_id}" in row
     assert "手机号相同" in row and "138****5678" in row and "13812345678" not in row
-    assert f"import #{ImportRun.objects.get().pk}" in row
+    run_id = ImportRun.objects.get().pk
+    assert f'<a href="{reverse("import", args=[run_id])}">导入 #{run_id}</a>' in row  # the import it came from
     assert "生效中" in row
     assert f'action="{reverse("customer_merge_undo", args=[merged.kept_id, merged.pk])}"' in row
 
@@ -102,7 +103,7 @@ def test_the_owner_undoes_the_merge_and_both_customers_are_separate_again(owner_
     assert "已撤销合并" in text and "重新成为单独的顾客" in text
     assert f'<a href="{reverse("customer", args=[absorbed.pk])}">李*雨</a>' in text  # masked name, linked
     row = _merges_section(text).split(f'data-merge="{merged.pk}"', 1)[1].split("</tr>", 1)[0]
-    assert "已撤销" in row and 'data-testid="undo-merge"' not in row
+    assert "已撤销" in row and "曾并入本顾客" in row and 'data-testid="undo-merge"' not in row
     assert owner_client.get(reverse("customer", args=[absorbed.pk])).status_code == 200  # no redirect any more
 
 
@@ -136,6 +137,7 @@ def test_associates_see_the_merges_but_cannot_undo_them(client, merged, tenant_a
     section = _merges_section(text)
     assert f'data-merge="{merged.pk}"' in section and "手机号相同" in section
     assert 'data-testid="undo-merge"' not in section and "customer_merge_undo" not in section
+    assert "导入 #" in section and "/imports/" not in section  # associates cannot open import pages
     assert "/undo/" not in section
 
     response = client.post(reverse("customer_merge_undo", args=[merged.kept_id, merged.pk]))
