@@ -39,7 +39,9 @@ class MergeRequest:
 class _Relation:
     model: type[models.Model]
     field: models.ForeignKey
-    unique_with: tuple[tuple[str, ...], ...]  # other columns of each unique key that includes the customer
+    # other columns of each unique key that includes the customer (or of a model's MERGE_DEDUPE_ON):
+    # a row matching one of the kept customer's stays where it is
+    unique_with: tuple[tuple[str, ...], ...]
 
     @property
     def label(self) -> str:
@@ -65,6 +67,8 @@ def _unique_keys_with(model: type[models.Model], field: models.Field) -> tuple[t
         names = tuple(getattr(constraint, "fields", ()) or ())
         if isinstance(constraint, models.UniqueConstraint) and field.name in names:
             keys.append(tuple(model._meta.get_field(n).attname for n in names if n not in (field.name, "shop")))
+    if dedupe := getattr(model, "MERGE_DEDUPE_ON", None):
+        keys.append(tuple(model._meta.get_field(n).attname for n in dedupe))
     for together in model._meta.unique_together:
         if field.name in together:
             keys.append(tuple(model._meta.get_field(n).attname for n in together if n not in (field.name, "shop")))

@@ -180,6 +180,9 @@ class Address(ShopScoped):
     is_default = models.BooleanField(_("default"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
+    # A merge leaves an address on the absorbed record when the kept one already has the same.
+    MERGE_DEDUPE_ON = ("recipient", "region", "detail")
+
     class Meta:
         verbose_name = _("address")
         verbose_name_plural = _("addresses")

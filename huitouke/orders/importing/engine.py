@@ -58,7 +58,7 @@ class ImportCounts:
     orders_in_file: int = 0  # valid order records, repeats included
     invalid_rows: int = 0
     duplicate_orders: int = 0  # an order seen again later in the file: its latest state wins
-    new_customers: int = 0
+    new_customers: int = 0  # new people: accounts joined to another customer at once are not counted
     new_orders: int = 0
     updated_orders: int = 0
     unchanged_orders: int = 0
@@ -88,6 +88,7 @@ class ImportEngine:
         self.touched: set[int] = set()
         self.kept_apart = kept_apart(shop=shop)
         self.first_new_order_id: int | None = None  # orders at or above it were created by this import
+        self.first_new_customer_id: int | None = None  # the same for customers
         self._pending_merges: list[MergeRequest] = []
         self.on_db = _Adapters()
 
@@ -155,6 +156,8 @@ class ImportEngine:
             for key in record_keys:
                 links.union(group, key)
         new_ids = reserve_ids(Customer, len(plan.new_groups))
+        if new_ids and self.first_new_customer_id is None:
+            self.first_new_customer_id = new_ids[0]
         plan.owner_of_group.update(zip(plan.new_groups, new_ids, strict=True))
         members: dict[Key, set[int]] = defaultdict(set)
         for group, owner in plan.owner_of_group.items():
@@ -283,7 +286,12 @@ class ImportEngine:
         if self._pending_merges:
             merge_customers(shop=self.shop, requests=self._pending_merges, source=self.source, notify=False)
             self.counts.merges += len(self._pending_merges)
+            # an account created by this import and merged at once is a new identity, not a new person
+            self.counts.new_customers -= sum(self._is_new_customer(m.absorbed_id) for m in self._pending_merges)
             self.touched.update(i for m in self._pending_merges for i in (m.kept_id, m.absorbed_id))
+
+    def _is_new_customer(self, customer_id: int) -> bool:
+        return self.first_new_customer_id is not None and customer_id >= self.first_new_customer_id
 
     def _is_ours(self, order_id: int) -> bool:
         return self.first_new_order_id is not None and order_id >= self.first_new_order_id

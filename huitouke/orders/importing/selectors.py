@@ -7,22 +7,15 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from huitouke.core.errors import Forbidden, NotFound
-from huitouke.core.models import Role, Shop, Staff, Store
+from huitouke.core.errors import NotFound
+from huitouke.core.models import Shop, Store
 from huitouke.orders.importing import services
 from huitouke.orders.models import ImportRun
 
-IMPORT_ROLES = (Role.OWNER, Role.MANAGER)
-
-
-def may_import(staff: Staff | None) -> bool:
-    """Owners and managers bring in export files; sales associates do not. `None` is the shell operator."""
-    return staff is None or staff.role in IMPORT_ROLES
-
-
-def require_importer(staff: Staff | None) -> None:
-    if not may_import(staff):
-        raise Forbidden("only owners and managers may import files or see imports", field="file")
+# The rule lives with the service that enforces it; re-exported for the pages and the API.
+IMPORT_ROLES = services.IMPORT_ROLES
+may_import = services.may_import
+require_importer = services.require_importer
 
 
 def import_stores(*, shop: Shop) -> QuerySet[Store]:

@@ -10,6 +10,7 @@ never commits); its run shows as interrupted.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import os
@@ -23,8 +24,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from huitouke.core.errors import Conflict, Invalid, NotFound
-from huitouke.core.models import Shop, Staff, Store
+from huitouke.core.errors import Conflict, Forbidden, Invalid, NotFound
+from huitouke.core.models import Role, Shop, Staff, Store
 from huitouke.orders.importing.engine import BATCH, ImportCounts, ImportEngine
 from huitouke.orders.importing.formats import FORMATS, open_reader
 from huitouke.orders.importing.records import FileRejected, OrderRecord, Problem
@@ -49,8 +50,22 @@ class ImportRequest:
     problems_path: Path | None = None  # default: next to the file, else under var/imports/
 
 
+IMPORT_ROLES = (Role.OWNER, Role.MANAGER)
+
+
+def may_import(staff: Staff | None) -> bool:
+    """Owners and managers bring in export files; sales associates do not. `None` is the shell operator."""
+    return staff is None or staff.role in IMPORT_ROLES
+
+
+def require_importer(staff: Staff | None) -> None:
+    if not may_import(staff):
+        raise Forbidden("only owners and managers may import files or see imports", field="file")
+
+
 def start_run(request: ImportRequest, *, status: str = ImportRun.Status.RUNNING) -> ImportRun:
     """Check the request and record the run (committed at once, so it is visible while it works)."""
+    require_importer(request.staff)
     if request.store.shop_id != request.shop.pk:
         raise NotFound("no such store", field="store")
     if request.fmt not in FORMATS:
@@ -107,7 +122,8 @@ def import_file(request: ImportRequest, *, progress: Progress | None = None, run
     """Import (or check, with dry_run) one export file; returns the finished run with its counts."""
     run = run or start_run(request)
     ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.RUNNING, pid=os.getpid())
-    sink = _ProblemSink(request.problems_path or _default_problems_path(request.path, run))
+    sink = _ProblemSink(request.problems_path or _default_problems_path(request.path, run),
+                        shown_as={request.path.name: run.file_name})
     progress = _both(ProgressFile(run), progress)  # the web page shows command-line imports live too
     counts = ImportCounts()
     try:
@@ -218,14 +234,17 @@ class _ProblemSink:
 
     HEADER = ("file", "line", "column", "value", "reason")
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, shown_as: dict[str, str]) -> None:
         self.path = path
+        self.shown_as = shown_as  # an upload is stored under another name; problems use the user's
         self.count = 0
         self.first: list[dict[str, Any]] = []
         self._handle: IO[str] | None = None
         self._writer: Any = None
 
     def add(self, problem: Problem) -> None:
+        if problem.file in self.shown_as:
+            problem = dataclasses.replace(problem, file=self.shown_as[problem.file])
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = self.path.open("w", encoding="utf-8-sig", newline="")  # BOM: Excel opens it right

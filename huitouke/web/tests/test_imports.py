@@ -191,8 +191,6 @@ def test_a_bad_row_rejects_the_file_lists_the_problem_and_the_csv_has_it(upload,
     assert rows[1][1:4] == ["5", "实付金额", "八十九元"] and rows[1][4]
 
 
-@pytest.mark.xfail(strict=True, reason="services: problems of an upload name the stored file "
-                   "(var/imports/uploads/20261123-…csv), not the name the user uploaded")
 def test_the_problems_csv_names_the_file_as_the_user_uploaded_it(upload, owner_client):
     run = _run_of(upload(csv_file(*GOOD_ROWS, BAD_ROW)))
     response = owner_client.get(reverse("import_problems", args=[run.pk]))
