@@ -1,0 +1,142 @@
+"""Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and CLV: using iso-value curves").
+
+Each purchase's spend is Gamma(p, ν) with ν ~ Gamma(q, γ) across customers (γ is called v here, as in
+`lifetimes`). Fitted on customers with repeat purchases, using their number x of repeat purchases and
+the mean spend m of those purchases; gives a customer's expected spend per purchase.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.special import digamma, gammaln
+
+from huitouke.analytics.models.errors import InvalidSummary, ModelDoesNotFit
+from huitouke.analytics.models.fitting import (
+    MIN_REPEAT_BUYERS,
+    Ray,
+    check_boundaries,
+    maximise,
+    require_convergence,
+)
+
+MODEL = "Gamma-Gamma"
+PARAMS = ("p", "q", "v")
+# Spend rescaled to mean 1: p = 1, q = 3, v = 2 puts the mean spend per purchase, p v/(q-1), at 1.
+_START = np.log(np.array([1.0, 3.0, 2.0]))
+RAYS = (
+    Ray((1.0, 10.0, 10.0), "All customers seem to spend alike on average, which this model cannot describe."),
+)
+
+
+@dataclass(frozen=True)
+class GammaGammaFit:
+    """Maximum-likelihood parameters (v in the money unit of the data) and how the fit went."""
+
+    p: float
+    q: float
+    v: float
+    loglik: float
+    n_customers: int
+    iterations: int
+    evaluations: int
+    converged: bool
+    message: str
+
+    @property
+    def params(self) -> tuple[float, float, float]:
+        return (self.p, self.q, self.v)
+
+    def conditional_expected_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> np.ndarray:
+        return conditional_expected_spend(self.params, frequency, monetary_value)
+
+
+def fit_gamma_gamma(frequency: ArrayLike, monetary_value: ArrayLike) -> GammaGammaFit:
+    """Maximum-likelihood fit on the customers with repeat purchases and a positive mean spend.
+
+    Raises ModelDoesNotFit when too few such customers exist, when a parameter runs to a bound, or when
+    q ≤ 1 (average spend then has no finite mean, so expected spend of a new customer is undefined).
+    """
+    x, m = _arrays(frequency, monetary_value)
+    if x.shape != m.shape or x.ndim != 1:
+        raise InvalidSummary("frequency and monetary_value must be one-dimensional and of equal length")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(m))):
+        raise InvalidSummary("frequency and monetary_value must be finite numbers")
+    used = (x > 0) & (m > 0)
+    n = int(np.count_nonzero(used))
+    if n < MIN_REPEAT_BUYERS:
+        raise ModelDoesNotFit(
+            f"only {n} of {x.size} customers bought again with a positive spend: "
+            "the spend model needs repeat buyers"
+        )
+    x, m = x[used], m[used]
+    scale = float(np.mean(m))
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        params = np.exp(theta)
+        value, gradient = _loglik_and_gradient(params, x, m / scale)
+        return -value / n, -gradient * params / n
+
+    optimum = maximise(objective, _START, model=MODEL)
+    scaled = np.exp(optimum.log_params)
+    p, q, v = scaled
+    check_boundaries(MODEL, PARAMS, scaled, scaled * np.array([1.0, 1.0, scale]),
+                     lambda params: _loglik_and_gradient(params, x, m / scale)[0], RAYS)
+    require_convergence(optimum, model=MODEL)
+    if q <= 1.0:
+        raise ModelDoesNotFit(
+            f"the data does not fit the {MODEL} model: q = {q:.3g} ≤ 1 means average spend has no finite "
+            "mean (a few very large orders dominate), so expected spend cannot be estimated"
+        )
+    params = (float(p), float(q), float(v * scale))
+    loglik_value, _ = _loglik_and_gradient(np.array(params), x, m)
+    return GammaGammaFit(
+        *params, loglik=float(loglik_value), n_customers=n, iterations=optimum.iterations,
+        evaluations=optimum.evaluations, converged=optimum.converged, message=optimum.message,
+    )
+
+
+def loglik(params: Sequence[float], frequency: ArrayLike, monetary_value: ArrayLike) -> float:
+    """Total log-likelihood of the mean spends of customers with x > 0 (the density of the mean m_x)."""
+    x, m = _arrays(frequency, monetary_value)
+    used = x > 0
+    value, _ = _loglik_and_gradient(np.asarray(params, dtype=float), x[used], m[used])
+    return float(value)
+
+
+def loglik_gradient(params: Sequence[float], frequency: ArrayLike, monetary_value: ArrayLike) -> np.ndarray:
+    """Analytic gradient of `loglik` with respect to (p, q, v)."""
+    x, m = _arrays(frequency, monetary_value)
+    used = x > 0
+    _, gradient = _loglik_and_gradient(np.asarray(params, dtype=float), x[used], m[used])
+    return gradient
+
+
+def conditional_expected_spend(params: Sequence[float], frequency: ArrayLike,
+                               monetary_value: ArrayLike) -> np.ndarray:
+    """E[spend per purchase | x, m] = p(v + x m)/(p x + q - 1): the population mean p v/(q-1) at x = 0."""
+    p, q, v = params
+    x, m = _arrays(frequency, monetary_value)
+    m = np.where(x > 0, m, 0.0)
+    return p * (v + x * m) / (p * x + q - 1.0)
+
+
+def _arrays(*values: ArrayLike) -> tuple[np.ndarray, ...]:
+    return tuple(np.atleast_1d(np.asarray(v, dtype=float)) for v in values)
+
+
+def _loglik_and_gradient(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> tuple[float, np.ndarray]:
+    """ll = lnΓ(px+q) - lnΓ(px) - lnΓ(q) + q ln v + (px-1) ln m + px ln x - (px+q) ln(v + x m)."""
+    p, q, v = params
+    px = p * x
+    log_m, log_x, log_total = np.log(m), np.log(x), np.log(v + x * m)
+    ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + (px - 1.0) * log_m + px * log_x
+          - (px + q) * log_total)
+    psi = digamma(px + q)
+    d_p = x * (psi - digamma(px) + log_m + log_x - log_total)
+    d_q = psi - digamma(q) + np.log(v) - log_total
+    d_v = q / v - (px + q) / (v + x * m)
+    return float(ll.sum()), np.array([d_p.sum(), d_q.sum(), d_v.sum()])
