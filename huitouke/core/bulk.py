@@ -91,13 +91,19 @@ def insert_rows(
         else:
             raise ValueError(f"bulk insert: no value for {model.__name__}.{f.name}")
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
-    )
+    table, names = quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
     rows = list(zip(*values, strict=True))
     with connection.cursor() as cursor:
         for start in range(0, n, chunk):
-            cursor.executemany(sql, rows[start:start + chunk])
+            if connection.vendor == "postgresql":
+                # COPY: one stream instead of a statement per row (Django's client-side cursor sends
+                # executemany as one query each, 30x slower for a million rows)
+                with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for row in rows[start:start + chunk]:
+                        copy.write_row(row)
+            else:
+                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(fields))})",
+                                   rows[start:start + chunk])
             if progress is not None:
                 progress(min(n, start + chunk), n)
 
