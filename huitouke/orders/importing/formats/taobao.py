@@ -1,0 +1,389 @@
+"""Taobao / Tmall seller-centre exports: the 订单报表 (one row per order) and, optionally, the 宝贝报表 (one row per item).
+
+Without an item report each order gets one line made from 宝贝标题 and 宝贝总数量. With one, the item rows are
+staged in a temporary SQLite file (the report can be as large as the orders) and joined by 订单编号 a batch of
+orders at a time, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from dataclasses import replace
+from decimal import Decimal
+from itertools import islice
+from pathlib import Path
+
+from huitouke.core.money import ZERO
+from huitouke.orders.importing.formats.common import (
+    CellError,
+    Column,
+    Reader,
+    Table,
+    amount,
+    buyer_platform,
+    check_cells,
+    clean,
+    email,
+    new_buyer,
+    new_line,
+    new_order,
+    new_parsed,
+    open_table,
+    optional_datetime,
+    order_number,
+    phone,
+    problem,
+    quantity,
+    required_amount,
+    required_datetime,
+    unit_price,
+)
+from huitouke.orders.importing.records import LineRecord, OrderRecord, Parsed, Problem
+
+# The order of these columns is the order of the cells `_order` unpacks.
+COLUMNS = (
+    Column("order_no", ("订单编号", "主订单编号", "订单号"), required=True),
+    Column("buyer", ("买家会员名", "买家昵称"), required=True),
+    Column("alipay", ("买家支付宝账号",)),
+    Column("goods", ("买家应付货款",)),
+    Column("shipping", ("买家应付邮费",)),
+    Column("paid", ("买家实际支付金额",), required=True),
+    Column("status", ("订单状态",), required=True),
+    Column("message", ("买家留言",)),
+    Column("name", ("收货人姓名",)),
+    Column("address", ("收货地址",)),
+    Column("tel", ("联系电话",)),
+    Column("mobile", ("联系手机",)),
+    Column("created", ("订单创建时间",), required=True),
+    Column("paid_at", ("订单付款时间",)),
+    Column("title", ("宝贝标题",)),
+    Column("quantity", ("宝贝总数量",)),
+    Column("remark", ("订单备注",)),
+    Column("sku", ("商家编码",)),
+    Column("refund", ("退款金额",)),
+)
+ITEM_COLUMNS = (
+    Column("order_no", ("订单编号", "主订单编号"), required=True),
+    Column("title", ("标题", "宝贝标题")),
+    Column("price", ("价格", "单价"), required=True),
+    Column("quantity", ("购买数量", "数量"), required=True),
+    Column("outer_id", ("外部系统编号",)),
+    Column("sku", ("商家编码",)),
+)
+_POSITION = {column.key: index for index, column in enumerate(COLUMNS)}
+_ITEM_POSITION = {column.key: index for index, column in enumerate(ITEM_COLUMNS)}
+
+_STATUSES = {
+    "交易成功": "completed",
+    "交易关闭": "closed",
+    "交易自动关闭": "closed",
+    "付款以前,卖家或买家主动关闭交易": "closed",
+    "等待买家付款": "pending",
+    "买家已付款,等待卖家发货": "paid",
+    "等待卖家发货": "paid",
+    "卖家已发货,等待买家确认": "shipped",
+    "等待买家确认收货": "shipped",
+    "卖家已发货": "shipped",
+    "部分发货": "shipped",
+    "卖家部分发货": "shipped",
+}
+_STATUS_MAP = _STATUSES | {text.replace(",", "，"): value for text, value in _STATUSES.items()}
+_STATUS_NOISE = str.maketrans({"，": ",", " ": None, "\u3000": None, "（": "(", "）": ")"})
+
+
+def status(text: str) -> str:
+    """订单状态 → OrderStatus value; any 交易关闭 variant is closed, any 部分发货 is shipped."""
+    found = _STATUS_MAP.get(text)
+    if found is not None:
+        return found
+    text = clean(text).translate(_STATUS_NOISE)
+    found = _STATUS_MAP.get(text)
+    if found is not None:
+        return found
+    if not text:
+        raise CellError("the order status is missing")
+    if text.startswith("交易关闭") or "关闭交易" in text:
+        return "closed"
+    if "部分发货" in text:
+        return "shipped"
+    raise CellError("unknown order status (expected e.g. 交易成功, 交易关闭, 等待买家付款, 卖家已发货，等待买家确认)")
+
+
+def split_address(text: str) -> tuple[str, str]:
+    """'浙江省 杭州市 西湖区 文三路 100号(310000)' → ('浙江省 杭州市 西湖区', '文三路 100号')."""
+    text = clean(text)
+    if len(text) > 8 and text[-8] in "(（" and text[-1] in ")）" and text[-7:-1].isdigit():
+        text = text[:-8].rstrip()  # the postcode
+    parts = text.split(None, 3)
+    if len(parts) < 2:
+        return "", text
+    if len(parts) == 4:
+        return f"{parts[0]} {parts[1]} {parts[2]}", parts[3]
+    return " ".join(parts), ""
+
+
+# Cells checked one by one when a row fails, so every problem of the row is reported at once.
+CHECKS = (
+    (_POSITION["order_no"], order_number),
+    (_POSITION["status"], status),
+    (_POSITION["created"], required_datetime),
+    (_POSITION["paid_at"], optional_datetime),
+    (_POSITION["paid"], required_amount),
+    (_POSITION["goods"], amount),
+    (_POSITION["shipping"], amount),
+    (_POSITION["refund"], amount),
+    (_POSITION["quantity"], quantity),
+)
+ITEM_CHECKS = (
+    (_ITEM_POSITION["order_no"], order_number),
+    (_ITEM_POSITION["price"], required_amount),
+    (_ITEM_POSITION["quantity"], quantity),
+)
+BATCH = 500
+
+
+class TaobaoReader(Reader):
+    def __init__(self, path: Path, *, platform: str, items_path: Path | None = None) -> None:
+        super().__init__(open_table(path, COLUMNS, fmt="taobao"))
+        self._platform = buyer_platform(platform)
+        self._has_goods = "goods" in self._table.written
+        self._items: ItemStore | None = None
+        if items_path is not None:
+            try:
+                self._items = ItemStore(items_path, order_file=self.name)
+            except BaseException:
+                self._table.close()
+                raise
+            self.size += self._items.size
+
+    def close(self) -> None:
+        super().close()
+        if self._items is not None:
+            self._items.close()
+
+    def _parse(self) -> Iterator[Parsed]:
+        steps = self._steps()
+        if self._items is None:
+            yield from steps
+            return
+        base = self._items.size
+        while batch := list(islice(steps, BATCH)):
+            wanted = [step.record.external_id for step in batch if step.record is not None]
+            lines, problems = self._items.lookup(wanted)
+            for step in batch:
+                record = step.record
+                extra = () if record is None else tuple(problems.pop(record.external_id, ()))
+                found = None if record is None else lines.get(record.external_id)
+                if found:
+                    record = replace(record, lines=found)
+                yield Parsed(record, step.problems + extra, base + step.bytes_read, step.rows)
+        yield from self._items.leftovers(self.size)
+
+    def _steps(self) -> Iterator[Parsed]:
+        table = self._table
+        order = self._order
+        for line, values, position in table.rows():
+            try:
+                record = order(line, values)
+            except CellError:
+                yield new_parsed(None, tuple(check_cells(table, line, values, CHECKS)), position)
+                continue
+            yield new_parsed(record, (), position)
+
+    def _order(self, line: int, values: tuple[str, ...]) -> OrderRecord:
+        (
+            order_no,
+            buyer,
+            alipay,
+            goods,
+            shipping,
+            paid,
+            state,
+            message,
+            name,
+            address,
+            tel,
+            mobile,
+            created,
+            paid_at,
+            title,
+            count,
+            remark,
+            sku,
+            refund,
+        ) = values
+        external_id = order_number(order_no)
+        state = status(state)
+        paid_amount = required_amount(paid)
+        refunded = amount(refund)
+        goods_amount = amount(goods) if self._has_goods else None
+        if refunded and refunded >= paid_amount and state in ("closed", "completed"):
+            state = "refunded"  # a paid order closed by a full refund
+        ordered_at = required_datetime(created)
+        paid_moment = optional_datetime(paid_at)
+        shipping_amount = amount(shipping)
+        number = quantity(count)
+        line_amount = goods_amount if goods_amount is not None else paid_amount
+        handle = clean(buyer)
+        person = name.strip()
+        region, street = split_address(address)
+        buyer_phone = phone(mobile) or phone(tel)
+        mail = email(alipay)
+        if handle or person or buyer_phone or mail:
+            record_buyer = new_buyer(
+                platform=self._platform,
+                handle=handle,
+                name=person,
+                phone=buyer_phone,
+                email=mail,
+                recipient=person,
+                region=region,
+                address=street,
+            )
+        else:
+            record_buyer = None
+        message = message.strip()
+        remark = remark.strip()
+        summary = new_line(
+            title=title.strip(),
+            sku=clean(sku),
+            quantity=number,
+            unit_price=unit_price(line_amount, number),
+            line_amount=line_amount,
+        )
+        return new_order(
+            line=line,
+            external_id=external_id,
+            status=state,
+            ordered_at=ordered_at,
+            paid_at=paid_moment,
+            paid_amount=paid_amount,
+            refunded_amount=refunded,
+            goods_amount=goods_amount,
+            shipping_amount=shipping_amount,
+            discount_amount=ZERO,
+            buyer=record_buyer,
+            lines=(summary,),
+            note=f"{message} / {remark}" if message and remark else message or remark,
+        )
+
+
+class ItemStore:
+    """The 宝贝报表 staged in a temporary SQLite file, looked up by order number; removed on close."""
+
+    def __init__(self, path: Path, *, order_file: str) -> None:
+        self._order_file = order_file
+        table = open_table(path, ITEM_COLUMNS, fmt="taobao item report (宝贝报表)")
+        self.name = table.name
+        self.size = table.size
+        self._order_label = table.label("order_no")
+        handle, self._path = tempfile.mkstemp(prefix="huitouke-items-", suffix=".sqlite3")
+        os.close(handle)
+        try:
+            self._db = sqlite3.connect(self._path)
+            self._db.executescript(
+                """
+                PRAGMA journal_mode = OFF;
+                PRAGMA synchronous = OFF;
+                CREATE TABLE items (
+                    order_no TEXT NOT NULL, line INTEGER NOT NULL, title TEXT NOT NULL, sku TEXT NOT NULL,
+                    quantity INTEGER NOT NULL, unit_price TEXT NOT NULL, line_amount TEXT NOT NULL
+                );
+                CREATE TABLE item_problems (
+                    order_no TEXT NOT NULL, line INTEGER NOT NULL, col TEXT NOT NULL, value TEXT NOT NULL,
+                    reason TEXT NOT NULL
+                );
+                CREATE TABLE seen (order_no TEXT PRIMARY KEY) WITHOUT ROWID;
+                """
+            )
+            self._stage(table)
+        except BaseException:
+            table.close()
+            self.close()
+            raise
+        table.close()
+
+    def _stage(self, table: Table) -> None:
+        items: list[tuple[str, int, str, str, int, str, str]] = []
+        bad: list[tuple[str, int, str, str, str]] = []
+        db = self._db
+        for line, values, _ in table.rows():
+            order_no, title, price, count, outer_id, sku = values
+            try:
+                external_id = order_number(order_no)
+                number = quantity(count)
+                each = required_amount(price)
+            except CellError:
+                key = clean(order_no)
+                for found in check_cells(table, line, values, ITEM_CHECKS):
+                    bad.append((key, found.line, found.column, found.value, found.reason))
+                continue
+            total: Decimal = each * number
+            items.append(
+                (external_id, line, clean(title), clean(sku) or clean(outer_id), number, str(each), str(total))
+            )
+            if len(items) >= 5000:
+                db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?)", items)
+                items.clear()
+        db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?)", items)
+        db.executemany("INSERT INTO item_problems VALUES (?, ?, ?, ?, ?)", bad)
+        db.execute("CREATE INDEX items_order ON items (order_no, line)")
+        db.execute("CREATE INDEX item_problems_order ON item_problems (order_no, line)")
+        db.commit()
+
+    def lookup(self, order_nos: list[str]) -> tuple[dict[str, tuple[LineRecord, ...]], dict[str, list[Problem]]]:
+        """Item lines and item-row problems of these orders (problems are handed out once, then forgotten)."""
+        wanted = list(dict.fromkeys(order_nos))
+        lines: dict[str, list[LineRecord]] = {}
+        problems: dict[str, list[Problem]] = {}
+        if not wanted:
+            return {}, {}
+        marks = ", ".join("?" * len(wanted))
+        db = self._db
+        for order_no, title, sku, number, each, total in db.execute(
+            f"SELECT order_no, title, sku, quantity, unit_price, line_amount FROM items "  # noqa: S608
+            f"WHERE order_no IN ({marks}) ORDER BY order_no, line",
+            wanted,
+        ):
+            lines.setdefault(order_no, []).append(
+                LineRecord(title=title, sku=sku, quantity=number, unit_price=Decimal(each), line_amount=Decimal(total))
+            )
+        for order_no, line, column, value, reason in db.execute(
+            f"SELECT order_no, line, col, value, reason FROM item_problems "  # noqa: S608
+            f"WHERE order_no IN ({marks}) ORDER BY line",
+            wanted,
+        ):
+            problems.setdefault(order_no, []).append(problem(self.name, line, column, value, reason))
+        if problems:
+            db.execute(f"DELETE FROM item_problems WHERE order_no IN ({marks})", wanted)  # noqa: S608
+        db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", ((order_no,) for order_no in wanted))
+        return {order_no: tuple(found) for order_no, found in lines.items()}, problems
+
+    def leftovers(self, size: int) -> Iterator[Parsed]:
+        """Item rows that matched no order: bad rows one by one, good rows as one summary problem."""
+        db = self._db
+        for line, column, value, reason in db.execute(
+            "SELECT line, col, value, reason FROM item_problems ORDER BY line"
+        ).fetchall():
+            yield Parsed(None, (problem(self.name, line, column, value, reason),), size, 0)
+        count, first_line, first_order = db.execute(
+            "SELECT COUNT(*), MIN(line), (SELECT order_no FROM items WHERE order_no NOT IN (SELECT order_no FROM seen) "
+            "ORDER BY line LIMIT 1) FROM items WHERE order_no NOT IN (SELECT order_no FROM seen)"
+        ).fetchone()
+        if count:
+            reason = (
+                f"{count} item row{'s' if count > 1 else ''} (the first on this line) belong to no order in "
+                f"{self._order_file} and {'were' if count > 1 else 'was'} skipped"
+            )
+            yield Parsed(None, (problem(self.name, first_line, self._order_label, first_order, reason),), size, 0)
+
+    def close(self) -> None:
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+            self._db = None
+        if os.path.exists(self._path):
+            os.unlink(self._path)
