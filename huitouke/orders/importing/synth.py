@@ -16,13 +16,102 @@ import random
 from pathlib import Path
 from typing import Any
 
-HEADER = ["订单编号", "买家会员名", "买家支付宝账号", "买家应付货款", "买家应付邮费", "买家支付积分", "总金额", "返点积分", "买家实际支付金额", "买家实际支付积分", "订单状态", "买家留言", "收货人姓名", "收货地址 ", "运送方式", "联系电话 ", "联系手机", "订单创建时间", "订单付款时间 ", "宝贝标题 ", "宝贝种类 ", "物流单号 ", "物流公司", "订单备注", "宝贝总数量", "店铺Id", "店铺名称", "订单关闭原因", "卖家服务费", "买家服务费", "发票抬头", "是否手机订单", "分阶段订单信息", "特权订金订单id", "是否上传合同照片", "是否上传小票", "是否代付", "定金排名", "修改后的sku", "修改后的收货地址", "异常信息", "天猫卡券抵扣", "集分宝抵扣", "是否是O2O交易", "退款金额"]
-ITEM_HEADER = ["订单编号", "标题", "价格", "购买数量", "外部系统编号", "商品属性", "套餐信息", "备注", "订单状态", "商家编码"]
+HEADER = [
+    "订单编号",
+    "买家会员名",
+    "买家支付宝账号",
+    "买家应付货款",
+    "买家应付邮费",
+    "买家支付积分",
+    "总金额",
+    "返点积分",
+    "买家实际支付金额",
+    "买家实际支付积分",
+    "订单状态",
+    "买家留言",
+    "收货人姓名",
+    "收货地址 ",
+    "运送方式",
+    "联系电话 ",
+    "联系手机",
+    "订单创建时间",
+    "订单付款时间 ",
+    "宝贝标题 ",
+    "宝贝种类 ",
+    "物流单号 ",
+    "物流公司",
+    "订单备注",
+    "宝贝总数量",
+    "店铺Id",
+    "店铺名称",
+    "订单关闭原因",
+    "卖家服务费",
+    "买家服务费",
+    "发票抬头",
+    "是否手机订单",
+    "分阶段订单信息",
+    "特权订金订单id",
+    "是否上传合同照片",
+    "是否上传小票",
+    "是否代付",
+    "定金排名",
+    "修改后的sku",
+    "修改后的收货地址",
+    "异常信息",
+    "天猫卡券抵扣",
+    "集分宝抵扣",
+    "是否是O2O交易",
+    "退款金额",
+]
+ITEM_HEADER = [
+    "订单编号",
+    "标题",
+    "价格",
+    "购买数量",
+    "外部系统编号",
+    "商品属性",
+    "套餐信息",
+    "备注",
+    "订单状态",
+    "商家编码",
+]
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万钱严武戴莫孔汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华玉萍红玲芬燕彩春菊凤洁梅琳云莲雪荣爱香月媛瑞佳嘉琼珍莉璐晶妍茜秋珊婷婉颖露瑶怡丹蓉君琴薇梦岚馨韵悦冰爽欣宁柔晓欢枫芸菲亚宜可舒浩宇轩然子涵博文"
-NICK_HEADS = ("小", "大", "爱吃", "快乐的", "tb", "宝贝", "猫咪", "鱼儿", "momo", "sunny", "lucky", "木子", "一只", "喵", "阿")
-NICK_TAILS = ("兔", "熊", "饭团", "小姐姐", "同学", "_hz", "妈妈", "baby", "酱", "糖", "豆豆", "lily", "呀", "家", "_88")
+NICK_HEADS = (
+    "小",
+    "大",
+    "爱吃",
+    "快乐的",
+    "tb",
+    "宝贝",
+    "猫咪",
+    "鱼儿",
+    "momo",
+    "sunny",
+    "lucky",
+    "木子",
+    "一只",
+    "喵",
+    "阿",
+)
+NICK_TAILS = (
+    "兔",
+    "熊",
+    "饭团",
+    "小姐姐",
+    "同学",
+    "_hz",
+    "妈妈",
+    "baby",
+    "酱",
+    "糖",
+    "豆豆",
+    "lily",
+    "呀",
+    "家",
+    "_88",
+)
 PLACES = (
     ("浙江省", "杭州市", ("西湖区", "上城区", "拱墅区", "滨江区", "余杭区"), "310000"),
     ("浙江省", "宁波市", ("海曙区", "鄞州区", "北仑区"), "315000"),
@@ -37,12 +126,84 @@ PLACES = (
     ("山东省", "青岛市", ("市南区", "崂山区", "黄岛区"), "266000"),
     ("福建省", "厦门市", ("思明区", "湖里区"), "361000"),
 )
-STREETS = ("文三路", "解放路", "人民路", "中山路", "建设路", "长江路", "和平街", "学院路", "科技路", "新华路", "滨河路")
-ADJECTIVES = ("夏季新款", "韩版", "复古", "加厚", "纯棉", "ins风", "简约", "宽松", "高腰", "法式", "网红同款", "日系")
-NOUNS = ("连衣裙", "T恤", "卫衣", "牛仔裤", "针织开衫", "衬衫", "半身裙", "羽绒服", "帆布鞋", "双肩包", "保温杯", "面膜")
+STREETS = (
+    "文三路",
+    "解放路",
+    "人民路",
+    "中山路",
+    "建设路",
+    "长江路",
+    "和平街",
+    "学院路",
+    "科技路",
+    "新华路",
+    "滨河路",
+)
+ADJECTIVES = (
+    "夏季新款",
+    "韩版",
+    "复古",
+    "加厚",
+    "纯棉",
+    "ins风",
+    "简约",
+    "宽松",
+    "高腰",
+    "法式",
+    "网红同款",
+    "日系",
+)
+NOUNS = (
+    "连衣裙",
+    "T恤",
+    "卫衣",
+    "牛仔裤",
+    "针织开衫",
+    "衬衫",
+    "半身裙",
+    "羽绒服",
+    "帆布鞋",
+    "双肩包",
+    "保温杯",
+    "面膜",
+)
 CARRIERS = ("中通快递", "圆通速递", "韵达快递", "顺丰速运", "申通快递")
 MOBILE_HEADS = tuple(
-    ["130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "150", "151", "152", "153", "155", "156", "157", "158", "159", "166", "177", "180", "181", "182", "183", "184", "185", "186", "187", "188", "189", "198", "199"]
+    [
+        "130",
+        "131",
+        "132",
+        "133",
+        "134",
+        "135",
+        "136",
+        "137",
+        "138",
+        "139",
+        "150",
+        "151",
+        "152",
+        "153",
+        "155",
+        "156",
+        "157",
+        "158",
+        "159",
+        "166",
+        "177",
+        "180",
+        "181",
+        "182",
+        "183",
+        "184",
+        "185",
+        "186",
+        "187",
+        "188",
+        "189",
+        "198",
+        "199",
+    ]
 )
 
 _MASK64 = (1 << 64) - 1
@@ -95,11 +256,15 @@ def write_taobao_export(
     items_path: Path | None = None,
     end: dt.date = dt.date(2025, 6, 30),
 ) -> dict[str, Any]:
-    """Write `orders` orders bought by up to `customers` buyers over the 3 years before `end`; return the counts."""
+    """Write `orders` orders by up to `customers` buyers over the 3 years before `end`; return the counts."""
     rng = random.Random(seed)
     people = _People(seed)
     products = [
-        (f"{ADJECTIVES[n % 12]}{NOUNS[(n * 7) % 12]} {n % 9 + 1}号款", round(19.9 + (n * 37) % 480, 1), f"SKU-{n:04d}")
+        (
+            f"{ADJECTIVES[n % 12]}{NOUNS[(n * 7) % 12]} {n % 9 + 1}号款",
+            round(19.9 + (n * 37) % 480, 1),
+            f"SKU-{n:04d}",
+        )
         for n in range(240)
     ]
     finish = dt.datetime.combine(end, dt.time(23, 59, 59))
@@ -107,7 +272,9 @@ def write_taobao_export(
     start = finish - dt.timedelta(seconds=span)
     width = len(HEADER)
     used = bytearray(customers)
-    later: list[tuple[int, int, list[str]]] = []  # (emit before this row number, tiebreak, row): a bounded heap
+    later: list[
+        tuple[int, int, list[str]]
+    ] = []  # (emit before this row number, tiebreak, row): a bounded heap
     counts = {"orders": 0, "rows": 0, "duplicates": 0, "masked_phones": 0, "shared_phone_rows": 0, "items": 0}
     store_id, store_name = "102938475", "回头客旗舰店"
     items_file = open(items_path, "w", encoding=encoding, newline="") if items_path else None  # noqa: SIM115
@@ -131,7 +298,12 @@ def write_taobao_export(
                 age_days = (finish - created).days
                 roll = rng.random()
                 if age_days < 20:
-                    state = ("等待买家付款", "买家已付款，等待卖家发货", "卖家已发货，等待买家确认", "交易成功")[int(roll * 4)]
+                    state = (
+                        "等待买家付款",
+                        "买家已付款，等待卖家发货",
+                        "卖家已发货，等待买家确认",
+                        "交易成功",
+                    )[int(roll * 4)]
                 elif roll < 0.08:
                     state = "交易关闭"
                 elif roll < 0.12:
@@ -155,7 +327,9 @@ def write_taobao_export(
                 masked = rng.random() < 0.3
                 counts["masked_phones"] += masked
                 phone = f"{mobile[:3]}****{mobile[7:]}" if masked else mobile
-                paid_at = "" if unpaid else (created + dt.timedelta(seconds=rng.randint(10, 1800))).isoformat(" ")
+                paid_at = (
+                    "" if unpaid else (created + dt.timedelta(seconds=rng.randint(10, 1800))).isoformat(" ")
+                )
                 order_no = f"{1_800_000_000_000_000_000 + n * 1000 + seed % 1000}"
                 row = [""] * width
                 row[0] = f'="{order_no}"'
@@ -191,7 +365,20 @@ def write_taobao_export(
                 counts["rows"] += 1
                 if items:
                     for title, price, sku, count in lines:
-                        items.writerow([f'="{order_no}"', title, _money(price), count, sku, "颜色分类：默认", "", "", state, sku])
+                        items.writerow(
+                            [
+                                f'="{order_no}"',
+                                title,
+                                _money(price),
+                                count,
+                                sku,
+                                "颜色分类：默认",
+                                "",
+                                "",
+                                state,
+                                sku,
+                            ]
+                        )
                         counts["items"] += 1
                 if rng.random() < 0.04 and not unpaid and state != "交易关闭":
                     repeat = list(row)  # the same order exported again later, in a later state

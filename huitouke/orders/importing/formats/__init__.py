@@ -23,10 +23,12 @@ __all__ = ["FORMATS", "Reader", "open_reader"]
 
 
 def open_reader(path: Path, fmt: str, *, platform: str, items_path: Path | None = None) -> Reader:
-    """A reader for one export file; `platform` is the store's platform (a Tmall store's buyers are Taobao's)."""
+    """A reader for one export file; `platform` is the store's (a Tmall store's buyers are Taobao's)."""
     path = Path(path)
     if fmt == "taobao":
-        return TaobaoReader(path, platform=platform, items_path=None if items_path is None else Path(items_path))
+        return TaobaoReader(
+            path, platform=platform, items_path=None if items_path is None else Path(items_path)
+        )
     if items_path is not None:
         raise ValueError(f"only the taobao format takes an item report, not {fmt!r}")
     if fmt == "shopify":

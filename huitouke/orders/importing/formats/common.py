@@ -1,4 +1,4 @@
-"""What every reader shares: opening a CSV or Excel export, finding its columns, and turning cells into values.
+"""What every reader shares: opening a CSV or Excel export, finding its columns, turning cells into values.
 
 A `Table` streams the data rows of one file as tuples of raw cell texts in the order of the reader's `Column`s
 (headers are matched by name and alias, never by position). The cell parsers below raise `CellError` with a
@@ -59,12 +59,12 @@ def rejected(file: str, reason: str, *, line: int = 0, column: str = "", value: 
     return FileRejected(problem(file, line, column, value, reason))
 
 
-# --- Columns and tables ---------------------------------------------------------------------------------------
+# --- Columns and tables -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Column:
-    """A column a reader uses: its key in the code and the headers it is known by (the first one is documented)."""
+    """A column a reader uses: its key in the code and the headers it is known by (the first is documented)."""
 
     key: str
     names: tuple[str, ...]
@@ -181,7 +181,7 @@ def _looks_utf16(prefix: bytes) -> bool:
 
 
 class CsvTable(Table):
-    """A CSV (or tab-separated .txt) export in UTF-8 (with or without BOM) or GBK/GB18030, read as a stream."""
+    """A CSV (or tab-separated .txt) export in UTF-8 (with or without BOM) or GBK/GB18030, streamed."""
 
     def __init__(self, path: Path, columns: tuple[Column, ...], *, fmt: str) -> None:
         self.name = path.name
@@ -221,7 +221,9 @@ class CsvTable(Table):
                 if row and any(row):
                     return start, row
         except csv.Error as exc:
-            raise rejected(self.name, f"this is not a readable CSV file ({exc})", line=self._last_line + 1) from exc
+            raise rejected(
+                self.name, f"this is not a readable CSV file ({exc})", line=self._last_line + 1
+            ) from exc
         return None
 
     def rows(self) -> Iterator[tuple[int, tuple[str, ...], int]]:
@@ -368,7 +370,9 @@ class Reader:
         except csv.Error as exc:
             line, position = self._table.position()
             reason = f"the rest of the file cannot be read ({exc}); look for an unclosed quote near this line"
-            yield Parsed(record=None, problems=(problem(self.name, line, "", "", reason),), bytes_read=position, rows=0)
+            yield Parsed(
+                record=None, problems=(problem(self.name, line, "", "", reason),), bytes_read=position, rows=0
+            )
 
     def _parse(self) -> Iterator[Parsed]:
         raise NotImplementedError
@@ -387,7 +391,7 @@ Row = tuple[int, tuple[str, ...], int]
 
 
 def consecutive(rows: Iterator[Row], index: int) -> Iterator[list[Row]]:
-    """Group consecutive rows that share the (cleaned) cell at `index`; a row where it is empty stands alone."""
+    """Group consecutive rows sharing the (cleaned) cell at `index`; a row where it is empty stands alone."""
     group: list[Row] = []
     key = ""
     for row in rows:
@@ -404,7 +408,7 @@ def consecutive(rows: Iterator[Row], index: int) -> Iterator[list[Row]]:
 def check_cells(
     table: Table, line: int, values: tuple[str, ...], checks: tuple[tuple[int, Callable[[str], Any]], ...]
 ) -> list[Problem]:
-    """Run each cell's parser on its own and collect every problem of the row (the slow path after a failure)."""
+    """Run each cell's parser on its own and collect every problem of the row (slow path after a failure)."""
     problems = []
     for index, parse in checks:
         try:
@@ -415,7 +419,7 @@ def check_cells(
     return problems
 
 
-# --- Cells ----------------------------------------------------------------------------------------------------
+# --- Cells --------------------------------------------------------------------------------------------------
 
 
 def clean(text: str) -> str:
@@ -637,7 +641,7 @@ def email(text: str) -> str:
     return text if "@" in text and "*" not in text else ""
 
 
-# --- Records, built fast ----------------------------------------------------------------------------------------
+# --- Records, built fast ------------------------------------------------------------------------------------
 # A frozen dataclass's generated __init__ sets each field through object.__setattr__: on Python 3.11 that is
 # 1–2 µs per record, a third of the time of a whole Taobao row. These build the very same objects (equal,
 # same class, same fields) by giving them their __dict__ in one step. They are only valid while the records
@@ -705,7 +709,13 @@ def new_line(*, title: str, sku: str, quantity: int, unit_price: Decimal, line_a
     _set(
         obj,
         "__dict__",
-        {"title": title, "sku": sku, "quantity": quantity, "unit_price": unit_price, "line_amount": line_amount},
+        {
+            "title": title,
+            "sku": sku,
+            "quantity": quantity,
+            "unit_price": unit_price,
+            "line_amount": line_amount,
+        },
     )
     return obj
 
@@ -749,7 +759,9 @@ def new_order(
     return obj
 
 
-def new_parsed(record: OrderRecord | None, problems: tuple[Problem, ...], bytes_read: int, rows: int = 1) -> Parsed:
+def new_parsed(
+    record: OrderRecord | None, problems: tuple[Problem, ...], bytes_read: int, rows: int = 1
+) -> Parsed:
     obj = _new(Parsed)
     _set(obj, "__dict__", {"record": record, "problems": problems, "bytes_read": bytes_read, "rows": rows})
     return obj

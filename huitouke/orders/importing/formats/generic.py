@@ -101,7 +101,8 @@ ORDER_CHECKS = tuple(
     )
 )
 LINE_CHECKS = tuple(
-    (_AT[key], parse) for key, parse in (("quantity", quantity), ("unit_price", amount), ("line_amount", amount))
+    (_AT[key], parse)
+    for key, parse in (("quantity", quantity), ("unit_price", amount), ("line_amount", amount))
 )
 
 

@@ -83,7 +83,9 @@ def financial_status(text: str) -> str:
     if found is None:
         if not key:
             raise CellError("the financial status is missing")
-        raise CellError("unknown financial status (expected e.g. paid, pending, refunded, partially_refunded, voided)")
+        raise CellError(
+            "unknown financial status (expected e.g. paid, pending, refunded, partially_refunded, voided)"
+        )
     return found
 
 
@@ -158,7 +160,9 @@ class ShopifyReader(Reader):
         recipient = clean(v[_AT["shipping_name"]])
         name = clean(v[_AT["billing_name"]]) or recipient
         mail = email(v[_AT["email"]])
-        buyer_phone = phone(v[_AT["billing_phone"]]) or phone(v[_AT["phone"]]) or phone(v[_AT["shipping_phone"]])
+        buyer_phone = (
+            phone(v[_AT["billing_phone"]]) or phone(v[_AT["phone"]]) or phone(v[_AT["shipping_phone"]])
+        )
         buyer = None
         if mail or name or buyer_phone:
             buyer = BuyerRecord(

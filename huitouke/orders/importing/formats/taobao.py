@@ -1,4 +1,4 @@
-"""Taobao / Tmall seller-centre exports: the 订单报表 (one row per order) and, optionally, the 宝贝报表 (one row per item).
+"""Taobao / Tmall seller-centre exports: the 订单报表 (a row per order) and, optionally, the 宝贝报表 (a row per item).
 
 Without an item report each order gets one line made from 宝贝标题 and 宝贝总数量. With one, the item rows are
 staged in a temporary SQLite file (the report can be as large as the orders) and joined by 订单编号 a batch of
@@ -109,7 +109,9 @@ def status(text: str) -> str:
         return "closed"
     if "部分发货" in text:
         return "shipped"
-    raise CellError("unknown order status (expected e.g. 交易成功, 交易关闭, 等待买家付款, 卖家已发货，等待买家确认)")
+    raise CellError(
+        "unknown order status (expected e.g. 交易成功, 交易关闭, 等待买家付款, 卖家已发货，等待买家确认)"
+    )
 
 
 def split_address(text: str) -> tuple[str, str]:
@@ -323,7 +325,15 @@ class ItemStore:
                 continue
             total: Decimal = each * number
             items.append(
-                (external_id, line, clean(title), clean(sku) or clean(outer_id), number, str(each), str(total))
+                (
+                    external_id,
+                    line,
+                    clean(title),
+                    clean(sku) or clean(outer_id),
+                    number,
+                    str(each),
+                    str(total),
+                )
             )
             if len(items) >= 5000:
                 db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?)", items)
@@ -334,7 +344,9 @@ class ItemStore:
         db.execute("CREATE INDEX item_problems_order ON item_problems (order_no, line)")
         db.commit()
 
-    def lookup(self, order_nos: list[str]) -> tuple[dict[str, tuple[LineRecord, ...]], dict[str, list[Problem]]]:
+    def lookup(
+        self, order_nos: list[str]
+    ) -> tuple[dict[str, tuple[LineRecord, ...]], dict[str, list[Problem]]]:
         """Item lines and item-row problems of these orders (problems are handed out once, then forgotten)."""
         wanted = list(dict.fromkeys(order_nos))
         lines: dict[str, list[LineRecord]] = {}
@@ -349,7 +361,13 @@ class ItemStore:
             wanted,
         ):
             lines.setdefault(order_no, []).append(
-                LineRecord(title=title, sku=sku, quantity=number, unit_price=Decimal(each), line_amount=Decimal(total))
+                LineRecord(
+                    title=title,
+                    sku=sku,
+                    quantity=number,
+                    unit_price=Decimal(each),
+                    line_amount=Decimal(total),
+                )
             )
         for order_no, line, column, value, reason in db.execute(
             f"SELECT order_no, line, col, value, reason FROM item_problems "  # noqa: S608
@@ -367,18 +385,21 @@ class ItemStore:
         db = self._db
         for line, column, value, reason in db.execute(
             "SELECT line, col, value, reason FROM item_problems ORDER BY line"
-        ).fetchall():
+        ):
             yield Parsed(None, (problem(self.name, line, column, value, reason),), size, 0)
-        count, first_line, first_order = db.execute(
-            "SELECT COUNT(*), MIN(line), (SELECT order_no FROM items WHERE order_no NOT IN (SELECT order_no FROM seen) "
-            "ORDER BY line LIMIT 1) FROM items WHERE order_no NOT IN (SELECT order_no FROM seen)"
+        count, first_line = db.execute(
+            "SELECT COUNT(*), MIN(line) FROM items WHERE order_no NOT IN (SELECT order_no FROM seen)"
         ).fetchone()
         if count:
+            (first_order,) = db.execute("SELECT order_no FROM items WHERE line = ?", (first_line,)).fetchone()
+            many = count > 1
             reason = (
-                f"{count} item row{'s' if count > 1 else ''} (the first on this line) belong to no order in "
-                f"{self._order_file} and {'were' if count > 1 else 'was'} skipped"
+                f"{count} item row{'s' if many else ''} (the first on this line) "
+                f"{'belong' if many else 'belongs'} to no order in {self._order_file} "
+                f"and {'were' if many else 'was'} skipped"
             )
-            yield Parsed(None, (problem(self.name, first_line, self._order_label, first_order, reason),), size, 0)
+            found = problem(self.name, first_line, self._order_label, first_order, reason)
+            yield Parsed(None, (found,), size, 0)
 
     def close(self) -> None:
         db = getattr(self, "_db", None)

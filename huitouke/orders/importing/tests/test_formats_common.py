@@ -73,7 +73,9 @@ def test_xlsx_renamed_to_csv_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("xl/workbook.xml", "<workbook/>")
-    assert rejection(path).reason.startswith("this is not a text CSV file (it looks like an Excel/binary file)")
+    assert rejection(path).reason.startswith(
+        "this is not a text CSV file (it looks like an Excel/binary file)"
+    )
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"], ids=["with-bom", "without-bom"])
@@ -101,7 +103,9 @@ def test_file_in_an_unknown_encoding_hints_at_the_encoding(tmp_path: Path) -> No
 
 def test_missing_required_columns_are_named(tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
-    path.write_text("订单编号,买家会员名,买家实际支付金额,订单创建时间\n1,a,1.00,2024-03-01\n", encoding="utf-8")
+    path.write_text(
+        "订单编号,买家会员名,买家实际支付金额,订单创建时间\n1,a,1.00,2024-03-01\n", encoding="utf-8"
+    )
     assert rejection(path) == Problem("orders.csv", 1, "订单状态", "", "missing required column: 订单状态")
     path.write_text("订单编号,买家会员名,买家实际支付金额\n1,a,1.00\n", encoding="utf-8")
     assert rejection(path).reason == "missing required columns: 订单状态, 订单创建时间"
@@ -116,7 +120,11 @@ def test_headers_match_by_name_whatever_the_case_spacing_quotes_or_order(tmp_pat
     with open_reader(path, "generic", platform="offline") as reader:
         (step,) = list(reader)
     assert step.problems == ()
-    assert (step.record.external_id, step.record.status, step.record.paid_amount) == ("A-1", "paid", Decimal("12.50"))
+    assert (step.record.external_id, step.record.status, step.record.paid_amount) == (
+        "A-1",
+        "paid",
+        Decimal("12.50"),
+    )
 
 
 def test_tab_separated_txt_is_read(tmp_path: Path) -> None:
@@ -141,7 +149,9 @@ def test_problem_lines_are_physical_lines_even_after_a_multiline_cell_and_blank_
         steps = list(reader)
     assert steps[0].record.note == "请发顺丰\n谢谢"
     assert steps[1].problems == (
-        Problem("orders.csv", 5, "订单创建时间", "yesterday", "not a date (expected e.g. 2024-03-01 10:00:00)"),
+        Problem(
+            "orders.csv", 5, "订单创建时间", "yesterday", "not a date (expected e.g. 2024-03-01 10:00:00)"
+        ),
     )
 
 
@@ -239,7 +249,9 @@ def test_empty_dates() -> None:
         ("", None),
     ],
 )
-def test_phones_fast_path_agrees_with_parse_phone_and_junk_is_none(text: str, expected: ParsedPhone | None) -> None:
+def test_phones_fast_path_agrees_with_parse_phone_and_junk_is_none(
+    text: str, expected: ParsedPhone | None
+) -> None:
     assert common.phone(text) == expected
 
 
@@ -291,7 +303,9 @@ def test_fast_record_constructors_build_equal_records() -> None:
     buyer = common.new_buyer(
         platform="taobao", handle="h", name="n", phone=phone, email="", recipient="n", region="r", address="a"
     )
-    line = common.new_line(title="t", sku="s", quantity=2, unit_price=Decimal("1.00"), line_amount=Decimal("2.00"))
+    line = common.new_line(
+        title="t", sku="s", quantity=2, unit_price=Decimal("1.00"), line_amount=Decimal("2.00")
+    )
     order = common.new_order(
         line=2,
         external_id="x",
@@ -308,7 +322,9 @@ def test_fast_record_constructors_build_equal_records() -> None:
         note="",
     )
     assert phone == ParsedPhone("+8613812345678", "138****5678", "5678")
-    assert buyer == BuyerRecord("taobao", "h", "n", ParsedPhone("+8613812345678", "138****5678", "5678"), "", "n", "r", "a")
+    assert buyer == BuyerRecord(
+        "taobao", "h", "n", ParsedPhone("+8613812345678", "138****5678", "5678"), "", "n", "r", "a"
+    )
     assert line == LineRecord("t", "s", 2, Decimal("1.00"), Decimal("2.00"))
     expected = OrderRecord(
         2, "x", "paid", moment, None, Decimal("2.00"), Decimal("0.00"), None, buyer=buyer, lines=(line,)
