@@ -759,6 +759,13 @@ def new_order(
     return obj
 
 
+def with_lines(record: OrderRecord, lines: tuple[LineRecord, ...]) -> OrderRecord:
+    """The same order with other lines (dataclasses.replace, without its __init__)."""
+    obj = _new(OrderRecord)
+    _set(obj, "__dict__", {**record.__dict__, "lines": lines})
+    return obj
+
+
 def new_parsed(
     record: OrderRecord | None, problems: tuple[Problem, ...], bytes_read: int, rows: int = 1
 ) -> Parsed:

@@ -11,7 +11,6 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Iterator
-from dataclasses import replace
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
@@ -40,6 +39,7 @@ from huitouke.orders.importing.formats.common import (
     required_amount,
     required_datetime,
     unit_price,
+    with_lines,
 )
 from huitouke.orders.importing.records import LineRecord, OrderRecord, Parsed, Problem
 
@@ -167,22 +167,22 @@ class TaobaoReader(Reader):
             self._items.close()
 
     def _parse(self) -> Iterator[Parsed]:
-        steps = self._steps()
-        if self._items is None:
-            yield from steps
-            return
-        base = self._items.size
+        return self._steps() if self._items is None else self._with_items(self._items, self._steps())
+
+    def _with_items(self, store: ItemStore, steps: Iterator[Parsed]) -> Iterator[Parsed]:
+        """Give each batch of orders its lines (and item-row problems) from the staged item report."""
+        base = store.size
         while batch := list(islice(steps, BATCH)):
             wanted = [step.record.external_id for step in batch if step.record is not None]
-            lines, problems = self._items.lookup(wanted)
+            lines, problems = store.lookup(wanted)
             for step in batch:
                 record = step.record
                 extra = () if record is None else tuple(problems.pop(record.external_id, ()))
                 found = None if record is None else lines.get(record.external_id)
                 if found:
-                    record = replace(record, lines=found)
-                yield Parsed(record, step.problems + extra, base + step.bytes_read, step.rows)
-        yield from self._items.leftovers(self.size)
+                    record = with_lines(record, found)
+                yield new_parsed(record, step.problems + extra, base + step.bytes_read, step.rows)
+        yield from store.leftovers(self.size)
 
     def _steps(self) -> Iterator[Parsed]:
         table = self._table
@@ -224,7 +224,9 @@ class TaobaoReader(Reader):
         goods_amount = amount(goods) if self._has_goods else None
         if refunded and refunded >= paid_amount and state in ("closed", "completed"):
             state = "refunded"  # a paid order closed by a full refund
-        ordered_at = required_datetime(created)
+        ordered_at = optional_datetime(created)
+        if ordered_at is None:
+            raise CellError("the date is missing")
         paid_moment = optional_datetime(paid_at)
         shipping_amount = amount(shipping)
         number = quantity(count)
@@ -361,12 +363,12 @@ class ItemStore:
             wanted,
         ):
             lines.setdefault(order_no, []).append(
-                LineRecord(
+                new_line(
                     title=title,
                     sku=sku,
                     quantity=number,
-                    unit_price=Decimal(each),
-                    line_amount=Decimal(total),
+                    unit_price=amount(each),
+                    line_amount=amount(total),
                 )
             )
         for order_no, line, column, value, reason in db.execute(
