@@ -258,6 +258,7 @@ def write_taobao_export(
 ) -> dict[str, Any]:
     """Write `orders` orders by up to `customers` buyers over the 3 years before `end`; return the counts."""
     rng = random.Random(seed)
+    yuan = "¥" if "¥".encode(encoding, "replace") != b"?" else "￥"  # GBK has only the full-width sign
     people = _People(seed)
     products = [
         (
@@ -335,12 +336,12 @@ def write_taobao_export(
                 row[0] = f'="{order_no}"'
                 row[1] = nick
                 row[2] = alipay or f"{mobile[:3]}****{mobile[7:]}"
-                row[3] = f"¥{_money(goods)}"
+                row[3] = f"{yuan}{_money(goods)}"
                 row[4] = _money(postage)
                 row[5] = "0"
                 row[6] = _money(goods + postage)
                 row[7] = "0"
-                row[8] = "0.00" if unpaid else f"¥{_money(paid)}"
+                row[8] = "0.00" if unpaid else f"{yuan}{_money(paid)}"
                 row[9] = "0"
                 row[10] = state
                 row[11] = "请尽快发货" if rng.random() < 0.05 else ""

@@ -20,6 +20,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from python_calamine import CalamineWorkbook
+
 from huitouke.core.errors import Invalid
 from huitouke.core.money import CENT, ZERO
 from huitouke.core.timeutil import SHANGHAI
@@ -281,8 +283,6 @@ class SheetTable(Table):
     """The first sheet of an Excel workbook; line numbers are the spreadsheet's row numbers."""
 
     def __init__(self, path: Path, columns: tuple[Column, ...], *, fmt: str) -> None:
-        from python_calamine import CalamineWorkbook
-
         self.name = path.name
         self.columns = columns
         self.header_line = 0

@@ -335,3 +335,12 @@ def test_synthetic_item_report_matches_the_goods_amount(tmp_path: Path) -> None:
     for step in steps:
         assert sum(line.line_amount for line in step.record.lines) == step.record.goods_amount
         assert all(line.sku.startswith("SKU-") for line in step.record.lines)
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8-sig"])
+def test_synthetic_export_in_other_encodings(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "orders.csv"
+    counts = write_taobao_export(path, orders=200, customers=80, encoding=encoding)
+    steps = read(path)
+    assert len(steps) == counts["rows"]
+    assert all(step.problems == () for step in steps)
