@@ -390,6 +390,37 @@ class Reader:
 Row = tuple[int, tuple[str, ...], int]
 
 
+class GroupedReader(Reader):
+    """Exports with one row per order line, the order's rows next to each other (Shopify, generic).
+
+    Subclasses set the column that numbers the order, the checks that explain a bad order (run on its
+    first row) and a bad line (run on every row), and build the record from a group in `_order`.
+    """
+
+    order_column: int
+    order_checks: tuple
+    line_checks: tuple
+
+    def _parse(self) -> Iterator[Parsed]:
+        for group in consecutive(self._table.rows(), self.order_column):
+            try:
+                record = self._order(group)
+            except CellError:
+                yield Parsed(None, self._problems(group), group[-1][2], len(group))
+                continue
+            yield Parsed(record, (), group[-1][2], len(group))
+
+    def _problems(self, group: list[Row]) -> tuple[Problem, ...]:
+        line, values, _ = group[0]
+        found = check_cells(self._table, line, values, self.order_checks)
+        for line, values, _ in group:
+            found += check_cells(self._table, line, values, self.line_checks)
+        return tuple(found)
+
+    def _order(self, group: list[Row]) -> OrderRecord:
+        raise NotImplementedError
+
+
 def consecutive(rows: Iterator[Row], index: int) -> Iterator[list[Row]]:
     """Group consecutive rows sharing the (cleaned) cell at `index`; a row where it is empty stands alone."""
     group: list[Row] = []

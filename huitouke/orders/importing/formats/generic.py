@@ -7,20 +7,17 @@ is read as a second, later state of that order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 from huitouke.core.money import ZERO
 from huitouke.orders.importing.formats.common import (
     CellError,
     Column,
-    Reader,
+    GroupedReader,
     Row,
     amount,
     buyer_platform,
-    check_cells,
     clean,
-    consecutive,
     email,
     open_table,
     optional_amount,
@@ -32,7 +29,7 @@ from huitouke.orders.importing.formats.common import (
     required_datetime,
     unit_price,
 )
-from huitouke.orders.importing.records import BuyerRecord, LineRecord, OrderRecord, Parsed, Problem
+from huitouke.orders.importing.records import BuyerRecord, LineRecord, OrderRecord
 
 COLUMNS = (
     Column("order_id", ("order_id", "订单号", "订单编号"), required=True),
@@ -106,27 +103,14 @@ LINE_CHECKS = tuple(
 )
 
 
-class GenericReader(Reader):
+class GenericReader(GroupedReader):
+    order_column = _AT["order_id"]
+    order_checks = ORDER_CHECKS
+    line_checks = LINE_CHECKS
+
     def __init__(self, path: Path, *, platform: str) -> None:
         super().__init__(open_table(path, COLUMNS, fmt="generic (huitouke CSV)"))
         self._platform = buyer_platform(platform)
-
-    def _parse(self) -> Iterator[Parsed]:
-        for group in consecutive(self._table.rows(), _AT["order_id"]):
-            try:
-                record = self._order(group)
-            except CellError:
-                yield Parsed(None, self._problems(group), group[-1][2], len(group))
-                continue
-            yield Parsed(record, (), group[-1][2], len(group))
-
-    def _problems(self, group: list[Row]) -> tuple[Problem, ...]:
-        table = self._table
-        line, values, _ = group[0]
-        found = check_cells(table, line, values, ORDER_CHECKS)
-        for line, values, _ in group:
-            found += check_cells(table, line, values, LINE_CHECKS)
-        return tuple(found)
 
     def _order(self, group: list[Row]) -> OrderRecord:
         line, v, _ = group[0]

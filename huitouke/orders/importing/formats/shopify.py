@@ -5,19 +5,16 @@ Consecutive rows with the same Name form one order (Shopify writes them together
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 from huitouke.orders.importing.formats.common import (
     CellError,
     Column,
-    Reader,
+    GroupedReader,
     Row,
     amount,
     buyer_platform,
-    check_cells,
     clean,
-    consecutive,
     email,
     open_table,
     optional_amount,
@@ -28,7 +25,7 @@ from huitouke.orders.importing.formats.common import (
     required_amount,
     required_datetime,
 )
-from huitouke.orders.importing.records import BuyerRecord, LineRecord, OrderRecord, Parsed, Problem
+from huitouke.orders.importing.records import BuyerRecord, LineRecord, OrderRecord
 
 COLUMNS = (
     Column("name", ("Name",), required=True),
@@ -123,28 +120,14 @@ def _joined(*parts: str) -> str:
     return " ".join(text for text in map(clean, parts) if text)
 
 
-class ShopifyReader(Reader):
+class ShopifyReader(GroupedReader):
+    order_column = _AT["name"]
+    order_checks = ORDER_CHECKS
+    line_checks = LINE_CHECKS
+
     def __init__(self, path: Path, *, platform: str) -> None:
         super().__init__(open_table(path, COLUMNS, fmt="Shopify orders"))
         self._platform = buyer_platform(platform)
-
-    def _parse(self) -> Iterator[Parsed]:
-        table = self._table
-        for group in consecutive(table.rows(), _AT["name"]):
-            try:
-                record = self._order(group)
-            except CellError:
-                yield Parsed(None, self._problems(group), group[-1][2], len(group))
-                continue
-            yield Parsed(record, (), group[-1][2], len(group))
-
-    def _problems(self, group: list[Row]) -> tuple[Problem, ...]:
-        table = self._table
-        line, values, _ = group[0]
-        found = check_cells(table, line, values, ORDER_CHECKS)
-        for line, values, _ in group:
-            found += check_cells(table, line, values, LINE_CHECKS)
-        return tuple(found)
 
     def _order(self, group: list[Row]) -> OrderRecord:
         line, v, _ = group[0]
