@@ -61,8 +61,9 @@ class BGNBDFit:
     def params(self) -> tuple[float, float, float, float]:
         return (self.r, self.alpha, self.a, self.b)
 
-    def conditional_expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike,
-                                       T: ArrayLike) -> np.ndarray:
+    def conditional_expected_purchases(
+        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> np.ndarray:
         return conditional_expected_purchases(self.params, t, frequency, recency, T)
 
     def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
@@ -73,52 +74,60 @@ class BGNBDFit:
 
 
 def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNBDFit:
-    """Maximum-likelihood BG/NBD fit; ModelDoesNotFit when the data is too thin or the model does not apply."""
+    """Maximum-likelihood BG/NBD fit; ModelDoesNotFit when the data is too thin or the model cannot fit."""
     rows = summary_rows(frequency, recency, T, model=MODEL)
     scale = time_scale(rows)
-    t_x, age = rows.t_x / scale, rows.T / scale
+    rescaled = _Histories.of(rows.x, rows.t_x / scale, rows.T / scale, rows.weight)
     total = rows.weight.sum()
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         params = np.exp(theta)
-        value, gradient = _loglik_and_gradient(params, rows.x, t_x, age, rows.weight)
+        value, gradient = _loglik_and_gradient(params, rescaled)
         return -value / total, -gradient * params / total
 
-    optimum = maximise(objective, _start(rows.x, age, rows.weight), model=MODEL)
+    optimum = maximise(objective, _start(rows.x, rescaled.age, rows.weight), model=MODEL)
     scaled = np.exp(optimum.log_params)
     natural = scaled * np.array([1.0, scale, 1.0, 1.0])
-    check_boundaries(MODEL, PARAMS, scaled, natural,
-                     lambda p: _loglik_and_gradient(p, rows.x, t_x, age, rows.weight)[0], RAYS)
+    check_boundaries(MODEL, PARAMS, scaled, natural, lambda p: _loglik_and_gradient(p, rescaled)[0], RAYS)
     require_convergence(optimum, model=MODEL)
     params = tuple(float(value) for value in natural)
-    loglik, _ = _loglik_and_gradient(np.array(params), rows.x, rows.t_x, rows.T, rows.weight)
+    loglik, _ = _loglik_and_gradient(np.array(params), _Histories.of(rows.x, rows.t_x, rows.T, rows.weight))
     return BGNBDFit(
-        *params, loglik=float(loglik), n_customers=rows.n_customers, iterations=optimum.iterations,
-        evaluations=optimum.evaluations, converged=optimum.converged, message=optimum.message,
+        *params,
+        loglik=float(loglik),
+        n_customers=rows.n_customers,
+        iterations=optimum.iterations,
+        evaluations=optimum.evaluations,
+        converged=optimum.converged,
+        message=optimum.message,
     )
 
 
 def loglik(params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> float:
     """Total log-likelihood of the customers' purchase histories (the figure published for CDNOW)."""
-    x, t_x, age = _arrays(frequency, recency, T)
-    value, _ = _loglik_and_gradient(np.asarray(params, dtype=float), x, t_x, age, np.ones_like(x))
+    value, _ = _loglik_and_gradient(
+        np.asarray(params, dtype=float), _Histories.of(*_arrays(frequency, recency, T))
+    )
     return float(value)
 
 
-def loglik_gradient(params: Sequence[float], frequency: ArrayLike, recency: ArrayLike,
-                    T: ArrayLike) -> np.ndarray:
+def loglik_gradient(
+    params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+) -> np.ndarray:
     """Analytic gradient of `loglik` with respect to (r, alpha, a, b)."""
-    x, t_x, age = _arrays(frequency, recency, T)
-    _, gradient = _loglik_and_gradient(np.asarray(params, dtype=float), x, t_x, age, np.ones_like(x))
+    _, gradient = _loglik_and_gradient(
+        np.asarray(params, dtype=float), _Histories.of(*_arrays(frequency, recency, T))
+    )
     return gradient
 
 
-def loglik_per_customer(params: Sequence[float], frequency: ArrayLike, recency: ArrayLike,
-                        T: ArrayLike) -> np.ndarray:
+def loglik_per_customer(
+    params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+) -> np.ndarray:
     """Each customer's log-likelihood (broadcasting the three inputs)."""
-    r, alpha, a, b = params
     x, t_x, age = np.broadcast_arrays(*_arrays(frequency, recency, T))
-    return _terms(r, alpha, a, b, x, t_x, age)[0]
+    histories = _Histories.of(x.ravel(), t_x.ravel(), age.ravel())
+    return _per_row(np.asarray(params, dtype=float), histories)[0].reshape(x.shape)
 
 
 def p_alive(params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
@@ -128,9 +137,10 @@ def p_alive(params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T
     return expit(-_log_odds_dead(r, alpha, a, b, x, t_x, age))
 
 
-def conditional_expected_purchases(params: Sequence[float], t: ArrayLike, frequency: ArrayLike,
-                                   recency: ArrayLike, T: ArrayLike) -> np.ndarray:
-    """Expected repeat purchases in (T, T + t] given the history (FHL 2005, eq. 10), broadcasting t and history.
+def conditional_expected_purchases(
+    params: Sequence[float], t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+) -> np.ndarray:
+    """Expected repeat purchases in (T, T + t] given the history (FHL 2005, eq. 10), broadcasting.
 
     (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) is evaluated as (1-z)^(a-1) 2F1(a-1, a+b-1-r; a+b+x-1; z)
     (Euler's transformation), whose parameters do not grow with x.
@@ -158,47 +168,87 @@ def _start(x: np.ndarray, age: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return np.log(np.array([1.0, 1.0 / rate, 1.0, 3.0]))
 
 
-def _terms(r, alpha, a, b, x, t_x, age):
-    """Per-customer log-likelihood, and the pieces its gradient reuses.
+@dataclass(frozen=True)
+class _Histories:
+    """Customers (or distinct histories with weights) and their distinct frequencies: the terms that depend
+    on x alone (gamma and digamma functions) are computed once per distinct x."""
+
+    x: np.ndarray
+    t_x: np.ndarray
+    age: np.ndarray
+    weight: np.ndarray
+    levels: np.ndarray
+    level_weight: np.ndarray
+    level_of: np.ndarray
+
+    @classmethod
+    def of(
+        cls, x: np.ndarray, t_x: np.ndarray, age: np.ndarray, weight: np.ndarray | None = None
+    ) -> _Histories:
+        weight = np.ones(x.size) if weight is None else weight
+        levels, level_of = np.unique(x, return_inverse=True)
+        return cls(
+            x=x,
+            t_x=t_x,
+            age=age,
+            weight=weight,
+            levels=levels,
+            level_weight=np.bincount(level_of, weights=weight, minlength=levels.size),
+            level_of=level_of,
+        )
+
+
+def _per_row(params: np.ndarray, h: _Histories):
+    """Each history's log-likelihood, and the pieces the gradient reuses.
 
     L = B(a, b+x)/B(a, b) Γ(r+x) α^r / Γ(r) [(α+T)^-(r+x) + δ(x>0) a/(b+x-1) (α+t_x)^-(r+x)].
     """
-    repeat = x > 0
-    log_age = np.log(alpha + age)
-    log_tx = np.log(alpha + t_x)
-    alive = -(r + x) * log_age
-    dead = np.where(repeat, np.log(a) - np.log(b + np.maximum(x, 1.0) - 1.0) - (r + x) * log_tx, -np.inf)
-    mix = np.logaddexp(alive, dead)
-    ll = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x) - betaln(a, b) + mix
-    return ll, repeat, log_age, log_tx, np.exp(dead - mix)
-
-
-def _loglik_and_gradient(params: np.ndarray, x, t_x, age, weight) -> tuple[float, np.ndarray]:
     r, alpha, a, b = params
-    ll, repeat, log_age, log_tx, w_dead = _terms(r, alpha, a, b, x, t_x, age)
+    by_level = gammaln(r + h.levels) - gammaln(r) + betaln(a, b + h.levels) - betaln(a, b)
+    log_bx = np.log(b + np.maximum(h.levels, 1.0) - 1.0)
+    rx = r + h.x
+    log_age = np.log(alpha + h.age)
+    log_tx = np.log(alpha + h.t_x)
+    alive = -rx * log_age
+    dead = np.where(h.x > 0, np.log(a) - log_bx[h.level_of] - rx * log_tx, -np.inf)
+    mix = np.logaddexp(alive, dead)
+    ll = by_level[h.level_of] + r * np.log(alpha) + mix
+    return ll, by_level, mix, log_age, log_tx, np.exp(dead - mix), np.exp(log_bx)
+
+
+def _loglik_and_gradient(params: np.ndarray, h: _Histories) -> tuple[float, np.ndarray]:
+    r, alpha, a, b = params
+    _, by_level, mix, log_age, log_tx, w_dead, bx = _per_row(params, h)
+    w, big_w, n = h.weight, h.level_weight, h.weight.sum()
     w_alive = 1.0 - w_dead
-    psi_abx = digamma(a + b + x)
-    psi_ab = digamma(a + b)
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w_alive * log_age - w_dead * log_tx
-    d_alpha = r / alpha - (r + x) * (w_alive / (alpha + age) + w_dead / (alpha + t_x))
-    d_a = psi_ab - psi_abx + w_dead / a
-    d_b = (digamma(b + x) - digamma(b) + psi_ab - psi_abx
-           - np.where(repeat, w_dead / (b + np.maximum(x, 1.0) - 1.0), 0.0))
-    gradient = np.array([weight @ d_r, weight @ d_alpha, weight @ d_a, weight @ d_b])
-    return float(weight @ ll), gradient
+    psi_ab, psi_abx = digamma(a + b), digamma(a + b + h.levels)
+    d_r = (
+        big_w @ (digamma(r + h.levels) - digamma(r))
+        + n * np.log(alpha)
+        - w @ (w_alive * log_age + w_dead * log_tx)
+    )
+    d_alpha = n * r / alpha - w @ ((r + h.x) * (w_alive / (alpha + h.age) + w_dead / (alpha + h.t_x)))
+    d_a = big_w @ (psi_ab - psi_abx) + (w @ w_dead) / a
+    d_b = big_w @ (digamma(b + h.levels) - digamma(b) + psi_ab - psi_abx) - w @ (w_dead / bx[h.level_of])
+    value = big_w @ by_level + n * r * np.log(alpha) + w @ mix
+    return float(value), np.array([d_r, d_alpha, d_a, d_b])
 
 
 def _log_odds_dead(r, alpha, a, b, x, t_x, age) -> np.ndarray:
-    """log[P(dead)/P(alive)] = log(a/(b+x-1)) + (r+x) log((α+T)/(α+t_x)), and -inf without repeat purchases."""
+    """log[P(dead)/P(alive)] = log(a/(b+x-1)) + (r+x) log((α+T)/(α+t_x)); -inf without repeat purchases."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        odds = (np.log(a) - np.log(b + np.maximum(x, 1.0) - 1.0)
-                + (r + x) * (np.log(alpha + age) - np.log(alpha + t_x)))
+        odds = (
+            np.log(a)
+            - np.log(b + np.maximum(x, 1.0) - 1.0)
+            + (r + x) * (np.log(alpha + age) - np.log(alpha + t_x))
+        )
     return np.where(x > 0, odds, -np.inf)
 
 
 def _growth(a: float, b: float, r: float, x: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Expected purchases in the next t of a customer alive at T: E[(1 - (1 + p k)^-(r+x)) / p], p ~ Beta(a, b+x),
-    with k = t/(α+T); in closed form c/(a-1) [1 - (1-z)^(a-1) 2F1(a-1, c-r-x; c; z)], c = a+b+x-1, z = k/(1+k).
+    """Expected purchases in the next t of a customer alive at T: E[(1 - (1 + p k)^-(r+x)) / p] with
+    p ~ Beta(a, b+x) and k = t/(α+T); in closed form c/(a-1) [1 - (1-z)^(a-1) 2F1(a-1, c-r-x; c; z)],
+    c = a+b+x-1, z = k/(1+k).
 
     The closed form is 0/0 at a = 1 and 0·∞ at c = 0; within _SINGULAR of those the value is interpolated
     linearly between points 2·_SINGULAR away on either side (error ~1e-8). Where scipy's hyp2f1 still fails

@@ -19,13 +19,22 @@ PERIODS_PER_MONTH: dict[str, float] = {"days": 30.0, "weeks": 4.345}
 
 
 class PurchaseModel(Protocol):
-    def conditional_expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike,
-                                       T: ArrayLike) -> np.ndarray: ...
+    def conditional_expected_purchases(
+        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> np.ndarray: ...
 
 
-def customer_lifetime_value(model: PurchaseModel, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
-                            expected_spend: ArrayLike, *, months: int = 12, monthly_discount: float = 0.01,
-                            unit: Unit = "days") -> np.ndarray:
+def customer_lifetime_value(
+    model: PurchaseModel,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    expected_spend: ArrayLike,
+    *,
+    months: int = 12,
+    monthly_discount: float = 0.01,
+    unit: Unit = "days",
+) -> np.ndarray:
     """Discounted expected revenue of each customer over the next `months` months (one vectorised pass)."""
     if months < 1:
         raise InvalidSummary("the CLV horizon must be at least one month")

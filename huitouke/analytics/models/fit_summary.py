@@ -12,8 +12,9 @@ from huitouke.analytics.models.gammagamma import fit_gamma_gamma
 from huitouke.analytics.models.paretonbd import fit_pareto_nbd
 
 
-def fit_summary_models(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
-                       monetary_value: ArrayLike) -> dict[str, dict[str, Any]]:
+def fit_summary_models(
+    frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, monetary_value: ArrayLike
+) -> dict[str, dict[str, Any]]:
     """{"bgnbd": {r, alpha, a, b, loglik}, "pareto_nbd": {r, alpha, s, beta, loglik}, "gamma_gamma": {p, q, v,
     loglik}}, each replaced by {"error": message} when that model does not fit the data."""
     out: dict[str, dict[str, Any]] = {}

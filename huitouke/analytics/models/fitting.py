@@ -17,10 +17,11 @@ from huitouke.analytics.models.errors import InvalidSummary, ModelDoesNotFit
 
 # The optimiser may roam log-parameters in [LOG_LOWER, LOG_UPPER] (rescaled time); a result outside
 # [SANE_LOWER, SANE_UPPER] is a parameter running to a boundary of the model, reported, never returned.
-LOG_LOWER, LOG_UPPER = np.log(1e-6), np.log(1e6)
+LOG_LOWER, LOG_UPPER = np.log(1e-5), np.log(1e5)
 SANE_LOWER, SANE_UPPER = 1e-4, 1e4
 # A likelihood that gains less than this (in total log-likelihood) from 10x further along a ray is flat there.
 RIDGE_TOLERANCE = 1e-3
+_WALL = 10.0
 MIN_CUSTOMERS = 10
 MIN_REPEAT_BUYERS = 2
 
@@ -59,8 +60,11 @@ def first_invalid_row(frequency: np.ndarray, recency: np.ndarray, T: np.ndarray)
         (recency < 0, "recency is negative"),
         (recency > T, "recency is larger than T (the last purchase cannot be after the end of observation)"),
         ((frequency == 0) & (recency != 0), "recency must be 0 for a customer without repeat purchases"),
-        ((frequency > 0) & (recency == 0), "recency must be above 0 for a customer with repeat purchases "
-                                           "(they fall on later days than the first purchase)"),
+        (
+            (frequency > 0) & (recency == 0),
+            "recency must be above 0 for a customer with repeat purchases "
+            "(they fall on later days than the first purchase)",
+        ),
     )
     worst: tuple[int, str] | None = None
     for bad, reason in checks:
@@ -99,7 +103,11 @@ def summary_rows(frequency, recency, T, *, model: str) -> SummaryRows:
         )
     rows, weight = np.unique(np.column_stack((x, t_x, age)), axis=0, return_counts=True)
     return SummaryRows(
-        x=rows[:, 0], t_x=rows[:, 1], T=rows[:, 2], weight=weight.astype(float), n_customers=n,
+        x=rows[:, 0],
+        t_x=rows[:, 1],
+        T=rows[:, 2],
+        weight=weight.astype(float),
+        n_customers=n,
         n_repeat_buyers=repeat,
     )
 
@@ -110,33 +118,40 @@ def time_scale(rows: SummaryRows) -> float:
 
 
 def maximise(objective: Objective, start: np.ndarray, *, model: str) -> Optimum:
-    """Minimise `objective` (minus the mean log-likelihood and its gradient, in log-parameters) with L-BFGS-B.
+    """Minimise `objective` (minus the mean log-likelihood and its gradient, in log-parameters) with BFGS.
 
-    A run that stops on a line-search failure counts as converged when the gradient is already negligible:
-    that is L-BFGS-B meeting the limits of floating point at the optimum. Otherwise the caller first checks
-    for a boundary (the usual reason) and then calls `require_convergence`.
+    The box [LOG_LOWER, LOG_UPPER] is a steep quadratic wall added to the objective, and the run stops once a
+    parameter is outside it (the boundary check then reports it). Not L-BFGS-B: scipy's L-BFGS-B calls
+    OpenBLAS's threaded LAPACK on tiny matrices, and on a busy two-core machine each such call waits for the
+    other core, so fits took 20x longer at random. A run that stops without converging counts as converged
+    when the gradient is negligible anyway; otherwise the caller first checks for a boundary (the usual
+    reason) and then calls `require_convergence`.
     """
     start = np.clip(start, LOG_LOWER + 1.0, LOG_UPPER - 1.0)
     with np.errstate(all="ignore"):
         result = minimize(
-            _guarded(objective), start, jac=True, method="L-BFGS-B",
-            bounds=[(LOG_LOWER, LOG_UPPER)] * start.size, callback=_stop_when_off_bounds,
-            options={"maxiter": 500, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20},
+            _walled(objective),
+            start,
+            jac=True,
+            method="BFGS",
+            callback=_stop_outside_the_box,
+            options={"maxiter": 500, "gtol": 1e-9},
         )
         _, gradient = objective(result.x)
     if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
         _optimiser_failed(model, str(result.message))
-    free = (result.x > LOG_LOWER + 1e-9) & (result.x < LOG_UPPER - 1e-9)
-    flat = bool(np.all(np.isfinite(gradient)) and np.max(np.abs(gradient[free]), initial=0.0) < 1e-5)
+    flat = bool(np.all(np.isfinite(gradient)) and np.max(np.abs(gradient)) < 1e-5)
     return Optimum(
-        log_params=result.x, iterations=int(result.nit), evaluations=int(result.nfev),
-        converged=bool(result.success or flat), message=str(result.message),
+        log_params=result.x,
+        iterations=int(result.nit),
+        evaluations=int(result.nfev),
+        converged=bool(result.success or flat),
+        message=str(result.message),
     )
 
 
-def _stop_when_off_bounds(intermediate_result) -> None:
-    """No need to chase a parameter all the way to the box: past 10x the sane range the verdict is clear."""
-    if np.any(np.abs(intermediate_result.x) > np.log(SANE_UPPER) + np.log(10.0)):
+def _stop_outside_the_box(intermediate_result) -> None:
+    if np.any((intermediate_result.x < LOG_LOWER) | (intermediate_result.x > LOG_UPPER)):
         raise StopIteration
 
 
@@ -164,8 +179,14 @@ class Ray:
         return factor != 1.0 and (factor < 1.0) == (toward == "towards 0")
 
 
-def check_boundaries(model: str, names: tuple[str, ...], scaled: np.ndarray, natural: np.ndarray,
-                     loglik: Callable[[np.ndarray], float], rays: tuple[Ray, ...]) -> None:
+def check_boundaries(
+    model: str,
+    names: tuple[str, ...],
+    scaled: np.ndarray,
+    natural: np.ndarray,
+    loglik: Callable[[np.ndarray], float],
+    rays: tuple[Ray, ...],
+) -> None:
     """ModelDoesNotFit when the estimate is a boundary of the model rather than a proper maximum.
 
     Either a (rescaled) parameter left [SANE_LOWER, SANE_UPPER], or the likelihood does not fall when the
@@ -186,22 +207,27 @@ def check_boundaries(model: str, names: tuple[str, ...], scaled: np.ndarray, nat
         if not (np.isfinite(further) and further >= best - RIDGE_TOLERANCE):
             continue
         moved = [i for i, factor in enumerate(ray.factors) if factor != 1.0]
-        toward = "towards 0" if ray.factors[moved[0]] < 1.0 else "towards infinity"
         values = ", ".join(f"{names[i]} = {natural[i]:.3g}" for i in moved)
-        what = (f"parameter {names[moved[0]]} ran to its bound" if len(moved) == 1 else
-                f"parameters {' and '.join(names[i] for i in moved)} ran to their bound together")
-        raise ModelDoesNotFit(
-            f"the data does not fit the {model} model: {what} ({values}, {toward}). {ray.hint}".rstrip()
-        )
+        if len(moved) == 1:
+            toward = "towards 0" if ray.factors[moved[0]] < 1.0 else "towards infinity"
+            what = f"parameter {names[moved[0]]} ran to its bound ({values}, {toward})"
+        else:
+            what = (
+                f"parameters {' and '.join(names[i] for i in moved)} ran off together "
+                f"({values}, the likelihood still rising as they grow in step)"
+            )
+        raise ModelDoesNotFit(f"the data does not fit the {model} model: {what}. {ray.hint}".rstrip())
 
 
-def _guarded(objective: Objective) -> Objective:
-    """A non-finite value (an extreme trial point) becomes a huge one, so the line search backs off."""
+def _walled(objective: Objective) -> Objective:
+    """The objective plus a steep wall outside the box; a non-finite value (an extreme trial point) becomes a
+    huge one with a gradient pointing back into the box, so the line search backs off."""
 
     def wrapped(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        value, gradient = objective(theta)
+        outside = np.minimum(theta - LOG_LOWER, 0.0) + np.maximum(theta - LOG_UPPER, 0.0)
+        value, gradient = objective(np.clip(theta, LOG_LOWER, LOG_UPPER))
         if not np.isfinite(value) or not np.all(np.isfinite(gradient)):
-            return 1e300, np.zeros_like(theta)
-        return value, gradient
+            return 1e300, np.sign(theta)
+        return value + _WALL * float(outside @ outside), gradient + 2.0 * _WALL * outside
 
     return wrapped

@@ -83,8 +83,14 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary_value: ArrayLike) -> GammaGam
     optimum = maximise(objective, _START, model=MODEL)
     scaled = np.exp(optimum.log_params)
     p, q, v = scaled
-    check_boundaries(MODEL, PARAMS, scaled, scaled * np.array([1.0, 1.0, scale]),
-                     lambda params: _loglik_and_gradient(params, x, m / scale)[0], RAYS)
+    check_boundaries(
+        MODEL,
+        PARAMS,
+        scaled,
+        scaled * np.array([1.0, 1.0, scale]),
+        lambda params: _loglik_and_gradient(params, x, m / scale)[0],
+        RAYS,
+    )
     require_convergence(optimum, model=MODEL)
     if q <= 1.0:
         raise ModelDoesNotFit(
@@ -94,8 +100,13 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary_value: ArrayLike) -> GammaGam
     params = (float(p), float(q), float(v * scale))
     loglik_value, _ = _loglik_and_gradient(np.array(params), x, m)
     return GammaGammaFit(
-        *params, loglik=float(loglik_value), n_customers=n, iterations=optimum.iterations,
-        evaluations=optimum.evaluations, converged=optimum.converged, message=optimum.message,
+        *params,
+        loglik=float(loglik_value),
+        n_customers=n,
+        iterations=optimum.iterations,
+        evaluations=optimum.evaluations,
+        converged=optimum.converged,
+        message=optimum.message,
     )
 
 
@@ -115,8 +126,9 @@ def loglik_gradient(params: Sequence[float], frequency: ArrayLike, monetary_valu
     return gradient
 
 
-def conditional_expected_spend(params: Sequence[float], frequency: ArrayLike,
-                               monetary_value: ArrayLike) -> np.ndarray:
+def conditional_expected_spend(
+    params: Sequence[float], frequency: ArrayLike, monetary_value: ArrayLike
+) -> np.ndarray:
     """E[spend per purchase | x, m] = p(v + x m)/(p x + q - 1): the population mean p v/(q-1) at x = 0."""
     p, q, v = params
     x, m = _arrays(frequency, monetary_value)
@@ -133,8 +145,15 @@ def _loglik_and_gradient(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> tu
     p, q, v = params
     px = p * x
     log_m, log_x, log_total = np.log(m), np.log(x), np.log(v + x * m)
-    ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + (px - 1.0) * log_m + px * log_x
-          - (px + q) * log_total)
+    ll = (
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(v)
+        + (px - 1.0) * log_m
+        + px * log_x
+        - (px + q) * log_total
+    )
     psi = digamma(px + q)
     d_p = x * (psi - digamma(px) + log_m + log_x - log_total)
     d_q = psi - digamma(q) + np.log(v) - log_total

@@ -75,7 +75,8 @@ def _continued_fraction(m: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarr
 
 
 def _trapezoid(m: np.ndarray, c: np.ndarray, log_eps: np.ndarray) -> np.ndarray:
-    """The trapezoidal rule over the whole real line: nodes where the exponent has shape, geometric sums beyond.
+    """The trapezoidal rule over the whole real line: nodes where the exponent has shape, geometric sums
+    beyond.
 
     Left of `left` the exponent is (c-1)u - m log ε and right of `right` it is -u, up to terms below 1e-17,
     so the infinitely many nodes out there add up to geometric series.

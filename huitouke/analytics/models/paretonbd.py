@@ -9,9 +9,10 @@ Expressions" (2005):
 
 where F(t) is a Gauss hypergeometric term whose form depends on whether α ≥ β. Both forms are rewritten
 with Euler's transformation into G = 2F1(1, m; r+s+x+1; z) with 0 ≤ z < 1 (evaluated by
-`hypergeometric.log_hyp2f1_one`, where scipy's hyp2f1 fails), and everything is kept in logs: F(t) = G · (β+t)^-s (α+t)^-(r+x) for α ≥ β, and
-G · (α+t)^(1-r-x) (β+t)^-(s+1) for α < β. A0 is then exp(log F(t_x)) · (1 - exp(log F(T) - log F(t_x))),
-computed with log1p(-exp(.)), so neither huge frequencies nor T ≈ t_x lose the result.
+`hypergeometric.log_hyp2f1_one`, where scipy's hyp2f1 fails), and everything is kept in logs:
+F(t) = G · (β+t)^-s (α+t)^-(r+x) for α ≥ β, and G · (α+t)^(1-r-x) (β+t)^-(s+1) for α < β. A0 is then
+exp(log F(t_x)) · (1 - exp(log F(T) - log F(t_x))), computed with log1p(-exp(.)), so neither huge
+frequencies nor T ≈ t_x lose the result.
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ class ParetoNBDFit:
     def params(self) -> tuple[float, float, float, float]:
         return (self.r, self.alpha, self.s, self.beta)
 
-    def conditional_expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike,
-                                       T: ArrayLike) -> np.ndarray:
+    def conditional_expected_purchases(
+        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> np.ndarray:
         return conditional_expected_purchases(self.params, t, frequency, recency, T)
 
     def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
@@ -93,14 +95,25 @@ def fit_pareto_nbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> Pa
     optimum = maximise(objective, _start(rows.x, rows.T / scale, rows.weight), model=MODEL)
     scaled = np.exp(optimum.log_params)
     natural = scaled * np.array([1.0, scale, 1.0, scale])
-    check_boundaries(MODEL, PARAMS, scaled, natural,
-                     lambda p: float(_loglik(*p, rows.x, rows.t_x / scale, rows.T / scale) @ rows.weight), RAYS)
+    check_boundaries(
+        MODEL,
+        PARAMS,
+        scaled,
+        natural,
+        lambda p: float(_loglik(*p, rows.x, rows.t_x / scale, rows.T / scale) @ rows.weight),
+        RAYS,
+    )
     require_convergence(optimum, model=MODEL)
     params = tuple(float(value) for value in natural)
     loglik_value = float(_loglik(*params, rows.x, rows.t_x, rows.T) @ rows.weight)
     return ParetoNBDFit(
-        *params, loglik=loglik_value, n_customers=rows.n_customers, iterations=optimum.iterations,
-        evaluations=optimum.evaluations, converged=optimum.converged, message=optimum.message,
+        *params,
+        loglik=loglik_value,
+        n_customers=rows.n_customers,
+        iterations=optimum.iterations,
+        evaluations=optimum.evaluations,
+        converged=optimum.converged,
+        message=optimum.message,
     )
 
 
@@ -109,8 +122,9 @@ def loglik(params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T:
     return float(np.sum(loglik_per_customer(params, frequency, recency, T)))
 
 
-def loglik_per_customer(params: Sequence[float], frequency: ArrayLike, recency: ArrayLike,
-                        T: ArrayLike) -> np.ndarray:
+def loglik_per_customer(
+    params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+) -> np.ndarray:
     r, alpha, s, beta = params
     return _loglik(r, alpha, s, beta, *_arrays(frequency, recency, T))
 
@@ -123,9 +137,11 @@ def p_alive(params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T
     return expit(log_alive - log_dead)
 
 
-def conditional_expected_purchases(params: Sequence[float], t: ArrayLike, frequency: ArrayLike,
-                                   recency: ArrayLike, T: ArrayLike) -> np.ndarray:
-    """Expected purchases in (T, T + t] given the history: (r+x)(β+T)/((α+T)(s-1)) [1 - ((β+T)/(β+T+t))^(s-1)] P(alive)."""
+def conditional_expected_purchases(
+    params: Sequence[float], t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+) -> np.ndarray:
+    """Expected purchases in (T, T + t] given the history (Fader & Hardie 2005, eq. 22):
+    (r+x)(β+T)/((α+T)(s-1)) [1 - ((β+T)/(β+T+t))^(s-1)] P(alive)."""
     r, alpha, s, beta = params
     t, x, t_x, age = np.broadcast_arrays(*_arrays(t, frequency, recency, T))
     return (r + x) / (alpha + age) * _alive_time(s, beta + age, t) * p_alive(params, x, t_x, age)
@@ -149,7 +165,8 @@ def _start(x: np.ndarray, age: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 
 def _alive_time(s, base, t) -> np.ndarray:
-    """base/(s-1) [1 - (base/(base+t))^(s-1)]: expected time alive in the next t; base·log(1+t/base) at s = 1."""
+    """base/(s-1) [1 - (base/(base+t))^(s-1)], the expected time alive in the next t (base·log(1+t/base)
+    at s = 1)."""
     log_ratio = np.log1p(t / base)
     shape = s - 1.0
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -167,8 +184,9 @@ def _log_term(r, alpha, s, beta, x, t) -> np.ndarray:
     m = np.where(wide, rx, s + 1.0)
     log_g = log_hyp2f1_one(m, c, z)
     log_alpha, log_beta = np.log(alpha + t), np.log(beta + t)
-    return np.where(wide, log_g - s * log_beta - rx * log_alpha,
-                    log_g - (rx - 1.0) * log_alpha - (s + 1.0) * log_beta)
+    return np.where(
+        wide, log_g - s * log_beta - rx * log_alpha, log_g - (rx - 1.0) * log_alpha - (s + 1.0) * log_beta
+    )
 
 
 def _log_parts(r, alpha, s, beta, x, t_x, age) -> tuple[np.ndarray, np.ndarray]:
@@ -184,5 +202,6 @@ def _log_parts(r, alpha, s, beta, x, t_x, age) -> tuple[np.ndarray, np.ndarray]:
 
 def _loglik(r, alpha, s, beta, x, t_x, age) -> np.ndarray:
     log_alive, log_dead = _log_parts(r, alpha, s, beta, x, t_x, age)
-    return (gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-            + np.logaddexp(log_alive, log_dead))
+    return (
+        gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta) + np.logaddexp(log_alive, log_dead)
+    )

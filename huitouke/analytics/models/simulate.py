@@ -17,12 +17,21 @@ class SimulatedCustomers:
     duration_holdout: float
 
 
-def simulate_bgnbd(*, r: float, alpha: float, a: float, b: float, T: ArrayLike, duration_holdout: float,
-                   rng: np.random.Generator) -> SimulatedCustomers:
+def simulate_bgnbd(
+    *,
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    T: ArrayLike,
+    duration_holdout: float,
+    rng: np.random.Generator,
+) -> SimulatedCustomers:
     """Purchase histories over (0, T] and repeat purchases in (T, T + duration_holdout] per customer.
 
-    Each customer buys at rate λ ~ Gamma(r, α) and makes K ~ Geometric(p) repeat purchases in all, p ~ Beta(a, b)
-    (she drops out right after the K-th); the Poisson purchase times are drawn all at once and cut at K.
+    Each customer buys at rate λ ~ Gamma(r, α) and makes K ~ Geometric(p) repeat purchases in all,
+    p ~ Beta(a, b) (she drops out right after the K-th); the Poisson purchase times are drawn all at once
+    and cut at K.
     """
     age = np.asarray(T, dtype=float)
     n = age.size
@@ -43,6 +52,9 @@ def simulate_bgnbd(*, r: float, alpha: float, a: float, b: float, T: ArrayLike, 
     np.maximum.at(recency, owner[in_calibration], times[in_calibration])
     holdout = np.bincount(owner[~in_calibration], minlength=n).astype(float)
     return SimulatedCustomers(
-        frequency=frequency, recency=recency, T=age, frequency_holdout=holdout, duration_holdout=duration_holdout,
+        frequency=frequency,
+        recency=recency,
+        T=age,
+        frequency_holdout=holdout,
+        duration_holdout=duration_holdout,
     )
-

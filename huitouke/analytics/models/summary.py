@@ -41,8 +41,15 @@ class CustomerSummary:
         return int(self.customer.size)
 
 
-def customer_summary(*, customer: ArrayLike, day: ArrayLike, amount: ArrayLike | None = None, as_of: int,
-                     calibration_end: int | None = None, unit: Unit = "days") -> CustomerSummary:
+def customer_summary(
+    *,
+    customer: ArrayLike,
+    day: ArrayLike,
+    amount: ArrayLike | None = None,
+    as_of: int,
+    calibration_end: int | None = None,
+    unit: Unit = "days",
+) -> CustomerSummary:
     """Summarise transactions (customer id, integer day, amount) up to `as_of`, optionally split at a day.
 
     With `calibration_end`, frequency/recency/T/monetary value describe transactions up to that day
@@ -79,6 +86,8 @@ def customer_summary(*, customer: ArrayLike, day: ArrayLike, amount: ArrayLike |
     n = customers.size
     first_seen = int(days.min())
     span = int(days.max()) - first_seen + 1
+    if cut < first_seen:
+        return _empty(unit, duration)
     key_type = np.uint32 if n * span <= 2**32 else np.int64
     # key = index * span + (day - first_seen), computed modulo the key type's range (exact: it fits).
     keys = np.multiply(index, span, out=np.empty(index.size, key_type), casting="unsafe")
@@ -89,7 +98,8 @@ def customer_summary(*, customer: ArrayLike, day: ArrayLike, amount: ArrayLike |
     distinct[0] = True
     np.not_equal(keys[1:], keys[:-1], out=distinct[1:])
     keys = keys[distinct]
-    key_customer, key_day = np.divmod(keys, key_type(span))
+    key_day = np.empty_like(keys)
+    key_customer, key_day = np.divmod(keys, key_type(span), out=(keys, key_day))  # in place, in the key type
     new_customer = np.empty(keys.size, dtype=bool)
     new_customer[0] = True
     np.not_equal(key_customer[1:], key_customer[:-1], out=new_customer[1:])
@@ -115,33 +125,55 @@ def customer_summary(*, customer: ArrayLike, day: ArrayLike, amount: ArrayLike |
         "monetary_value": np.zeros(dense.size),
         "unit": unit,
     }
+    held_days = (days_bought[present] - cal_days).astype(float)
+    held_mean = np.zeros(dense.size)
     if spend is not None:
-        first_by_customer = np.full(n, first_seen - 1, dtype=np.int64)
+        # Sums per customer: all spend, minus the first day's, minus the holdout's (exact for integer fen).
+        total_type = np.int64 if np.issubdtype(spend.dtype, np.integer) else np.float64
+        total = np.zeros(n, dtype=total_type)
+        np.add.at(total, index, spend)
+        first_by_customer = np.full(n, first_seen - 1, dtype=days.dtype)
         first_by_customer[dense] = first_day + first_seen
-        repeat = days != first_by_customer[index]
+        on_first_day = days == first_by_customer[index]
+        first_total = np.zeros(n, dtype=total_type)
+        np.add.at(first_total, index[on_first_day], spend[on_first_day])
+        held_total = np.zeros(n, dtype=total_type)
         if split:
-            repeat &= days <= cut
-        repeat_total = np.bincount(index, weights=spend * repeat, minlength=n)[dense]
+            held = days > cut
+            np.add.at(held_total, index[held], spend[held])
+        repeat_total = (total - first_total - held_total)[dense].astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             fields["monetary_value"] = np.where(frequency > 0, repeat_total / frequency, 0.0)
+            held_mean = np.where(held_days > 0, held_total[dense].astype(float) / held_days, 0.0)
     if calibration_end is not None:
-        n_held = (days_bought[present] - cal_days).astype(float)
-        held_mean = np.zeros(dense.size)
-        if spend is not None and split:
-            held = np.bincount(index, weights=spend * (days > cut), minlength=n)[dense]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                held_mean = np.where(n_held > 0, held / n_held, 0.0)
-        fields |= {"frequency_holdout": n_held, "monetary_value_holdout": held_mean, "duration_holdout": duration}
+        fields |= {
+            "frequency_holdout": held_days,
+            "monetary_value_holdout": held_mean,
+            "duration_holdout": duration,
+        }
     return CustomerSummary(**fields)
 
 
 def _empty(unit: Unit, duration: float | None) -> CustomerSummary:
     empty = np.zeros(0)
-    holdout = {} if duration is None else {
-        "frequency_holdout": empty, "monetary_value_holdout": empty, "duration_holdout": duration,
-    }
-    return CustomerSummary(customer=np.zeros(0, np.int64), frequency=empty, recency=empty, T=empty,
-                           monetary_value=empty, unit=unit, **holdout)
+    holdout = (
+        {}
+        if duration is None
+        else {
+            "frequency_holdout": empty,
+            "monetary_value_holdout": empty,
+            "duration_holdout": duration,
+        }
+    )
+    return CustomerSummary(
+        customer=np.zeros(0, np.int64),
+        frequency=empty,
+        recency=empty,
+        T=empty,
+        monetary_value=empty,
+        unit=unit,
+        **holdout,
+    )
 
 
 def _dense(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-with warnings.catch_warnings():  # lifetimes 0.11 warns about pandas options on import; import it once, quietly
+with (
+    warnings.catch_warnings()
+):  # lifetimes 0.11 warns about pandas options on import; import it once, quietly
     warnings.simplefilter("ignore")
     import lifetimes  # noqa: F401
 
@@ -29,5 +31,7 @@ def cdnow() -> Cdnow:
         from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
 
         frame = load_cdnow_summary_data_with_monetary_value()
-    columns = {name: frame[name].to_numpy(dtype=float) for name in ("frequency", "recency", "T", "monetary_value")}
+    columns = {
+        name: frame[name].to_numpy(dtype=float) for name in ("frequency", "recency", "T", "monetary_value")
+    }
     return Cdnow(**columns, frame=frame)

@@ -1,4 +1,4 @@
-"""BG/NBD: the published CDNOW fit, agreement with lifetimes' predictions, the analytic gradient, simulated truth."""
+"""BG/NBD: the published CDNOW fit, lifetimes' predictions, the analytic gradient, simulated ground truth."""
 
 from __future__ import annotations
 
@@ -67,19 +67,24 @@ def test_p_alive_agrees_with_lifetimes(cdnow, fit, reference):
 
 def test_unconditional_expected_purchases_agree_with_lifetimes(fit, reference):
     t = np.array([0.5, 1.0, 10.0, 39.0, 78.0])
-    np.testing.assert_allclose(fit.expected_purchases(t), reference.expected_number_of_purchases_up_to_time(t),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        fit.expected_purchases(t), reference.expected_number_of_purchases_up_to_time(t), rtol=1e-6
+    )
 
 
-@pytest.mark.parametrize("params", [(0.243, 4.414, 0.793, 2.426), (1.7, 0.9, 3.1, 0.6), (0.05, 40.0, 0.2, 9.0)])
+@pytest.mark.parametrize(
+    "params", [(0.243, 4.414, 0.793, 2.426), (1.7, 0.9, 3.1, 0.6), (0.05, 40.0, 0.2, 9.0)]
+)
 def test_analytic_gradient_matches_finite_differences(cdnow, params):
     params = np.array(params)
     analytic = bgnbd.loglik_gradient(params, cdnow.frequency, cdnow.recency, cdnow.T)
     for i in range(4):
         step = np.zeros(4)
         step[i] = 1e-6 * params[i]
-        numeric = (bgnbd.loglik(params + step, cdnow.frequency, cdnow.recency, cdnow.T)
-                   - bgnbd.loglik(params - step, cdnow.frequency, cdnow.recency, cdnow.T)) / (2 * step[i])
+        numeric = (
+            bgnbd.loglik(params + step, cdnow.frequency, cdnow.recency, cdnow.T)
+            - bgnbd.loglik(params - step, cdnow.frequency, cdnow.recency, cdnow.T)
+        ) / (2 * step[i])
         assert analytic[i] == pytest.approx(numeric, rel=1e-5, abs=1e-3), bgnbd.PARAMS[i]
 
 
@@ -95,7 +100,9 @@ TRUE = (0.25, 4.0, 0.8, 2.5)
 def simulated():
     rng = np.random.default_rng(20240610)
     ages = rng.uniform(27.0, 39.0, 20_000)
-    return simulate_bgnbd(r=TRUE[0], alpha=TRUE[1], a=TRUE[2], b=TRUE[3], T=ages, duration_holdout=39.0, rng=rng)
+    return simulate_bgnbd(
+        r=TRUE[0], alpha=TRUE[1], a=TRUE[2], b=TRUE[3], T=ages, duration_holdout=39.0, rng=rng
+    )
 
 
 def _standard_errors(params, data) -> np.ndarray:
@@ -105,8 +112,9 @@ def _standard_errors(params, data) -> np.ndarray:
     for i in range(4):
         step = np.zeros(4)
         step[i] = 1e-5 * params[i]
-        hessian[:, i] = (bgnbd.loglik_gradient(params + step, *data)
-                         - bgnbd.loglik_gradient(params - step, *data)) / (2 * step[i])
+        hessian[:, i] = (
+            bgnbd.loglik_gradient(params + step, *data) - bgnbd.loglik_gradient(params - step, *data)
+        ) / (2 * step[i])
     return np.sqrt(np.diag(np.linalg.inv(-(hessian + hessian.T) / 2)))
 
 

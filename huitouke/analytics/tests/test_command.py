@@ -49,17 +49,25 @@ def test_table_output_is_readable(cdnow_csv):
 
 def test_a_model_that_does_not_fit_reports_why_and_the_others_still_print(tmp_path):
     path = tmp_path / "once.csv"
-    path.write_text("frequency,recency,T,monetary_value\n" + "0,0,30,0\n" * 40 + "0,0,12.5,0\n", encoding="utf-8")
+    path.write_text(
+        "frequency,recency,T,monetary_value\n" + "0,0,30,0\n" * 40 + "0,0,12.5,0\n", encoding="utf-8"
+    )
     result = json.loads(_run("fit-summary", str(path), "--json"))
-    assert result["bgnbd"] == {"error": "all 41 customers bought only once: a purchase model needs repeat buyers"}
+    assert result["bgnbd"] == {
+        "error": "all 41 customers bought only once: a purchase model needs repeat buyers"
+    }
     assert "error" in result["pareto_nbd"] and "error" in result["gamma_gamma"]
     assert "bought only once" in _run("fit-summary", str(path))
 
 
 def test_columns_may_come_in_any_order_with_extra_ones(tmp_path, cdnow):
     path = tmp_path / "shuffled.csv"
-    rows = [f"x{i},{m},{t},{r},{f}\n" for i, (f, r, t, m) in enumerate(
-        zip(cdnow.frequency, cdnow.recency, cdnow.T, cdnow.monetary_value, strict=True))]
+    rows = [
+        f"x{i},{m},{t},{r},{f}\n"
+        for i, (f, r, t, m) in enumerate(
+            zip(cdnow.frequency, cdnow.recency, cdnow.T, cdnow.monetary_value, strict=True)
+        )
+    ]
     path.write_text("id,monetary_value,T,recency,frequency\n" + "".join(rows) + "\n", encoding="utf-8")
     result = json.loads(_run("fit-summary", str(path), "--json"))
     assert result["bgnbd"]["a"] == pytest.approx(0.793, rel=0.0025)
@@ -93,8 +101,10 @@ def test_missing_file_is_a_command_error(tmp_path):
 
 def test_excel_style_bom_and_blank_lines_are_fine(tmp_path, cdnow):
     path = tmp_path / "bom.csv"
-    lines = [f"{f},{r},{t},{m}\n" for f, r, t, m in zip(cdnow.frequency, cdnow.recency, cdnow.T, cdnow.monetary_value,
-                                                        strict=True)]
+    lines = [
+        f"{f},{r},{t},{m}\n"
+        for f, r, t, m in zip(cdnow.frequency, cdnow.recency, cdnow.T, cdnow.monetary_value, strict=True)
+    ]
     path.write_text("\ufefffrequency,recency,T,monetary_value\n\n" + "".join(lines), encoding="utf-8")
     result = json.loads(_run("fit-summary", str(path), "--json"))
     assert np.isclose(result["gamma_gamma"]["q"], 3.7446, rtol=1e-4)

@@ -1,4 +1,4 @@
-"""Property tests: numerically extreme histories (T = 0, frequency up to 1e4, recency = T) stay finite and sane."""
+"""Property tests: extreme histories (T = 0, frequency up to 1e4, recency = T) stay finite and sane."""
 
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ def histories(draw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @st.composite
 def valid_histories(draw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """As above, but as real purchase data has them: repeat purchases come after the first day."""
-    rows = draw(st.lists(st.tuples(frequency, st.floats(1e-3, 1e4), st.floats(1e-3, 1.0)), min_size=1, max_size=6))
+    rows = draw(
+        st.lists(st.tuples(frequency, st.floats(1e-3, 1e4), st.floats(1e-3, 1.0)), min_size=1, max_size=6)
+    )
     x = np.array([row[0] for row in rows], dtype=float)
     T = np.array([row[1] for row in rows])
     return x, np.where(x > 0, T * np.array([row[2] for row in rows]), 0.0), T
@@ -65,10 +67,19 @@ def test_pareto_nbd_is_finite_on_extreme_histories(data, r, alpha, s, beta, t):
 @given(data=valid_histories())
 def test_fits_with_extreme_customers_return_finite_figures_or_say_why(data):
     """Odd histories added to ordinary customers never turn a fit into NaN or an unexplained exception."""
-    base = simulate_bgnbd(r=0.25, alpha=4.0, a=0.8, b=2.5, T=np.linspace(20.0, 40.0, 200), duration_holdout=0.0,
-                          rng=np.random.default_rng(0))
-    x, recency, T = (np.concatenate((ordinary, extra)) for ordinary, extra in
-                     zip((base.frequency, base.recency, base.T), data, strict=True))
+    base = simulate_bgnbd(
+        r=0.25,
+        alpha=4.0,
+        a=0.8,
+        b=2.5,
+        T=np.linspace(20.0, 40.0, 200),
+        duration_holdout=0.0,
+        rng=np.random.default_rng(0),
+    )
+    x, recency, T = (
+        np.concatenate((ordinary, extra))
+        for ordinary, extra in zip((base.frequency, base.recency, base.T), data, strict=True)
+    )
     for fit in (bgnbd.fit_bgnbd, paretonbd.fit_pareto_nbd):
         try:
             result = fit(x, recency, T)

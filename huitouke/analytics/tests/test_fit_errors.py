@@ -15,7 +15,9 @@ FITS = [fit_bgnbd, fit_pareto_nbd]
 @pytest.mark.parametrize("fit", FITS)
 def test_one_purchase_only_shop_is_told_it_needs_repeat_buyers(fit):
     ages = np.linspace(1.0, 90.0, 50)
-    with pytest.raises(ModelDoesNotFit, match="^all 50 customers bought only once: a purchase model needs repeat buyers$"):
+    with pytest.raises(
+        ModelDoesNotFit, match="^all 50 customers bought only once: a purchase model needs repeat buyers$"
+    ):
         fit(np.zeros(50), np.zeros(50), ages)
 
 
@@ -36,7 +38,9 @@ def _everyone_alike(seed: int = 11, n: int = 3000) -> tuple[np.ndarray, np.ndarr
 
 @pytest.mark.parametrize("fit", FITS)
 def test_parameters_running_to_a_boundary_are_reported_not_returned(fit):
-    with pytest.raises(ModelDoesNotFit, match=r"the data does not fit the .* model: parameters? .* ran to"):
+    with pytest.raises(
+        ModelDoesNotFit, match=r"the data does not fit the .* model: parameters? .* ran (to|off)"
+    ):
         fit(*_everyone_alike())
 
 
@@ -44,7 +48,9 @@ def test_the_boundary_message_names_the_parameter_its_value_and_what_it_means():
     with pytest.raises(ModelDoesNotFit) as caught:
         fit_bgnbd(*_everyone_alike())
     message = caught.value.message
-    assert "BG/NBD" in message and " = " in message and message.endswith("cannot describe.") or "learn" in message
+    assert message.startswith("the data does not fit the BG/NBD model: parameter")
+    assert " = " in message  # the value it ran to
+    assert message.endswith((".", "describe.", "learn from."))
     assert caught.value.code == "model_does_not_fit"
     assert isinstance(caught.value, ValueError)
 

@@ -41,9 +41,12 @@ def test_cdnow_fit_reproduces_the_published_parameters(fit):
 
 
 def test_expected_spend_agrees_with_lifetimes(cdnow, fit, reference):
-    theirs = reference.conditional_expected_average_profit(cdnow.frame["frequency"], cdnow.frame["monetary_value"])
-    np.testing.assert_allclose(fit.conditional_expected_spend(cdnow.frequency, cdnow.monetary_value),
-                               theirs.to_numpy(), rtol=1e-6)
+    theirs = reference.conditional_expected_average_profit(
+        cdnow.frame["frequency"], cdnow.frame["monetary_value"]
+    )
+    np.testing.assert_allclose(
+        fit.conditional_expected_spend(cdnow.frequency, cdnow.monetary_value), theirs.to_numpy(), rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("params", [(6.25, 3.74, 15.44), (1.3, 9.0, 0.7), (40.0, 1.5, 300.0)])
@@ -53,8 +56,10 @@ def test_analytic_gradient_matches_finite_differences(cdnow, params):
     for i in range(3):
         step = np.zeros(3)
         step[i] = 1e-6 * params[i]
-        numeric = (gammagamma.loglik(params + step, cdnow.frequency, cdnow.monetary_value)
-                   - gammagamma.loglik(params - step, cdnow.frequency, cdnow.monetary_value)) / (2 * step[i])
+        numeric = (
+            gammagamma.loglik(params + step, cdnow.frequency, cdnow.monetary_value)
+            - gammagamma.loglik(params - step, cdnow.frequency, cdnow.monetary_value)
+        ) / (2 * step[i])
         assert analytic[i] == pytest.approx(numeric, rel=1e-5, abs=1e-3), gammagamma.PARAMS[i]
 
 
@@ -73,7 +78,7 @@ def test_too_few_repeat_buyers_is_said_plainly():
 def test_identical_spend_everywhere_runs_to_a_bound():
     rng = np.random.default_rng(3)
     frequency = rng.integers(1, 6, 400).astype(float)
-    with pytest.raises(ModelDoesNotFit, match="ran to"):
+    with pytest.raises(ModelDoesNotFit, match="ran (to|off)"):
         gammagamma.fit_gamma_gamma(frequency, np.full(400, 88.0) + rng.normal(0, 1e-9, 400))
 
 
@@ -92,8 +97,14 @@ def test_clv_agrees_with_lifetimes(cdnow, fit, reference, model_fit):
         other.params_ = pd.Series(dict(zip(names, purchases.params, strict=True)))
         other.predict = other.conditional_expected_number_of_purchases_up_to_time  # set by their fit()
         theirs = reference.customer_lifetime_value(
-            other, cdnow.frame["frequency"], cdnow.frame["recency"], cdnow.frame["T"], cdnow.frame["monetary_value"],
-            time=12, discount_rate=0.01, freq="W",
+            other,
+            cdnow.frame["frequency"],
+            cdnow.frame["recency"],
+            cdnow.frame["T"],
+            cdnow.frame["monetary_value"],
+            time=12,
+            discount_rate=0.01,
+            freq="W",
         )
     np.testing.assert_allclose(ours, theirs.to_numpy(), rtol=1e-6)
 
@@ -104,8 +115,16 @@ def test_clv_in_days_equals_clv_in_weeks_with_the_same_month(cdnow):
     daily = fit_bgnbd(cdnow.frequency, cdnow.recency * 7, cdnow.T * 7)
     spend = np.full(cdnow.frequency.size, 35.0)
     in_weeks = customer_lifetime_value(weekly, *data, spend, months=6, monthly_discount=0.02, unit="weeks")
-    in_days = customer_lifetime_value(daily, cdnow.frequency, cdnow.recency * 7, cdnow.T * 7, spend, months=6,
-                                      monthly_discount=0.02, unit="days")
+    in_days = customer_lifetime_value(
+        daily,
+        cdnow.frequency,
+        cdnow.recency * 7,
+        cdnow.T * 7,
+        spend,
+        months=6,
+        monthly_discount=0.02,
+        unit="days",
+    )
     # a lifetimes "month" is 4.345 weeks but 30 days, so the two differ by that ratio's effect only
     assert np.all(in_days <= in_weeks * 1.0001)
     assert np.all(in_days > 0.95 * in_weeks)

@@ -1,4 +1,4 @@
-"""Pareto/NBD: the published CDNOW fit, lifetimes' predictions, and the hypergeometric term where scipy fails."""
+"""Pareto/NBD: the published CDNOW fit, lifetimes' predictions, the hypergeometric term where scipy fails."""
 
 from __future__ import annotations
 
@@ -43,13 +43,16 @@ def test_p_alive_and_conditional_expectation_agree_with_lifetimes(cdnow, fit, re
     data = (cdnow.frequency, cdnow.recency, cdnow.T)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        np.testing.assert_allclose(fit.p_alive(*data), reference.conditional_probability_alive(*data), rtol=1e-6)
+        np.testing.assert_allclose(
+            fit.p_alive(*data), reference.conditional_probability_alive(*data), rtol=1e-6
+        )
         for t in (1.0, 39.0):
             theirs = reference.conditional_expected_number_of_purchases_up_to_time(t, *data)
             np.testing.assert_allclose(fit.conditional_expected_purchases(t, *data), theirs, rtol=1e-6)
         t = np.array([1.0, 39.0, 78.0])
-        np.testing.assert_allclose(fit.expected_purchases(t), reference.expected_number_of_purchases_up_to_time(t),
-                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            fit.expected_purchases(t), reference.expected_number_of_purchases_up_to_time(t), rtol=1e-6
+        )
 
 
 def test_loglik_is_the_maximum(cdnow, fit):

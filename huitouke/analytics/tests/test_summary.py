@@ -1,4 +1,4 @@
-"""The customer summary equals lifetimes' summary_data_from_transaction_data / calibration_and_holdout_data."""
+"""The customer summary equals lifetimes' summary_data_from_transaction_data/calibration_and_holdout_data."""
 
 from __future__ import annotations
 
@@ -30,8 +30,13 @@ def _lifetimes_summary(ids, day, amount, as_of: int, multiplier: int) -> pd.Data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return summary_data_from_transaction_data(
-            frame, "id", "date", monetary_value_col="amount", observation_period_end=pd.Timestamp(as_of, unit="D"),
-            freq="D", freq_multiplier=multiplier,
+            frame,
+            "id",
+            "date",
+            monetary_value_col="amount",
+            observation_period_end=pd.Timestamp(as_of, unit="D"),
+            freq="D",
+            freq_multiplier=multiplier,
         ).sort_index()
 
 
@@ -55,31 +60,56 @@ def test_calibration_and_holdout_equal_lifetimes():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theirs = calibration_and_holdout_data(
-            frame, "id", "date", calibration_period_end=pd.Timestamp(EPOCH_DAY + 250, unit="D"),
-            observation_period_end=pd.Timestamp(EPOCH_DAY + 380, unit="D"), monetary_value_col="amount",
-            freq="D", freq_multiplier=7,
+            frame,
+            "id",
+            "date",
+            calibration_period_end=pd.Timestamp(EPOCH_DAY + 250, unit="D"),
+            observation_period_end=pd.Timestamp(EPOCH_DAY + 380, unit="D"),
+            monetary_value_col="amount",
+            freq="D",
+            freq_multiplier=7,
         ).sort_index()
-    ours = customer_summary(customer=ids, day=day, amount=amount, as_of=EPOCH_DAY + 380,
-                            calibration_end=EPOCH_DAY + 250, unit="weeks")
+    ours = customer_summary(
+        customer=ids,
+        day=day,
+        amount=amount,
+        as_of=EPOCH_DAY + 380,
+        calibration_end=EPOCH_DAY + 250,
+        unit="weeks",
+    )
     np.testing.assert_array_equal(ours.customer, theirs.index.to_numpy())
-    pairs = {"frequency": "frequency_cal", "recency": "recency_cal", "T": "T_cal",
-             "monetary_value": "monetary_value_cal", "frequency_holdout": "frequency_holdout"}
+    pairs = {
+        "frequency": "frequency_cal",
+        "recency": "recency_cal",
+        "T": "T_cal",
+        "monetary_value": "monetary_value_cal",
+        "frequency_holdout": "frequency_holdout",
+    }
     for mine, column in pairs.items():
         np.testing.assert_array_equal(getattr(ours, mine), theirs[column].to_numpy(), err_msg=mine)
     assert ours.duration_holdout == theirs["duration_holdout"].iloc[0]
 
 
 def test_holdout_spend_is_the_mean_per_purchase_day():
-    ours = customer_summary(customer=np.array([1, 1, 1, 1]), day=np.array([0, 5, 12, 12]),
-                            amount=np.array([10, 20, 30, 50]), as_of=20, calibration_end=10)
+    ours = customer_summary(
+        customer=np.array([1, 1, 1, 1]),
+        day=np.array([0, 5, 12, 12]),
+        amount=np.array([10, 20, 30, 50]),
+        as_of=20,
+        calibration_end=10,
+    )
     assert ours.frequency.tolist() == [1.0]
     assert ours.frequency_holdout.tolist() == [1.0]
     assert ours.monetary_value_holdout.tolist() == [80.0]
 
 
 def test_same_day_purchases_are_one_purchase_day_and_first_day_spend_is_left_out():
-    ours = customer_summary(customer=np.array([3, 3, 3, 3, 8]), day=np.array([10, 10, 14, 14, 12]),
-                            amount=np.array([100, 1, 7, 3, 55]), as_of=20)
+    ours = customer_summary(
+        customer=np.array([3, 3, 3, 3, 8]),
+        day=np.array([10, 10, 14, 14, 12]),
+        amount=np.array([100, 1, 7, 3, 55]),
+        as_of=20,
+    )
     assert ours.customer.tolist() == [3, 8]
     assert ours.frequency.tolist() == [1.0, 0.0]
     assert ours.recency.tolist() == [4.0, 0.0]
@@ -111,4 +141,4 @@ def test_bad_input_is_refused_with_a_reason():
     with pytest.raises(InvalidSummary, match="calibration end"):
         customer_summary(customer=np.array([1]), day=np.array([1]), as_of=3, calibration_end=4)
     with pytest.raises(InvalidSummary, match="time unit"):
-        customer_summary(customer=np.array([1]), day=np.array([1]), as_of=3, unit="months")  # type: ignore[arg-type]
+        customer_summary(customer=np.array([1]), day=np.array([1]), as_of=3, unit="months")  # type: ignore

@@ -1,7 +1,8 @@
-"""`huitouke analytics fit-summary FILE.csv [--json]`: fit BG/NBD, Pareto/NBD and Gamma-Gamma on a summary CSV.
+"""`huitouke analytics fit-summary FILE.csv [--json]`: BG/NBD, Pareto/NBD and Gamma-Gamma on a summary CSV.
 
 The CSV has the BTYD literature's layout, one customer per line with columns frequency, recency, T,
-monetary_value (other columns are ignored). Subcommands live in `_ACTIONS`; each is one method.
+monetary_value (other columns are ignored). Each subcommand is one `_<name>` method (dashes become
+underscores), so others such as `refresh` sit beside `fit-summary`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         fit = sub.add_parser(
-            "fit-summary", help="fit BG/NBD, Pareto/NBD and Gamma-Gamma on frequency,recency,T,monetary_value",
+            "fit-summary",
+            help="fit BG/NBD, Pareto/NBD and Gamma-Gamma on frequency,recency,T,monetary_value",
         )
         fit.add_argument("file", type=Path, help="CSV with the columns frequency, recency, T, monetary_value")
         fit.add_argument("--json", action="store_true", help="print the parameters as JSON")
@@ -42,7 +44,9 @@ class Command(BaseCommand):
     def _fit_summary(self, opts: dict[str, Any]) -> None:
         columns = read_summary_csv(opts["file"])
         results = fit_summary_models(**columns)
-        rounded = {name: {key: _round(value) for key, value in fields.items()} for name, fields in results.items()}
+        rounded = {
+            name: {key: _round(value) for key, value in fields.items()} for name, fields in results.items()
+        }
         if opts["json"]:
             self.stdout.write(json.dumps(rounded, ensure_ascii=False))
             return
