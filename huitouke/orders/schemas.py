@@ -135,6 +135,7 @@ class ImportCountsOut(Schema):
     orders_in_file: int = 0
     invalid_rows: int = 0
     duplicate_orders: int = 0
+    older_states: int = 0
     new_customers: int = 0
     new_orders: int = 0
     updated_orders: int = 0

@@ -52,6 +52,7 @@ COUNT_LABELS: tuple[tuple[str, Promise], ...] = (
     ("rows", _("Rows read")),
     ("orders_in_file", _("Orders in the file")),
     ("duplicate_orders", _("Orders listed more than once")),
+    ("older_states", _("Older states of known orders (ignored)")),
     ("invalid_rows", _("Invalid rows")),
 )
 STATUS_NOTES: dict[str, Promise] = {

@@ -58,6 +58,7 @@ class ImportCounts:
     orders_in_file: int = 0  # valid order records, repeats included
     invalid_rows: int = 0
     duplicate_orders: int = 0  # an order seen again later in the file: its latest state wins
+    older_states: int = 0  # rows with an earlier state of an order already on file: nothing to change
     new_customers: int = 0  # new people: accounts joined to another customer at once are not counted
     new_orders: int = 0
     updated_orders: int = 0
@@ -106,10 +107,13 @@ class ImportEngine:
             refresh_customer_stats(shop=self.shop, customer_ids=self.touched)
 
     def _latest_state(self, records: Sequence[OrderRecord]) -> list[OrderRecord]:
+        """One record per order number: the furthest along its life (a tie goes to the later row)."""
         by_number: dict[str, OrderRecord] = {}
         for record in records:
-            by_number.pop(record.external_id, None)  # re-insert: the later row wins, in file order
-            by_number[record.external_id] = record
+            seen = by_number.get(record.external_id)
+            if seen is None or _rank(record.status, _fen(record.refunded_amount)) >= _rank(
+                    seen.status, _fen(seen.refunded_amount)):
+                by_number[record.external_id] = record
         self.counts.duplicate_orders += len(records) - len(by_number)
         return list(by_number.values())
 
@@ -271,6 +275,10 @@ class ImportEngine:
             before = existing.get(record.external_id)
             if before is None:
                 fresh.append((record, owner))
+            elif _rank(record.status, _fen(record.refunded_amount)) < before["rank"]:
+                # an older state of an order already on file (an earlier export, or an earlier row of this
+                # one): the order never goes back, so the row changes nothing
+                self.counts.older_states += 1
             elif self._is_ours(before["id"]):
                 self.counts.duplicate_orders += 1
                 changed.append((record, before))
@@ -297,9 +305,12 @@ class ImportEngine:
         return self.first_new_order_id is not None and order_id >= self.first_new_order_id
 
     def _existing_orders(self, numbers: list[str]) -> dict[str, dict[str, Any]]:
-        rows = rows_where_in(Order, ("id", "external_id", "customer", "state_digest"),
+        rows = rows_where_in(Order, ("id", "external_id", "customer", "state_digest", "status", "refunded_amount"),
                              equal={"shop": self.shop.pk, "store": self.store.pk}, field="external_id", values=numbers)
-        return {number: {"id": pk, "customer_id": owner, "digest": digest} for pk, number, owner, digest in rows}
+        return {
+            number: {"id": pk, "customer_id": owner, "digest": digest, "rank": _rank(status, refunded)}
+            for pk, number, owner, digest, status, refunded in rows
+        }
 
     def _really_changed(self, record: OrderRecord, before: dict[str, Any]) -> bool:
         """The digest differs: compare the stored facts themselves (orders entered by hand or through the
@@ -411,6 +422,15 @@ class _Adapters:
 
     datetime: Any = field(default_factory=datetime_adapter)
     date: Any = field(default_factory=date_adapter)
+
+
+# An order moves forward only: unpaid → paid → shipped → completed → closed / refunded, and within a
+# status its refund can only grow. The furthest state seen is "the latest" (exports carry no change time).
+_STATUS_RANK = {"pending": 0, "paid": 1, "shipped": 2, "completed": 3, "closed": 4, "refunded": 5}
+
+
+def _rank(status: str, refunded_fen: int) -> tuple[int, int]:
+    return _STATUS_RANK.get(status, 0), refunded_fen or 0
 
 
 def _digest(record: OrderRecord) -> int:

@@ -204,3 +204,24 @@ def test_batches_smaller_than_the_file_give_the_same_result(tenant_a, monkeypatc
     engine.finish()
     assert engine.counts.merges == 1
     assert Customer.objects.for_shop(tenant_a.shop).get().orders_count == 2
+
+
+def test_an_older_state_never_overwrites_a_newer_one_and_a_reimport_with_repeats_changes_nothing(tenant_a):
+    shop, store = tenant_a.shop, tenant_a.store
+    export = [record("T1", handle="a", status="paid"), record("T2", handle="b"),
+              record("T1", handle="a", status="completed", refunded="30.00")]
+    engine = ImportEngine(shop=shop, store=store, source="import #1")
+    engine.write_batch(export[:2])  # the two states of T1 land in different batches
+    engine.write_batch(export[2:])
+    engine.finish()
+    assert Order.objects.get(external_id="T1").refunded_amount == Decimal("30.00")
+    again = ImportEngine(shop=shop, store=store, source="import #2")
+    again.write_batch(export[:2])
+    again.write_batch(export[2:])
+    again.finish()
+    assert again.counts.updated_orders == 0 and again.counts.older_states == 1
+    assert again.counts.unchanged_orders == 2
+    order = Order.objects.get(external_id="T1")
+    assert (order.status, order.refunded_amount) == ("completed", Decimal("30.00"))
+    older_export = run(shop, store, [record("T1", handle="a", status="shipped")], source="import #3")
+    assert older_export.counts.older_states == 1 and Order.objects.get(external_id="T1").status == "completed"
