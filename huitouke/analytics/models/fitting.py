@@ -101,12 +101,16 @@ def summary_rows(frequency, recency, T, *, model: str) -> SummaryRows:
             f"only {repeat} of {n} customers bought again: the {model} model needs at least "
             f"{MIN_REPEAT_BUYERS} repeat buyers"
         )
-    rows, weight = np.unique(np.column_stack((x, t_x, age)), axis=0, return_counts=True)
+    order = np.lexsort((age, t_x, x))
+    x, t_x, age = x[order], t_x[order], age[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = (x[1:] != x[:-1]) | (t_x[1:] != t_x[:-1]) | (age[1:] != age[:-1])
+    starts = np.flatnonzero(new)
     return SummaryRows(
-        x=rows[:, 0],
-        t_x=rows[:, 1],
-        T=rows[:, 2],
-        weight=weight.astype(float),
+        x=x[starts],
+        t_x=t_x[starts],
+        T=age[starts],
+        weight=np.diff(starts, append=n).astype(float),
         n_customers=n,
         n_repeat_buyers=repeat,
     )

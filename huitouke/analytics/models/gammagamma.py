@@ -74,10 +74,11 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary_value: ArrayLike) -> GammaGam
         )
     x, m = x[used], m[used]
     scale = float(np.mean(m))
+    rescaled = _Spends.of(x, m / scale)
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         params = np.exp(theta)
-        value, gradient = _loglik_and_gradient(params, x, m / scale)
+        value, gradient = _loglik_and_gradient(params, rescaled)
         return -value / n, -gradient * params / n
 
     optimum = maximise(objective, _START, model=MODEL)
@@ -88,7 +89,7 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary_value: ArrayLike) -> GammaGam
         PARAMS,
         scaled,
         scaled * np.array([1.0, 1.0, scale]),
-        lambda params: _loglik_and_gradient(params, x, m / scale)[0],
+        lambda params: _loglik_and_gradient(params, rescaled)[0],
         RAYS,
     )
     require_convergence(optimum, model=MODEL)
@@ -98,7 +99,7 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary_value: ArrayLike) -> GammaGam
             "mean (a few very large orders dominate), so expected spend cannot be estimated"
         )
     params = (float(p), float(q), float(v * scale))
-    loglik_value, _ = _loglik_and_gradient(np.array(params), x, m)
+    loglik_value, _ = _loglik_and_gradient(np.array(params), _Spends.of(x, m))
     return GammaGammaFit(
         *params,
         loglik=float(loglik_value),
@@ -114,7 +115,7 @@ def loglik(params: Sequence[float], frequency: ArrayLike, monetary_value: ArrayL
     """Total log-likelihood of the mean spends of customers with x > 0 (the density of the mean m_x)."""
     x, m = _arrays(frequency, monetary_value)
     used = x > 0
-    value, _ = _loglik_and_gradient(np.asarray(params, dtype=float), x[used], m[used])
+    value, _ = _loglik_and_gradient(np.asarray(params, dtype=float), _Spends.of(x[used], m[used]))
     return float(value)
 
 
@@ -122,7 +123,7 @@ def loglik_gradient(params: Sequence[float], frequency: ArrayLike, monetary_valu
     """Analytic gradient of `loglik` with respect to (p, q, v)."""
     x, m = _arrays(frequency, monetary_value)
     used = x > 0
-    _, gradient = _loglik_and_gradient(np.asarray(params, dtype=float), x[used], m[used])
+    _, gradient = _loglik_and_gradient(np.asarray(params, dtype=float), _Spends.of(x[used], m[used]))
     return gradient
 
 
@@ -140,22 +141,53 @@ def _arrays(*values: ArrayLike) -> tuple[np.ndarray, ...]:
     return tuple(np.atleast_1d(np.asarray(v, dtype=float)) for v in values)
 
 
-def _loglik_and_gradient(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> tuple[float, np.ndarray]:
-    """ll = lnΓ(px+q) - lnΓ(px) - lnΓ(q) + q ln v + (px-1) ln m + px ln x - (px+q) ln(v + x m)."""
+@dataclass(frozen=True)
+class _Spends:
+    """Repeat buyers' x and mean spend m, with the sums that do not depend on the parameters and the
+    distinct x (the gamma functions of px are computed once per distinct x)."""
+
+    x: np.ndarray
+    m: np.ndarray
+    sum_log_m: float
+    sum_x_log_m: float
+    sum_x_log_x: float
+    levels: np.ndarray
+    level_count: np.ndarray
+
+    @classmethod
+    def of(cls, x: np.ndarray, m: np.ndarray) -> _Spends:
+        levels, count = np.unique(x, return_counts=True)
+        log_m = np.log(m)
+        return cls(
+            x=x,
+            m=m,
+            sum_log_m=float(log_m.sum()),
+            sum_x_log_m=float(x @ log_m),
+            sum_x_log_x=float(x @ np.log(x)),
+            levels=levels,
+            level_count=count.astype(float),
+        )
+
+
+def _loglik_and_gradient(params: np.ndarray, d: _Spends) -> tuple[float, np.ndarray]:
+    """ll = Σ lnΓ(px+q) - lnΓ(px) - lnΓ(q) + q ln v + (px-1) ln m + px ln x - (px+q) ln(v + x m)."""
     p, q, v = params
-    px = p * x
-    log_m, log_x, log_total = np.log(m), np.log(x), np.log(v + x * m)
-    ll = (
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
-        + q * np.log(v)
-        + (px - 1.0) * log_m
-        + px * log_x
-        - (px + q) * log_total
+    n, pu = float(d.x.size), p * d.levels
+    total = v + d.x * d.m
+    log_total = np.log(total)
+    sum_log_total, sum_x_log_total = float(log_total.sum()), float(d.x @ log_total)
+    value = (
+        d.level_count @ (gammaln(pu + q) - gammaln(pu))
+        - n * gammaln(q)
+        + n * q * np.log(v)
+        + p * d.sum_x_log_m
+        - d.sum_log_m
+        + p * d.sum_x_log_x
+        - p * sum_x_log_total
+        - q * sum_log_total
     )
-    psi = digamma(px + q)
-    d_p = x * (psi - digamma(px) + log_m + log_x - log_total)
-    d_q = psi - digamma(q) + np.log(v) - log_total
-    d_v = q / v - (px + q) / (v + x * m)
-    return float(ll.sum()), np.array([d_p.sum(), d_q.sum(), d_v.sum()])
+    psi = digamma(pu + q)
+    d_p = (d.level_count * d.levels) @ (psi - digamma(pu)) + d.sum_x_log_m + d.sum_x_log_x - sum_x_log_total
+    d_q = d.level_count @ psi - n * digamma(q) + n * np.log(v) - sum_log_total
+    d_v = n * q / v - float(((p * d.x + q) / total).sum())
+    return float(value), np.array([d_p, d_q, d_v])
