@@ -105,9 +105,7 @@ def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNBDFi
 
 def loglik(params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> float:
     """Total log-likelihood of the customers' purchase histories (the figure published for CDNOW)."""
-    value, _ = _loglik_and_gradient(
-        np.asarray(params, dtype=float), _Histories.of(*_arrays(frequency, recency, T))
-    )
+    value, _ = _loglik_and_gradient(np.asarray(params, dtype=float), _customers(frequency, recency, T))
     return float(value)
 
 
@@ -115,9 +113,7 @@ def loglik_gradient(
     params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
 ) -> np.ndarray:
     """Analytic gradient of `loglik` with respect to (r, alpha, a, b)."""
-    _, gradient = _loglik_and_gradient(
-        np.asarray(params, dtype=float), _Histories.of(*_arrays(frequency, recency, T))
-    )
+    _, gradient = _loglik_and_gradient(np.asarray(params, dtype=float), _customers(frequency, recency, T))
     return gradient
 
 
@@ -125,9 +121,8 @@ def loglik_per_customer(
     params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
 ) -> np.ndarray:
     """Each customer's log-likelihood (broadcasting the three inputs)."""
-    x, t_x, age = np.broadcast_arrays(*_arrays(frequency, recency, T))
-    histories = _Histories.of(x.ravel(), t_x.ravel(), age.ravel())
-    return _per_row(np.asarray(params, dtype=float), histories)[0].reshape(x.shape)
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (frequency, recency, T)))
+    return _per_row(np.asarray(params, dtype=float), _customers(frequency, recency, T))[0].reshape(shape)
 
 
 def p_alive(params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
@@ -160,6 +155,11 @@ def expected_purchases(params: Sequence[float], t: ArrayLike) -> np.ndarray:
 
 def _arrays(*values: ArrayLike) -> tuple[np.ndarray, ...]:
     return tuple(np.asarray(v, dtype=float) for v in values)
+
+
+def _customers(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> _Histories:
+    x, t_x, age = (v.ravel() for v in np.broadcast_arrays(*_arrays(frequency, recency, T)))
+    return _Histories.of(x, t_x, age)
 
 
 def _start(x: np.ndarray, age: np.ndarray, weight: np.ndarray) -> np.ndarray:

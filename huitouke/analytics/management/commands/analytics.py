@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from huitouke.analytics.models.fit_summary import fit_summary_models
@@ -56,7 +57,7 @@ class Command(BaseCommand):
         table.add_column("log-likelihood", justify="right")
         for name, fields in rounded.items():
             if "error" in fields:
-                table.add_row(MODEL_TITLES[name], f"[red]{fields['error']}[/red]", "")
+                table.add_row(MODEL_TITLES[name], f"[red]{escape(fields['error'])}[/red]", "")
                 continue
             params = "  ".join(f"{key} = {value:g}" for key, value in fields.items() if key != "loglik")
             table.add_row(MODEL_TITLES[name], params, f"{fields['loglik']:g}")
