@@ -17,9 +17,11 @@ from numpy.typing import ArrayLike
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, logsumexp
 
 from huitouke.analytics.models.fitting import (
+    FitOutcome,
     Ray,
     check_boundaries,
     maximise,
+    outcome_of,
     require_convergence,
     summary_rows,
     time_scale,
@@ -43,19 +45,13 @@ RAYS = (
 
 
 @dataclass(frozen=True)
-class BGNBDFit:
+class BGNBDFit(FitOutcome):
     """Maximum-likelihood parameters (alpha in the time unit of the data) and how the fit went."""
 
     r: float
     alpha: float
     a: float
     b: float
-    loglik: float
-    n_customers: int
-    iterations: int
-    evaluations: int
-    converged: bool
-    message: str
 
     @property
     def params(self) -> tuple[float, float, float, float]:
@@ -92,15 +88,7 @@ def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNBDFi
     require_convergence(optimum, model=MODEL)
     params = tuple(float(value) for value in natural)
     loglik, _ = _loglik_and_gradient(np.array(params), _Histories.of(rows.x, rows.t_x, rows.T, rows.weight))
-    return BGNBDFit(
-        *params,
-        loglik=float(loglik),
-        n_customers=rows.n_customers,
-        iterations=optimum.iterations,
-        evaluations=optimum.evaluations,
-        converged=optimum.converged,
-        message=optimum.message,
-    )
+    return BGNBDFit(*params, **outcome_of(optimum, loglik=loglik, n_customers=rows.n_customers))
 
 
 def loglik(params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> float:

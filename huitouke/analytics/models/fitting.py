@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
@@ -47,6 +48,26 @@ class Optimum:
     evaluations: int
     converged: bool
     message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FitOutcome:
+    """How a maximum-likelihood fit went; each model's result puts its parameters in front of these."""
+
+    loglik: float
+    n_customers: int
+    iterations: int
+    evaluations: int
+    converged: bool
+    message: str
+
+
+def outcome_of(optimum: Optimum, *, loglik: float, n_customers: int) -> dict[str, Any]:
+    """The FitOutcome fields of a finished optimisation, as keyword arguments for a result class."""
+    return {
+        "loglik": float(loglik), "n_customers": int(n_customers), "iterations": optimum.iterations,
+        "evaluations": optimum.evaluations, "converged": optimum.converged, "message": optimum.message,
+    }
 
 
 def first_invalid_row(frequency: np.ndarray, recency: np.ndarray, T: np.ndarray) -> tuple[int, str] | None:

@@ -17,9 +17,11 @@ from scipy.special import digamma, gammaln
 from huitouke.analytics.models.errors import InvalidSummary, ModelDoesNotFit
 from huitouke.analytics.models.fitting import (
     MIN_REPEAT_BUYERS,
+    FitOutcome,
     Ray,
     check_boundaries,
     maximise,
+    outcome_of,
     require_convergence,
 )
 
@@ -33,18 +35,12 @@ RAYS = (
 
 
 @dataclass(frozen=True)
-class GammaGammaFit:
+class GammaGammaFit(FitOutcome):
     """Maximum-likelihood parameters (v in the money unit of the data) and how the fit went."""
 
     p: float
     q: float
     v: float
-    loglik: float
-    n_customers: int
-    iterations: int
-    evaluations: int
-    converged: bool
-    message: str
 
     @property
     def params(self) -> tuple[float, float, float]:
@@ -100,15 +96,7 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary_value: ArrayLike) -> GammaGam
         )
     params = (float(p), float(q), float(v * scale))
     loglik_value, _ = _loglik_and_gradient(np.array(params), _Spends.of(x, m))
-    return GammaGammaFit(
-        *params,
-        loglik=float(loglik_value),
-        n_customers=n,
-        iterations=optimum.iterations,
-        evaluations=optimum.evaluations,
-        converged=optimum.converged,
-        message=optimum.message,
-    )
+    return GammaGammaFit(*params, **outcome_of(optimum, loglik=loglik_value, n_customers=n))
 
 
 def loglik(params: Sequence[float], frequency: ArrayLike, monetary_value: ArrayLike) -> float:

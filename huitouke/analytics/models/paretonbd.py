@@ -25,9 +25,11 @@ from numpy.typing import ArrayLike
 from scipy.special import expit, gammaln
 
 from huitouke.analytics.models.fitting import (
+    FitOutcome,
     Ray,
     check_boundaries,
     maximise,
+    outcome_of,
     require_convergence,
     summary_rows,
     time_scale,
@@ -49,19 +51,13 @@ RAYS = (
 
 
 @dataclass(frozen=True)
-class ParetoNBDFit:
+class ParetoNBDFit(FitOutcome):
     """Maximum-likelihood parameters (alpha, beta in the time unit of the data) and how the fit went."""
 
     r: float
     alpha: float
     s: float
     beta: float
-    loglik: float
-    n_customers: int
-    iterations: int
-    evaluations: int
-    converged: bool
-    message: str
 
     @property
     def params(self) -> tuple[float, float, float, float]:
@@ -106,15 +102,7 @@ def fit_pareto_nbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> Pa
     require_convergence(optimum, model=MODEL)
     params = tuple(float(value) for value in natural)
     loglik_value = float(_loglik(*params, rows.x, rows.t_x, rows.T) @ rows.weight)
-    return ParetoNBDFit(
-        *params,
-        loglik=loglik_value,
-        n_customers=rows.n_customers,
-        iterations=optimum.iterations,
-        evaluations=optimum.evaluations,
-        converged=optimum.converged,
-        message=optimum.message,
-    )
+    return ParetoNBDFit(*params, **outcome_of(optimum, loglik=loglik_value, n_customers=rows.n_customers))
 
 
 def loglik(params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> float:
