@@ -119,7 +119,7 @@ class CustomerPhone(ShopScoped):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="phones")
     e164 = models.CharField(_("phone (E.164)"), max_length=20, null=True, blank=True)
     masked = models.CharField(_("phone (masked)"), max_length=20)
-    tail4 = models.CharField(max_length=4, db_index=True)
+    tail4 = models.CharField(max_length=4)  # searched through the (shop, tail4) index below
     is_primary = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -165,7 +165,8 @@ class PlatformIdentity(ShopScoped):
         constraints = [
             models.UniqueConstraint(fields=["shop", "platform", "handle"], name="identity_unique_per_shop")
         ]
-        indexes = [models.Index(fields=["shop", "handle"], name="identity_handle")]
+        # No index on the handle alone: nickname search is a substring match (LIKE '%…%'), which no
+        # B-tree serves, and every import would pay for one more random index write per account.
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.handle}"
