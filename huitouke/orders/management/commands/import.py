@@ -22,7 +22,7 @@ COUNT_LABELS = {
     "orders_in_file": "orders in the file",
     "invalid_rows": "invalid rows",
     "duplicate_orders": "orders repeated in the file (latest state kept)",
-    "older_states": "rows with an older state of a known order (ignored)",
+    "older_states": "older states of known orders (ignored)",
     "new_customers": "new customers",
     "new_orders": "new orders",
     "updated_orders": "updated orders (status / refund changed)",
