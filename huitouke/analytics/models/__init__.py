@@ -1,0 +1,3 @@
+"""Pure numpy/scipy models live in the submodules; Django loads this module for the app's tables."""
+
+from huitouke.analytics.models.scores import CustomerScore, ModelRun  # noqa: F401

@@ -1,4 +1,5 @@
-"""`huitouke analytics fit-summary FILE.csv [--json]`: BG/NBD, Pareto/NBD and Gamma-Gamma on a summary CSV.
+"""`huitouke analytics fit-summary FILE.csv [--json]`: BG/NBD, Pareto/NBD and Gamma-Gamma on a summary CSV;
+`huitouke analytics refresh --shop SLUG [--as-of YYYY-MM-DD]`: recompute and store a shop's customer scores.
 
 The CSV has the BTYD literature's layout, one customer per line with columns frequency, recency, T,
 monetary_value (other columns are ignored). Each subcommand is one `_<name>` method (dashes become
@@ -22,13 +23,22 @@ from rich.table import Table
 
 from huitouke.analytics.models.fit_summary import fit_summary_models
 from huitouke.analytics.models.fitting import first_invalid_row
+from huitouke.analytics.models.scores import Segment
+from huitouke.analytics.selectors import segment_counts
+from huitouke.analytics.services import refresh_scores
+from huitouke.core.cliargs import iso_date
+from huitouke.core.errors import DomainError
+from huitouke.core.selectors import shop_by_slug
 
 COLUMNS = ("frequency", "recency", "T", "monetary_value")
 MODEL_TITLES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "gamma_gamma": "Gamma-Gamma"}
 
 
 class Command(BaseCommand):
-    help = "Customer analytics: `fit-summary FILE.csv` fits the purchase and spend models on a summary CSV."
+    help = (
+        "Customer analytics: `refresh --shop SLUG` recomputes a shop's customer scores; "
+        "`fit-summary FILE.csv` fits the purchase and spend models on a summary CSV."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -38,9 +48,30 @@ class Command(BaseCommand):
         )
         fit.add_argument("file", type=Path, help="CSV with the columns frequency, recency, T, monetary_value")
         fit.add_argument("--json", action="store_true", help="print the parameters as JSON")
+        refresh = sub.add_parser("refresh", help="recompute RFM segments, P(alive), expected purchases and CLV")
+        refresh.add_argument("--shop", required=True, help="the shop's slug")
+        refresh.add_argument("--as-of", dest="as_of", help="score as of this day (YYYY-MM-DD; default today)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         getattr(self, "_" + opts["action"].replace("-", "_"))(opts)
+
+    def _refresh(self, opts: dict[str, Any]) -> None:
+        as_of = iso_date(opts["as_of"], option="--as-of") if opts["as_of"] else None
+        try:
+            shop = shop_by_slug(opts["shop"])
+            run = refresh_scores(shop=shop, as_of=as_of)
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(
+            f"shop {shop.slug}: {run.customers} customers scored as of {run.as_of} in {run.duration_seconds:.1f} s"
+        )
+        for value, count in segment_counts(shop=shop).items():
+            self.stdout.write(f"  {Segment(value).label} ({value}): {count}")
+        for name, fields in run.params.items():
+            params = "  ".join(f"{key} = {_round(value):g}" for key, value in fields.items())
+            self.stdout.write(f"{MODEL_TITLES[name]}: {params}")
+        for line in filter(None, run.message.splitlines()):
+            self.stdout.write(f"not fitted: {line}")
 
     def _fit_summary(self, opts: dict[str, Any]) -> None:
         columns = read_summary_csv(opts["file"])

@@ -1,0 +1,175 @@
+"""Writes of the analytics app: recompute and store a shop's customer scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import models, transaction
+from django.utils import timezone
+
+from huitouke.analytics.models.bgnbd import BGNBDFit, fit_bgnbd
+from huitouke.analytics.models.clv import customer_lifetime_value
+from huitouke.analytics.models.errors import ModelDoesNotFit
+from huitouke.analytics.models.gammagamma import GammaGammaFit, fit_gamma_gamma
+from huitouke.analytics.models.scores import CustomerScore, ModelRun, Segment
+from huitouke.analytics.models.summary import customer_summary
+from huitouke.core.models import Shop
+from huitouke.core.money import from_fen
+from huitouke.core.timeutil import today
+from huitouke.orders.models import Order
+
+BATCH_SIZE = 5000
+LOST_AFTER_DAYS = 365
+NEW_WITHIN_DAYS = 30
+HIGH_SCORE = 3
+
+
+@dataclass(frozen=True)
+class Purchases:
+    """One row per purchase order: customer id, purchase day (proleptic ordinal) and net amount in fen."""
+
+    customer: np.ndarray
+    day: np.ndarray
+    fen: np.ndarray
+
+
+def load_purchases(*, shop: Shop, as_of: dt.date) -> Purchases:
+    """The shop's purchases up to `as_of` of customers not merged away, in one query, as arrays."""
+    rows = (
+        Order.objects.filter(
+            shop=shop, is_purchase=True, purchase_day__lte=as_of,
+            customer__isnull=False, customer__merged_into__isnull=True,
+        )
+        .annotate(fen=models.ExpressionWrapper(models.F("net_amount"), output_field=models.BigIntegerField()))
+        .values_list("customer_id", "purchase_day", "fen")
+    )
+    ids, days, fen = [], [], []
+    for customer_id, day, amount in rows.iterator(chunk_size=20000):
+        ids.append(customer_id)
+        days.append(day)
+        fen.append(amount)
+    return Purchases(
+        customer=np.array(ids, dtype=np.int64),
+        day=np.array(days, dtype="datetime64[D]").astype(np.int64) + dt.date(1970, 1, 1).toordinal(),
+        fen=np.array(fen, dtype=np.int64),
+    )
+
+
+def quintile_scores(values: np.ndarray) -> np.ndarray:
+    """1–5 per value, higher is better: 1 + ⌊5 · (values strictly lower) / n⌋, so ties share a score."""
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    below = np.searchsorted(np.sort(values), values, side="left")
+    return 1 + (5 * below) // values.size
+
+
+def segments(
+    *, r_score: np.ndarray, f_score: np.ndarray, m_score: np.ndarray, recency_days: np.ndarray,
+    frequency: np.ndarray, age_days: np.ndarray, lost_after_days: int = LOST_AFTER_DAYS,
+    new_within_days: int = NEW_WITHIN_DAYS,
+) -> np.ndarray:
+    """Segment value per customer by the rules in CustomerScore's docstring."""
+    r, f, m = r_score >= HIGH_SCORE, f_score >= HIGH_SCORE, m_score >= HIGH_SCORE
+    by_rfm = np.empty(r.size, dtype=object)
+    table = {
+        (True, True, True): Segment.CHAMPIONS, (False, True, True): Segment.AT_RISK,
+        (True, False, True): Segment.PROMISING, (False, False, True): Segment.WIN_BACK,
+        (True, True, False): Segment.LOYAL_LOW_SPEND, (True, False, False): Segment.DEVELOPING,
+        (False, True, False): Segment.KEEP, (False, False, False): Segment.LOW_VALUE,
+    }
+    for (rh, fh, mh), segment in table.items():
+        by_rfm[(r == rh) & (f == fh) & (m == mh)] = segment.value
+    new = (frequency == 0) & (age_days <= new_within_days)
+    lost = recency_days > lost_after_days
+    return np.where(lost, Segment.LOST.value, np.where(new, Segment.NEW.value, by_rfm))
+
+
+def refresh_scores(
+    *, shop: Shop, as_of: dt.date | None = None, monthly_discount: float = 0.01,
+    lost_after_days: int = LOST_AFTER_DAYS, new_within_days: int = NEW_WITHIN_DAYS,
+) -> ModelRun:
+    """Recompute every buying customer's RFM, segment, P(alive), expected purchases and 12-month CLV.
+
+    A model that cannot describe the shop's data leaves its fields NULL and says why on the ModelRun;
+    the scores of the shop are replaced in one transaction.
+    """
+    started = time.perf_counter()
+    as_of = as_of or today()
+    purchases = load_purchases(shop=shop, as_of=as_of)
+    end = as_of.toordinal()
+    summary = customer_summary(customer=purchases.customer, day=purchases.day, amount=purchases.fen, as_of=end)
+    n = len(summary)
+    customer = summary.customer
+
+    # Summary rows are the sorted customer ids; per-customer totals and purchase days follow them.
+    position = np.searchsorted(customer, purchases.customer)
+    total_fen = np.bincount(position, weights=purchases.fen, minlength=n) if n else np.zeros(0)
+    purchase_days = summary.frequency + 1
+    monetary_fen = np.rint(total_fen / np.maximum(purchase_days, 1)).astype(np.int64)
+    age_days = summary.T.astype(np.int64)
+    recency_days = (summary.T - summary.recency).astype(np.int64)
+    r_score = quintile_scores(-recency_days)
+    f_score = quintile_scores(summary.frequency)
+    m_score = quintile_scores(monetary_fen)
+    segment = segments(
+        r_score=r_score, f_score=f_score, m_score=m_score, recency_days=recency_days,
+        frequency=summary.frequency, age_days=age_days, lost_after_days=lost_after_days,
+        new_within_days=new_within_days,
+    )
+
+    params: dict[str, dict[str, float]] = {}
+    messages: list[str] = []
+    purchase_model: BGNBDFit | None = None
+    spend_model: GammaGammaFit | None = None
+    try:
+        purchase_model = fit_bgnbd(summary.frequency, summary.recency, summary.T)
+        params["bgnbd"] = _params(purchase_model, ("r", "alpha", "a", "b"))
+    except ModelDoesNotFit as exc:
+        messages.append(f"BG/NBD: {exc.message}")
+    try:
+        spend_model = fit_gamma_gamma(summary.frequency, summary.monetary_value / 100.0)
+        params["gamma_gamma"] = _params(spend_model, ("p", "q", "v"))
+    except ModelDoesNotFit as exc:
+        messages.append(f"Gamma-Gamma: {exc.message}")
+
+    p_alive = expected_90 = expected_365 = clv_fen = None
+    if purchase_model is not None:
+        x, t_x, age = summary.frequency, summary.recency, summary.T
+        p_alive = purchase_model.p_alive(x, t_x, age)
+        expected_90 = purchase_model.conditional_expected_purchases(90.0, x, t_x, age)
+        expected_365 = purchase_model.conditional_expected_purchases(365.0, x, t_x, age)
+        if spend_model is not None:
+            spend = spend_model.conditional_expected_spend(x, summary.monetary_value / 100.0)
+            clv = customer_lifetime_value(
+                purchase_model, x, t_x, age, spend, months=12, monthly_discount=monthly_discount, unit="days"
+            )
+            clv_fen = np.rint(clv * 100.0).astype(np.int64)
+
+    now = timezone.now()
+    rows = [
+        CustomerScore(
+            shop=shop, customer_id=int(customer[i]), as_of=as_of, recency_days=int(recency_days[i]),
+            frequency=int(summary.frequency[i]), monetary=from_fen(int(monetary_fen[i])),
+            r_score=int(r_score[i]), f_score=int(f_score[i]), m_score=int(m_score[i]), segment=segment[i],
+            p_alive=None if p_alive is None else float(p_alive[i]),
+            expected_purchases_90=None if expected_90 is None else float(expected_90[i]),
+            expected_purchases_365=None if expected_365 is None else float(expected_365[i]),
+            clv_12m=None if clv_fen is None else from_fen(int(clv_fen[i])),
+            computed_at=now,
+        )
+        for i in range(n)
+    ]
+    with transaction.atomic():
+        CustomerScore.objects.filter(shop=shop).delete()
+        CustomerScore.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+        return ModelRun.objects.create(
+            shop=shop, as_of=as_of, customers=n, params=params, message="\n".join(messages),
+            duration_seconds=round(time.perf_counter() - started, 3), created_at=now,
+        )
+
+
+def _params(fit: BGNBDFit | GammaGammaFit, names: tuple[str, ...]) -> dict[str, float]:
+    return {name: float(getattr(fit, name)) for name in names} | {"loglik": float(fit.loglik)}

@@ -1,0 +1,183 @@
+"""refresh_scores: RFM scores and segments worked out by hand, tenancy, unfittable shops, the command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from huitouke.analytics.models import bgnbd
+from huitouke.analytics.models.scores import CustomerScore, ModelRun, Segment
+from huitouke.analytics.selectors import score_of, segment_counts
+from huitouke.analytics.services import quintile_scores, refresh_scores
+from huitouke.core.timeutil import SHANGHAI
+from huitouke.orders.models import OrderStatus
+from huitouke.testing.factories import CustomerFactory, OrderFactory
+
+AS_OF = dt.date(2025, 6, 30)
+SEED = 11
+
+
+def buy(tenant, customer, day: dt.date, amount: str, **extra) -> None:
+    moment = dt.datetime.combine(day, dt.time(10, 0), tzinfo=SHANGHAI)
+    OrderFactory(
+        shop=tenant.shop, store=tenant.store, customer=customer, ordered_at=moment,
+        paid_amount=Decimal(amount), **extra,
+    )
+
+
+@pytest.fixture
+def small_shop(tenant_a):
+    """Five buyers and one customer who never bought; expected figures as of 2025-06-30 in each comment."""
+    shop = tenant_a.shop
+    people = {key: CustomerFactory(shop=shop) for key in "ABCDEF"}
+    # A: three purchase days, last 5 days ago, 300 a day -> R5 F5 M4, champions.
+    for day in (dt.date(2025, 6, 1), dt.date(2025, 6, 10), dt.date(2025, 6, 25)):
+        buy(tenant_a, people["A"], day, "300.00")
+    # B: one purchase 546 days ago -> lost.
+    buy(tenant_a, people["B"], dt.date(2024, 1, 1), "50.00")
+    # C: one purchase 10 days ago -> new.
+    buy(tenant_a, people["C"], dt.date(2025, 6, 20), "80.00")
+    # D: two purchase days, last 145 days ago, 500 a day -> R2 F4 M5, 重要保持客户 (at risk).
+    buy(tenant_a, people["D"], dt.date(2025, 1, 5), "500.00")
+    buy(tenant_a, people["D"], dt.date(2025, 2, 5), "500.00")
+    # E: two orders on one day (one purchase day of 40), 121 days ago -> R3 F1 M1, 一般发展客户.
+    buy(tenant_a, people["E"], dt.date(2025, 3, 1), "20.00")
+    buy(tenant_a, people["E"], dt.date(2025, 3, 1), "20.00")
+    # F: only a closed (cancelled) order, which is no purchase.
+    buy(tenant_a, people["F"], dt.date(2025, 6, 1), "999.00", status=OrderStatus.CLOSED)
+    return people
+
+
+def figures(shop, customer) -> tuple:
+    s = CustomerScore.objects.get(shop=shop, customer=customer)
+    return (s.recency_days, s.frequency, s.monetary, s.r_score, s.f_score, s.m_score, s.segment)
+
+
+def test_quintile_scores_share_a_score_on_ties_and_give_the_worst_value_one():
+    scores = quintile_scores(np.array([0, 0, 0, 1, 2, 5, 5, 9, 10, 11]))
+    assert scores.tolist() == [1, 1, 1, 2, 3, 3, 3, 4, 5, 5]
+
+
+def test_rfm_scores_and_segments_match_the_hand_worked_shop(tenant_a, small_shop):
+    p = small_shop
+    run = refresh_scores(shop=tenant_a.shop, as_of=AS_OF)
+    shop = tenant_a.shop
+    assert run.customers == 5
+    assert figures(shop, p["A"]) == (5, 2, Decimal("300.00"), 5, 5, 4, Segment.CHAMPIONS)
+    assert figures(shop, p["B"]) == (546, 0, Decimal("50.00"), 1, 1, 2, Segment.LOST)
+    assert figures(shop, p["C"]) == (10, 0, Decimal("80.00"), 4, 1, 3, Segment.NEW)
+    assert figures(shop, p["D"]) == (145, 1, Decimal("500.00"), 2, 4, 5, Segment.AT_RISK)
+    assert figures(shop, p["E"]) == (121, 0, Decimal("40.00"), 3, 1, 1, Segment.DEVELOPING)
+    assert segment_counts(shop=shop) == {
+        "at_risk": 1, "champions": 1, "developing": 1, "lost": 1, "new": 1,
+    }
+
+
+def test_scores_are_one_per_buyer_and_none_for_non_buyers(tenant_a, small_shop):
+    refresh_scores(shop=tenant_a.shop, as_of=AS_OF)
+    refresh_scores(shop=tenant_a.shop, as_of=AS_OF)  # a second refresh replaces, never adds
+    assert CustomerScore.objects.filter(shop=tenant_a.shop).count() == 5
+    assert score_of(shop=tenant_a.shop, customer=small_shop["F"]) is None
+    assert score_of(shop=tenant_a.shop, customer=small_shop["A"]).segment == Segment.CHAMPIONS
+    assert ModelRun.objects.filter(shop=tenant_a.shop).count() == 2
+
+
+def test_another_shops_orders_never_influence_the_scores(tenant_a, tenant_b, small_shop):
+    refresh_scores(shop=tenant_a.shop, as_of=AS_OF)
+    alone = {c: figures(tenant_a.shop, c) for c in CustomerScore.objects.filter(shop=tenant_a.shop)
+             .values_list("customer", flat=True)}
+    for i in range(8):
+        other = CustomerFactory(shop=tenant_b.shop)
+        for k in range(i + 1):
+            buy(tenant_b, other, dt.date(2025, 6, 1 + 3 * k), "9000.00")
+    refresh_scores(shop=tenant_a.shop, as_of=AS_OF)
+    again = {c: figures(tenant_a.shop, c) for c in alone}
+    assert again == alone
+    assert CustomerScore.objects.filter(shop=tenant_a.shop).count() == 5
+    assert not CustomerScore.objects.filter(shop=tenant_b.shop).exists()
+    assert score_of(shop=tenant_b.shop, customer=small_shop["A"]) is None
+
+
+def test_as_of_cuts_later_orders_off(tenant_a, small_shop):
+    run = refresh_scores(shop=tenant_a.shop, as_of=dt.date(2025, 6, 15))
+    assert run.as_of == dt.date(2025, 6, 15)
+    assert run.customers == 4  # C first bought on 2025-06-20
+    assert score_of(shop=tenant_a.shop, customer=small_shop["C"]) is None
+    a = score_of(shop=tenant_a.shop, customer=small_shop["A"])
+    assert (a.recency_days, a.frequency, a.monetary, a.as_of) == (5, 1, Decimal("300.00"), dt.date(2025, 6, 15))
+
+
+def test_a_shop_of_one_time_buyers_gets_rfm_and_says_why_the_models_do_not_fit(tenant_a):
+    for i in range(12):
+        buy(tenant_a, CustomerFactory(shop=tenant_a.shop), dt.date(2025, 6, 1 + i), f"{10 * (i + 1)}.00")
+    run = refresh_scores(shop=tenant_a.shop, as_of=AS_OF)
+    assert run.customers == 12
+    assert run.params == {}
+    assert "BG/NBD" in run.message and "Gamma-Gamma" in run.message
+    assert "bought again" in run.message
+    scores = CustomerScore.objects.filter(shop=tenant_a.shop)
+    assert scores.count() == 12
+    assert all(s.p_alive is None and s.clv_12m is None and s.expected_purchases_90 is None for s in scores)
+    # Bought 2025-06-12 (18 days before as-of): new; 2025-06-01 (29 days): new too; spend 120 is the top M.
+    top = scores.get(monetary=Decimal("120.00"))
+    assert (top.recency_days, top.m_score, top.segment) == (18, 5, Segment.NEW)
+    assert set(scores.values_list("segment", flat=True)) == {Segment.NEW}
+
+
+def test_a_shop_with_repeat_buyers_gets_fitted_predictions(tenant_a):
+    # Histories drawn from the BG/NBD story: each customer buys at her own rate and may drop out after
+    # every purchase; each spends around her own mean.
+    rng = np.random.default_rng(SEED)
+    start = dt.date(2024, 1, 1)
+    for _ in range(60):
+        customer = CustomerFactory(shop=tenant_a.shop)
+        rate, drop, mean = rng.gamma(1.0, 1 / 40), rng.beta(1.0, 3.0), rng.gamma(2.0, 100.0)
+        day = float(rng.integers(0, 500))
+        while day <= 545:
+            spend = max(1, round(rng.gamma(6.0, mean / 6.0)))
+            buy(tenant_a, customer, start + dt.timedelta(days=int(day)), f"{spend}.00")
+            if rng.random() < drop:
+                break
+            day += rng.exponential(1 / rate)
+    run = refresh_scores(shop=tenant_a.shop, as_of=dt.date(2025, 6, 30))
+    assert run.message == ""
+    assert set(run.params) == {"bgnbd", "gamma_gamma"}
+    assert set(run.params["bgnbd"]) == {"r", "alpha", "a", "b", "loglik"}
+    scores = list(CustomerScore.objects.filter(shop=tenant_a.shop))
+    assert len(scores) == run.customers == 60
+    for s in scores:
+        assert 0.0 < s.p_alive <= 1.0
+        assert 0.0 < s.expected_purchases_90 < s.expected_purchases_365
+        assert s.clv_12m > 0
+    # BG/NBD: nobody without a repeat purchase can have dropped out yet.
+    assert all(s.p_alive == 1.0 for s in scores if s.frequency == 0)
+    # The stored figures are the fitted model's, evaluated on the customer's (x, t_x, T) in days.
+    params = [run.params["bgnbd"][k] for k in ("r", "alpha", "a", "b")]
+    for s in scores:
+        age = (AS_OF - s.customer.orders.filter(is_purchase=True).order_by("purchase_day")[0].purchase_day).days
+        x, t_x = s.frequency, age - s.recency_days
+        assert s.p_alive == pytest.approx(float(bgnbd.p_alive(params, x, t_x, age)), rel=1e-9)
+        expected = float(bgnbd.conditional_expected_purchases(params, 365.0, x, t_x, age))
+        assert s.expected_purchases_365 == pytest.approx(expected, rel=1e-9)
+
+
+def test_refresh_command_prints_counts_segments_and_why_models_did_not_fit(tenant_a, small_shop):
+    out = io.StringIO()
+    call_command("analytics", "refresh", "--shop", "shop-a", "--as-of", "2025-06-30", stdout=out)
+    text = out.getvalue()
+    assert "shop shop-a: 5 customers scored as of 2025-06-30" in text
+    assert "重要价值客户 (champions): 1" in text
+    assert "流失客户 (lost): 1" in text
+    assert "not fitted: BG/NBD" in text
+
+
+def test_refresh_command_names_an_unknown_shop(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no shop 'nope'"):
+        call_command("analytics", "refresh", "--shop", "nope")
