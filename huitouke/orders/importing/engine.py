@@ -121,6 +121,10 @@ class ImportEngine:
     def _resolve_customers(self, records: list[OrderRecord]) -> list[int | None]:
         keys = [_keys_of(r) for r in records]
         known = self._known_owners({k for ks in keys for k in ks})
+        owners = _owners_if_all_known(keys, known)
+        if owners is not None:  # the usual case of a re-import: nothing to create, attach or merge
+            self._pending_merges = []
+            return owners
         plan = self._plan(keys, known)
         self._create_customers(records, keys, plan)
         self._attach_keys(records, keys, known, plan)
@@ -390,6 +394,21 @@ def _keys_of(record: OrderRecord) -> tuple[Key, ...]:
     if buyer.email:
         keys.append(("e", buyer.email[:254]))
     return tuple(keys)
+
+
+def _owners_if_all_known(keys: list[tuple[Key, ...]], known: dict[Key, int]) -> list[int | None] | None:
+    """Each record's owner when every key of every record is on file and points at one customer (then
+    no record links two customers, so there is nothing to merge); None when the full plan is needed."""
+    owners: list[int | None] = []
+    for record_keys in keys:
+        if not record_keys:
+            owners.append(None)
+            continue
+        owner = known.get(record_keys[0])
+        if owner is None or any(known.get(key) != owner for key in record_keys[1:]):
+            return None
+        owners.append(owner)
+    return owners
 
 
 def _key_row(key: Key, owner: int, buyer: Any, *, primary: bool) -> dict[str, Any]:
