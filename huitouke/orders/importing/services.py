@@ -220,12 +220,12 @@ def _finish(run: ImportRun, counts: ImportCounts, sink: _ProblemSink, status: st
 
 def _default_problems_path(path: Path, run: ImportRun) -> Path:
     beside = path.with_name(f"{path.name}.problems.csv")
-    if os.access(path.parent, os.W_OK) and not str(path.parent).startswith(str(_upload_dir())):
+    if os.access(path.parent, os.W_OK) and not str(path.parent).startswith(str(upload_dir())):
         return beside
-    return _upload_dir().parent / f"import-{run.pk}-problems.csv"
+    return upload_dir().parent / f"import-{run.pk}-problems.csv"
 
 
-def _upload_dir() -> Path:
+def upload_dir() -> Path:
     return Path(settings.VAR_DIR) / "imports" / "uploads"
 
 
@@ -262,10 +262,6 @@ class _ProblemSink:
 
 
 # --- background imports (uploads from the web page) ----------------------------------------------
-
-
-def upload_dir() -> Path:
-    return _upload_dir()
 
 
 def progress_path(run: ImportRun) -> Path:
