@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from django.db import models, transaction
@@ -87,6 +88,26 @@ def segments(
     return np.where(lost, Segment.LOST.value, np.where(new, Segment.NEW.value, by_rfm))
 
 
+@dataclass(frozen=True)
+class _Rfm:
+    recency_days: np.ndarray
+    monetary_fen: np.ndarray
+    r_score: np.ndarray
+    f_score: np.ndarray
+    m_score: np.ndarray
+    segment: np.ndarray
+
+
+@dataclass
+class _Models:
+    """The fitted models (None when the data does not fit) with their parameters and the reasons why not."""
+
+    purchase: BGNBDFit | None = None
+    spend: GammaGammaFit | None = None
+    params: dict[str, dict[str, float]] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+
+
 def refresh_scores(
     *, shop: Shop, as_of: dt.date | None = None, monthly_discount: float = 0.01,
     lost_after_days: int = LOST_AFTER_DAYS, new_within_days: int = NEW_WITHIN_DAYS,
@@ -99,16 +120,30 @@ def refresh_scores(
     started = time.perf_counter()
     as_of = as_of or today()
     purchases = load_purchases(shop=shop, as_of=as_of)
-    end = as_of.toordinal()
-    summary = customer_summary(customer=purchases.customer, day=purchases.day, amount=purchases.fen, as_of=end)
-    n = len(summary)
-    customer = summary.customer
+    summary = customer_summary(
+        customer=purchases.customer, day=purchases.day, amount=purchases.fen, as_of=as_of.toordinal()
+    )
+    rfm = _rfm(summary, purchases, lost_after_days=lost_after_days, new_within_days=new_within_days)
+    fitted = _fit_models(summary)
+    predictions = _predictions(summary, fitted, monthly_discount=monthly_discount)
+    now = timezone.now()
+    rows = _score_rows(shop, as_of, now, summary, rfm, predictions)
+    with transaction.atomic():
+        CustomerScore.objects.filter(shop=shop).delete()
+        CustomerScore.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+        return ModelRun.objects.create(
+            shop=shop, as_of=as_of, customers=len(summary), params=fitted.params,
+            message="\n".join(fitted.messages), duration_seconds=round(time.perf_counter() - started, 3),
+            created_at=now,
+        )
 
-    # Summary rows are the sorted customer ids; per-customer totals and purchase days follow them.
-    position = np.searchsorted(customer, purchases.customer)
+
+def _rfm(summary: Any, purchases: Purchases, *, lost_after_days: int, new_within_days: int) -> _Rfm:
+    """Quintile scores and segments. Summary rows are the sorted customer ids; totals follow them."""
+    n = len(summary)
+    position = np.searchsorted(summary.customer, purchases.customer)
     total_fen = np.bincount(position, weights=purchases.fen, minlength=n) if n else np.zeros(0)
-    purchase_days = summary.frequency + 1
-    monetary_fen = np.rint(total_fen / np.maximum(purchase_days, 1)).astype(np.int64)
+    monetary_fen = np.rint(total_fen / np.maximum(summary.frequency + 1, 1)).astype(np.int64)
     age_days = summary.T.astype(np.int64)
     recency_days = (summary.T - summary.recency).astype(np.int64)
     r_score = quintile_scores(-recency_days)
@@ -119,56 +154,62 @@ def refresh_scores(
         frequency=summary.frequency, age_days=age_days, lost_after_days=lost_after_days,
         new_within_days=new_within_days,
     )
+    return _Rfm(recency_days, monetary_fen, r_score, f_score, m_score, segment)
 
-    params: dict[str, dict[str, float]] = {}
-    messages: list[str] = []
-    purchase_model: BGNBDFit | None = None
-    spend_model: GammaGammaFit | None = None
+
+def _fit_models(summary: Any) -> _Models:
+    fitted = _Models()
     try:
-        purchase_model = fit_bgnbd(summary.frequency, summary.recency, summary.T)
-        params["bgnbd"] = _params(purchase_model, ("r", "alpha", "a", "b"))
+        fitted.purchase = fit_bgnbd(summary.frequency, summary.recency, summary.T)
+        fitted.params["bgnbd"] = _params(fitted.purchase, ("r", "alpha", "a", "b"))
     except ModelDoesNotFit as exc:
-        messages.append(f"BG/NBD: {exc.message}")
+        fitted.messages.append(f"BG/NBD: {exc.message}")
     try:
-        spend_model = fit_gamma_gamma(summary.frequency, summary.monetary_value / 100.0)
-        params["gamma_gamma"] = _params(spend_model, ("p", "q", "v"))
+        fitted.spend = fit_gamma_gamma(summary.frequency, summary.monetary_value / 100.0)
+        fitted.params["gamma_gamma"] = _params(fitted.spend, ("p", "q", "v"))
     except ModelDoesNotFit as exc:
-        messages.append(f"Gamma-Gamma: {exc.message}")
+        fitted.messages.append(f"Gamma-Gamma: {exc.message}")
+    return fitted
 
-    p_alive = expected_90 = expected_365 = clv_fen = None
-    if purchase_model is not None:
-        x, t_x, age = summary.frequency, summary.recency, summary.T
-        p_alive = purchase_model.p_alive(x, t_x, age)
-        expected_90 = purchase_model.conditional_expected_purchases(90.0, x, t_x, age)
-        expected_365 = purchase_model.conditional_expected_purchases(365.0, x, t_x, age)
-        if spend_model is not None:
-            spend = spend_model.conditional_expected_spend(x, summary.monetary_value / 100.0)
-            clv = customer_lifetime_value(
-                purchase_model, x, t_x, age, spend, months=12, monthly_discount=monthly_discount, unit="days"
-            )
-            clv_fen = np.rint(clv * 100.0).astype(np.int64)
 
-    now = timezone.now()
-    rows = [
+def _predictions(summary: Any, fitted: _Models, *, monthly_discount: float) -> dict[str, np.ndarray | None]:
+    """P(alive), expected purchases in 90 and 365 days and 12-month CLV in fen; None where no model fits."""
+    out: dict[str, np.ndarray | None] = {"p_alive": None, "expected_90": None, "expected_365": None, "clv_fen": None}
+    model = fitted.purchase
+    if model is None:
+        return out
+    x, t_x, age = summary.frequency, summary.recency, summary.T
+    out["p_alive"] = model.p_alive(x, t_x, age)
+    out["expected_90"] = model.conditional_expected_purchases(90.0, x, t_x, age)
+    out["expected_365"] = model.conditional_expected_purchases(365.0, x, t_x, age)
+    if fitted.spend is not None:
+        spend = fitted.spend.conditional_expected_spend(x, summary.monetary_value / 100.0)
+        clv = customer_lifetime_value(
+            model, x, t_x, age, spend, months=12, monthly_discount=monthly_discount, unit="days"
+        )
+        out["clv_fen"] = np.rint(clv * 100.0).astype(np.int64)
+    return out
+
+
+def _score_rows(
+    shop: Shop, as_of: dt.date, now: dt.datetime, summary: Any, rfm: _Rfm, predicted: dict[str, np.ndarray | None],
+) -> list[CustomerScore]:
+    def value(name: str, i: int) -> float | None:
+        array = predicted[name]
+        return None if array is None else float(array[i])
+
+    clv = predicted["clv_fen"]
+    return [
         CustomerScore(
-            shop=shop, customer_id=int(customer[i]), as_of=as_of, recency_days=int(recency_days[i]),
-            frequency=int(summary.frequency[i]), monetary=from_fen(int(monetary_fen[i])),
-            r_score=int(r_score[i]), f_score=int(f_score[i]), m_score=int(m_score[i]), segment=segment[i],
-            p_alive=None if p_alive is None else float(p_alive[i]),
-            expected_purchases_90=None if expected_90 is None else float(expected_90[i]),
-            expected_purchases_365=None if expected_365 is None else float(expected_365[i]),
-            clv_12m=None if clv_fen is None else from_fen(int(clv_fen[i])),
-            computed_at=now,
+            shop=shop, customer_id=int(summary.customer[i]), as_of=as_of, recency_days=int(rfm.recency_days[i]),
+            frequency=int(summary.frequency[i]), monetary=from_fen(int(rfm.monetary_fen[i])),
+            r_score=int(rfm.r_score[i]), f_score=int(rfm.f_score[i]), m_score=int(rfm.m_score[i]),
+            segment=rfm.segment[i], p_alive=value("p_alive", i),
+            expected_purchases_90=value("expected_90", i), expected_purchases_365=value("expected_365", i),
+            clv_12m=None if clv is None else from_fen(int(clv[i])), computed_at=now,
         )
-        for i in range(n)
+        for i in range(len(summary))
     ]
-    with transaction.atomic():
-        CustomerScore.objects.filter(shop=shop).delete()
-        CustomerScore.objects.bulk_create(rows, batch_size=BATCH_SIZE)
-        return ModelRun.objects.create(
-            shop=shop, as_of=as_of, customers=n, params=params, message="\n".join(messages),
-            duration_seconds=round(time.perf_counter() - started, 3), created_at=now,
-        )
 
 
 def _params(fit: BGNBDFit | GammaGammaFit, names: tuple[str, ...]) -> dict[str, float]:
