@@ -2,7 +2,7 @@
 
 The ORM's bulk_create builds a model instance per row and cannot tell us the ids of rows on every
 backend cheaply; for hundreds of thousands of rows that costs more than the database does. Callers
-pass values already in database form (integer fen, adapted datetimes) — see `db_datetime`.
+pass values already in database form (integer fen, adapted datetimes) — see `datetime_adapter`.
 """
 
 from __future__ import annotations
@@ -64,10 +64,6 @@ def datetime_adapter() -> Callable[[dt.datetime | None], Any]:
 
 def date_adapter() -> Callable[[dt.date | None], Any]:
     return _sqlite_date if connection.vendor == "sqlite" else _as_is
-
-
-def db_datetime(value: dt.datetime | None) -> Any:
-    return datetime_adapter()(value)
 
 
 def insert_rows(

@@ -156,15 +156,6 @@ _purchased_at = Coalesce("paid_at", "ordered_at")
 PURCHASE = [True]
 
 
-def purchase_stats(*, shop: Shop, customer_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
-    """Per-customer purchase figures from the orders (definitions in the README)."""
-    purchases = Order.objects.for_shop(shop).filter(is_purchase=True, customer__isnull=False)
-    if customer_ids is not None:
-        purchases = purchases.filter(customer_id__in=list(customer_ids))
-    rows = purchases.values("customer_id").annotate(**_stat_aggregates())
-    return {row.pop("customer_id"): row for row in rows}
-
-
 def _stat_aggregates() -> dict[str, Any]:
     return {
         "orders_count": Count("id"), "items_count": Sum("items_count"),

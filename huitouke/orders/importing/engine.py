@@ -26,7 +26,6 @@ from django.utils import timezone
 from huitouke.core.bulk import (
     date_adapter,
     datetime_adapter,
-    db_datetime,
     insert_rows,
     reserve_ids,
     rows_where_in,
@@ -263,7 +262,7 @@ class ImportEngine:
                 has_address.add(owner)
                 rows[Address].append({"customer": owner, "recipient": buyer.recipient[:100],
                                       "region": buyer.region[:100], "detail": buyer.address[:300], "is_default": True})
-        now = db_datetime(timezone.now())
+        now = self.on_db.datetime(timezone.now())
         for model, items in rows.items():
             columns = {name: [item[name] for item in items] for name in items[0]}
             columns.update(shop=[self.shop.pk] * len(items), created_at=[now] * len(items))
