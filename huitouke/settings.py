@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "huitouke.customers",
     "huitouke.orders",
     "huitouke.analytics",
+    "huitouke.loyalty",
     "huitouke.web",
     "huitouke.demo",
 ]

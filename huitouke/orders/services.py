@@ -150,6 +150,33 @@ def record_order(
     return order, True
 
 
+@transaction.atomic
+def record_refund(*, shop: Shop, order_id: int, refunded_amount: Any) -> Order:
+    """Set the order's refunded total (it only grows); a full refund marks the order refunded.
+
+    Idempotent: the amount is the total refunded so far, not an increment, so a retry changes nothing.
+    """
+    order = Order.objects.select_for_update().filter(shop=shop, pk=order_id).first()
+    if order is None:
+        raise NotFound(f"no order {order_id}", field="order_id")
+    amount = _money(refunded_amount, "refunded_amount")
+    if amount > order.paid_amount:
+        raise Invalid(f"refunded_amount {amount} is more than the {order.paid_amount} paid", field="refunded_amount")
+    if amount < order.refunded_amount:
+        raise Conflict(
+            f"¥{order.refunded_amount} was already refunded; send the new total refunded, not less",
+            field="refunded_amount",
+        )
+    if amount != order.refunded_amount:
+        order.refunded_amount = amount
+        if amount == order.paid_amount:
+            order.status = OrderStatus.REFUNDED
+        order.save()
+        if order.customer_id is not None:
+            refresh_customer_stats(shop=shop, customer_ids=[order.customer_id])
+    return order
+
+
 _purchased_at = Coalesce("paid_at", "ordered_at")
 # `is_purchase=True` is written as a bare column on SQLite, which cannot seek an index on it; `IN (1)`
 # can, so the per-customer subqueries below walk (shop, is_purchase, customer, …) instead of the shop.

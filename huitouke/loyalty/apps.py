@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LoyaltyConfig(AppConfig):
+    name = "huitouke.loyalty"
+    label = "loyalty"
+    verbose_name = _("Loyalty: tiers, points, coupons, gifts")
+
+    def ready(self) -> None:
+        from huitouke.customers.extensions import register_export_section, register_timeline_source
+        from huitouke.loyalty import selectors
+
+        register_timeline_source("loyalty", selectors.loyalty_timeline_entries)
+        register_export_section("loyalty", selectors.loyalty_export_data)

@@ -1,0 +1,217 @@
+"""Writes to the points ledger: earn, redeem, refund reversal, expiry, manual adjustment.
+
+Every write holds the customer's membership row lock, appends one entry and moves the cached balance by
+the same delta, so the balance always equals the sum of the entries. Every write carries an idempotency
+key (unique per shop): a retried request finds its entry and returns it, with exactly one effect.
+Expired lots are written off before any debit, so a redemption can never spend expired points.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+
+from huitouke.core.errors import Conflict, Forbidden, Invalid
+from huitouke.core.models import Role, Shop, Staff
+from huitouke.core.money import to_fen
+from huitouke.core.timeutil import today
+from huitouke.customers.models import Customer
+from huitouke.loyalty import ledger
+from huitouke.loyalty.models import Gift, Membership, PointsEntry
+from huitouke.loyalty.services.programme import membership_of, programme_of
+from huitouke.orders.models import Order
+
+MAX_POINTS = 10**12
+Kind = PointsEntry.Kind
+
+
+def _check_key(key: str) -> str:
+    key = (key or "").strip()
+    if not key or len(key) > 120:
+        raise Invalid("an idempotency key of 1 to 120 characters is required", field="idempotency_key")
+    return key
+
+
+def _check_points(points: int, field: str = "points") -> int:
+    if isinstance(points, bool) or not isinstance(points, int) or not 0 < points <= MAX_POINTS:
+        raise Invalid(f"{field} must be a whole number from 1 to {MAX_POINTS}", field=field)
+    return points
+
+
+def _replayed(shop: Shop, key: str, kind: str, customer: Customer) -> PointsEntry | None:
+    """The entry an earlier request with this key wrote, or None; a different request under it is refused."""
+    entry = PointsEntry.objects.filter(shop=shop, idempotency_key=key).first()
+    if entry is not None and (entry.kind != kind or entry.customer_id != customer.pk):
+        raise Conflict("this idempotency key was already used for a different points request", field="idempotency_key")
+    return entry
+
+
+def _append(membership: Membership, *, kind: str, delta: int, key: str, **fields) -> PointsEntry:
+    entry = PointsEntry.objects.create(
+        shop_id=membership.shop_id, customer_id=membership.customer_id, kind=kind, delta=delta,
+        idempotency_key=key, **fields,
+    )
+    membership.points_balance += delta
+    membership.save(update_fields=["points_balance"])
+    return entry
+
+
+def _entries(membership: Membership) -> list[ledger.Entry]:
+    rows = PointsEntry.objects.filter(shop_id=membership.shop_id, customer_id=membership.customer_id).values_list(
+        "id", "delta", "expires_on", "lot_id"
+    )
+    return [ledger.Entry(*row) for row in rows]
+
+
+def _expire_due(membership: Membership, on: dt.date) -> list[PointsEntry]:
+    written = []
+    for lot_id, points in ledger.due_for_expiry(_entries(membership), today=on):
+        written.append(_append(
+            membership, kind=Kind.EXPIRY, delta=-points, key=f"expiry:{lot_id}", lot_id=lot_id,
+            reason=f"lot {lot_id} expired",
+        ))
+    return written
+
+
+def _lock(shop: Shop, customer: Customer) -> Membership:
+    if customer.shop_id != shop.pk:
+        raise Invalid("no such customer in this shop", field="customer")
+    return membership_of(shop=shop, customer=customer, lock=True)
+
+
+def credit(
+    membership: Membership, *, kind: str, points: int, key: str, earned_on: dt.date, **fields
+) -> PointsEntry:
+    """A new lot (caller holds the lock and checked the key) that expires by the programme's policy."""
+    programme = programme_of(shop=membership.shop)
+    expires_on = ledger.expiry_date(programme.expiry_policy, earned_on=earned_on, days=programme.expiry_days)
+    return _append(membership, kind=kind, delta=points, key=key, expires_on=expires_on, **fields)
+
+
+def debit(membership: Membership, *, kind: str, points: int, key: str, on: dt.date, **fields) -> PointsEntry:
+    """Take points (caller holds the lock and checked the key); refuses to go below zero."""
+    _expire_due(membership, on)
+    if points > membership.points_balance:
+        raise Conflict(
+            f"the customer has {membership.points_balance} points, fewer than the {points} asked for",
+            field="points", code="insufficient_points",
+        )
+    return _append(membership, kind=kind, delta=-points, key=key, **fields)
+
+
+@transaction.atomic
+def earn_points(
+    *, shop: Shop, customer: Customer, points: int, idempotency_key: str, order: Order | None = None,
+    reason: str = "", on: dt.date | None = None,
+) -> PointsEntry:
+    key, points = _check_key(idempotency_key), _check_points(points)
+    membership = _lock(shop, customer)
+    return _replayed(shop, key, Kind.EARN, customer) or credit(
+        membership, kind=Kind.EARN, points=points, key=key, earned_on=on or today(), order=order,
+        reason=reason[:300],
+    )
+
+
+@transaction.atomic
+def redeem_points(
+    *, shop: Shop, customer: Customer, points: int, idempotency_key: str, reason: str = "",
+    order: Order | None = None, gift: Gift | None = None, on: dt.date | None = None,
+) -> PointsEntry:
+    key, points = _check_key(idempotency_key), _check_points(points)
+    membership = _lock(shop, customer)
+    return _replayed(shop, key, Kind.REDEEM, customer) or debit(
+        membership, kind=Kind.REDEEM, points=points, key=key, on=on or today(), order=order, gift=gift,
+        reason=reason[:300],
+    )
+
+
+@transaction.atomic
+def adjust_points(
+    *, shop: Shop, customer: Customer, delta: int, reason: str, staff: Staff, idempotency_key: str,
+    on: dt.date | None = None,
+) -> PointsEntry:
+    """A correction by an owner or manager, with the reason; it may not take the balance below zero."""
+    key = _check_key(idempotency_key)
+    if staff.shop_id != shop.pk or staff.role not in (Role.OWNER, Role.MANAGER):
+        raise Forbidden("only the shop's owner or a manager can adjust points")
+    if not (reason or "").strip():
+        raise Invalid("an adjustment needs a reason", field="reason")
+    _check_points(abs(delta) if isinstance(delta, int) and not isinstance(delta, bool) else 0, "delta")
+    membership = _lock(shop, customer)
+    fields = {"reason": reason.strip()[:300], "staff": staff}
+    if (entry := _replayed(shop, key, Kind.ADJUSTMENT, customer)) is not None:
+        return entry
+    on = on or today()
+    if delta > 0:
+        return credit(membership, kind=Kind.ADJUSTMENT, points=delta, key=key, earned_on=on, **fields)
+    return debit(membership, kind=Kind.ADJUSTMENT, points=-delta, key=key, on=on, **fields)
+
+
+def points_earned_on(*, shop: Shop, order: Order) -> int:
+    return PointsEntry.objects.filter(shop=shop, order=order, kind=Kind.EARN).aggregate(s=Sum("delta"))["s"] or 0
+
+
+@transaction.atomic
+def reverse_for_refund(*, shop: Shop, order: Order, on: dt.date | None = None) -> PointsEntry | None:
+    """Take back the share of the order's points that its refund represents (refunded / paid).
+
+    Idempotent by construction: the target reversal follows from the order's amounts, and only the
+    difference to what earlier reversals took is written. Points the customer already spent cannot be
+    taken back below zero: the reversal stops at her balance and says so in its reason.
+    """
+    if order.shop_id != shop.pk or order.customer_id is None:
+        return None
+    earned = points_earned_on(shop=shop, order=order)
+    if not earned or not order.paid_amount:
+        return None
+    share = min(Decimal(order.refunded_amount) / Decimal(order.paid_amount), Decimal(1))
+    target = refund_share_of(earned, refunded=order.refunded_amount, paid=order.paid_amount)
+    membership = _lock(shop, Customer.objects.including_merged(shop).get(pk=order.customer_id))
+    done = -(PointsEntry.objects.filter(shop=shop, order=order, kind=Kind.REVERSAL).aggregate(s=Sum("delta"))["s"] or 0)
+    missing = target - done
+    if missing <= 0:
+        return None
+    _expire_due(membership, on or today())
+    taken = min(missing, membership.points_balance)
+    if taken <= 0:
+        return None
+    lot = PointsEntry.objects.filter(shop=shop, order=order, kind=Kind.EARN).order_by("id").first()
+    reason = f"refund of order {order.external_id}: {share:.0%} of {earned} points"
+    if taken < missing:
+        reason += f"; {missing - taken} already spent"
+    return _append(
+        membership, kind=Kind.REVERSAL, delta=-taken, key=f"reversal:{order.pk}:{done + missing}",
+        order=order, lot=lot, reason=reason[:300],
+    )
+
+
+def refund_share_of(earned: int, *, refunded: Decimal, paid: Decimal) -> int:
+    """earned × refunded / paid, rounded half up to a whole point, in exact integer arithmetic."""
+    refunded_fen, paid_fen = min(to_fen(refunded), to_fen(paid)), to_fen(paid)
+    return (2 * earned * refunded_fen + paid_fen) // (2 * paid_fen)
+
+
+def expire_points(*, shop: Shop, on: dt.date | None = None) -> int:
+    """Write off every lot whose last day is before `on` (today): one expiry entry per lot, ever.
+
+    Each customer in her own transaction, so a run over many customers holds no long lock and an
+    interrupted run resumes where it stopped.
+    """
+    on = on or today()
+    customer_ids = (
+        PointsEntry.objects.filter(shop=shop, delta__gt=0, expires_on__lt=on)
+        .values_list("customer_id", flat=True).distinct().order_by()
+    )
+    expired = 0
+    for customer_id in customer_ids:
+        with transaction.atomic():
+            membership = Membership.objects.select_for_update().get(shop=shop, customer_id=customer_id)
+            expired += -sum(entry.delta for entry in _expire_due(membership, on))
+    return expired
+
+
+def balance_from_entries(*, shop: Shop, customer: Customer) -> int:
+    return PointsEntry.objects.filter(shop=shop, customer=customer).aggregate(s=Sum("delta"))["s"] or 0

@@ -1,0 +1,286 @@
+"""The programme's settings and tier ladder; memberships; moving customers up and down the ladder.
+
+Customers move up at once after a qualifying purchase, and down only at the yearly review: a review
+that finds a member below her tier gives her `demotion_grace_days` to requalify; the first review on or
+after that day moves her to the tier she qualifies for. Every move is a TierChange with its reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from huitouke.core.errors import Invalid
+from huitouke.core.models import Shop
+from huitouke.core.money import ZERO, money
+from huitouke.core.timeutil import today
+from huitouke.customers.models import Customer
+from huitouke.loyalty.models import ExpiryPolicy, Membership, Programme, Tier, TierBasis, TierChange
+from huitouke.loyalty.pricing import pct
+from huitouke.orders.models import Order
+
+# DOMAIN §3: 普通会员 (one purchase: free shipping), 高级会员 (spend ≥ X: 5% off), VIP会员, 至尊VIP会员.
+DEFAULT_LADDER: tuple[dict[str, Any], ...] = (
+    {"name": "普通会员", "min_spend": Decimal("0"), "min_purchases": 1, "discount_percent": Decimal("0"),
+     "free_shipping": True, "birthday_extra_percent": Decimal("0"), "points_multiplier": Decimal("1")},
+    {"name": "高级会员", "min_spend": Decimal("1000"), "min_purchases": 3, "discount_percent": Decimal("5"),
+     "free_shipping": True, "birthday_extra_percent": Decimal("0"), "points_multiplier": Decimal("1.2")},
+    {"name": "VIP会员", "min_spend": Decimal("5000"), "min_purchases": 6, "discount_percent": Decimal("8"),
+     "free_shipping": True, "birthday_extra_percent": Decimal("5"), "points_multiplier": Decimal("1.5")},
+    {"name": "至尊VIP会员", "min_spend": Decimal("20000"), "min_purchases": 12, "discount_percent": Decimal("12"),
+     "free_shipping": True, "birthday_extra_percent": Decimal("5"), "points_multiplier": Decimal("2")},
+)
+
+
+def programme_of(*, shop: Shop) -> Programme:
+    """The shop's programme, created with the default settings and ladder on first use."""
+    programme = Programme.objects.filter(shop=shop).first()
+    if programme is not None:
+        return programme
+    with transaction.atomic():
+        programme, _ = Programme.objects.get_or_create(shop=shop)
+        if not Tier.objects.filter(shop=shop).exists():
+            Tier.objects.bulk_create([Tier(shop=shop, rank=rank, **fields) for rank, fields in enumerate(DEFAULT_LADDER)])
+    return programme
+
+
+def ladder(*, shop: Shop) -> list[Tier]:
+    programme_of(shop=shop)
+    return list(Tier.objects.filter(shop=shop).order_by("rank"))
+
+
+SETTINGS_FIELDS = (
+    "tier_basis", "points_per_yuan", "expiry_policy", "expiry_days", "points_per_yuan_redeemed",
+    "max_discount_percent", "demotion_grace_days",
+)
+
+
+@transaction.atomic
+def update_programme(*, shop: Shop, **changes: Any) -> Programme:
+    programme = programme_of(shop=shop)
+    unknown = set(changes) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise Invalid(f"unknown setting(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    for name, value in changes.items():
+        setattr(programme, name, value)
+    _check_programme(programme)
+    programme.save()
+    _check_ladder_within_guard(programme, ladder(shop=shop))
+    return programme
+
+
+def _check_programme(programme: Programme) -> None:
+    if programme.tier_basis not in TierBasis.values:
+        raise Invalid(f"tier_basis must be one of {', '.join(TierBasis.values)}", field="tier_basis")
+    if programme.expiry_policy not in ExpiryPolicy.values:
+        raise Invalid(f"expiry_policy must be one of {', '.join(ExpiryPolicy.values)}", field="expiry_policy")
+    if not Decimal(0) <= Decimal(programme.max_discount_percent) <= Decimal(100):
+        raise Invalid("the margin guard is a percentage from 0 to 100", field="max_discount_percent")
+
+
+@dataclass(frozen=True)
+class TierInput:
+    name: str
+    min_spend: Decimal = ZERO
+    min_purchases: int = 0
+    discount_percent: Decimal = Decimal(0)
+    free_shipping: bool = False
+    birthday_extra_percent: Decimal = Decimal(0)
+    points_multiplier: Decimal = Decimal(1)
+
+
+@transaction.atomic
+def set_ladder(*, shop: Shop, tiers: list[TierInput]) -> list[Tier]:
+    """Replace the ladder's rungs in place (rank by rank); members of removed rungs drop to the top one left."""
+    programme = programme_of(shop=shop)
+    if not tiers:
+        raise Invalid("a ladder needs at least one tier", field="tiers")
+    _check_rungs(tiers)
+    current = {tier.rank: tier for tier in Tier.objects.select_for_update().filter(shop=shop)}
+    kept = []
+    for rank, rung in enumerate(tiers):
+        tier = current.get(rank) or Tier(shop=shop, rank=rank)
+        for name, value in vars(rung).items():
+            setattr(tier, name, money(value) if name == "min_spend" else value)
+        tier.save()
+        kept.append(tier)
+    removed = [tier for rank, tier in current.items() if rank >= len(tiers)]
+    if removed:
+        Membership.objects.filter(shop=shop, tier__in=removed).update(tier=kept[-1])
+        TierChange.objects.filter(shop=shop, from_tier__in=removed).update(from_tier=kept[-1])
+        TierChange.objects.filter(shop=shop, to_tier__in=removed).update(to_tier=kept[-1])
+        Tier.objects.filter(pk__in=[t.pk for t in removed]).delete()
+    _check_ladder_within_guard(programme, kept)
+    return kept
+
+
+def _check_rungs(tiers: list[TierInput]) -> None:
+    for index, rung in enumerate(tiers):
+        where = f"tiers[{index}]"
+        if not rung.name.strip():
+            raise Invalid(f"{where}.name is required", field=f"{where}.name")
+        for name in ("discount_percent", "birthday_extra_percent"):
+            if not Decimal(0) <= Decimal(getattr(rung, name)) < Decimal(100):
+                raise Invalid(f"{where}.{name} must be from 0 to 99.99", field=f"{where}.{name}")
+        if not Decimal(0) < Decimal(rung.points_multiplier) <= Decimal(10):
+            raise Invalid(f"{where}.points_multiplier must be above 0 and at most 10", field=f"{where}.points_multiplier")
+        if index and (rung.min_spend < tiers[index - 1].min_spend or rung.min_purchases < tiers[index - 1].min_purchases):
+            raise Invalid(f"{where} must not ask for less than the tier below it", field=f"{where}.min_spend")
+
+
+def _check_ladder_within_guard(programme: Programme, tiers: list[Tier]) -> None:
+    """A tier whose own benefits break the margin guard would make every quote fail: refuse it here."""
+    for tier in tiers:
+        given = Decimal(tier.discount_percent) + Decimal(tier.birthday_extra_percent)
+        if given > Decimal(programme.max_discount_percent):
+            raise Invalid(
+                f"{tier.name} gives {pct(given)}% off, more than the margin guard's {pct(programme.max_discount_percent)}%",
+                field="max_discount_percent",
+            )
+
+
+def membership_of(*, shop: Shop, customer: Customer, lock: bool = False) -> Membership:
+    """The customer's membership (joined in the entry tier on first use); `lock` takes its row lock,
+    which every points write holds, so one customer's writes run one at a time."""
+    entry_tier = ladder(shop=shop)[0]
+    membership, _ = Membership.objects.get_or_create(shop=shop, customer=customer, defaults={"tier": entry_tier})
+    if lock:
+        membership = Membership.objects.select_for_update().select_related("tier").get(pk=membership.pk)
+    return membership
+
+
+def qualifying_figure(*, shop: Shop, customer: Customer, basis: str, as_of: dt.date) -> Decimal | int:
+    if basis == TierBasis.PURCHASES:
+        return customer.orders_count
+    if basis == TierBasis.LIFETIME_SPEND:
+        return customer.net_spend
+    since = as_of - dt.timedelta(days=365)
+    total = Order.objects.filter(
+        shop=shop, customer=customer, is_purchase=True, purchase_day__gt=since, purchase_day__lte=as_of,
+    ).aggregate(total=Sum("net_amount"))["total"]
+    return total or ZERO
+
+
+def qualifying_tier(tiers: list[Tier], *, basis: str, figure: Decimal | int) -> Tier:
+    """The highest rung the figure reaches (the entry tier when none)."""
+    reached = tiers[0]
+    for tier in tiers:
+        threshold = tier.min_purchases if basis == TierBasis.PURCHASES else tier.min_spend
+        if figure >= threshold:
+            reached = tier
+    return reached
+
+
+def _describe(basis: str, figure: Decimal | int, tier: Tier) -> str:
+    if basis == TierBasis.PURCHASES:
+        return f"{figure} purchases, {tier.name} needs {tier.min_purchases}"
+    label = "lifetime net spend" if basis == TierBasis.LIFETIME_SPEND else "net spend in 12 months"
+    return f"{label} ¥{figure}, {tier.name} needs ¥{tier.min_spend}"
+
+
+def move_up_after_purchase(*, shop: Shop, membership: Membership, order: Order | None = None) -> TierChange | None:
+    """Promote at once when the customer's figures reach a higher rung (never demotes)."""
+    programme = programme_of(shop=shop)
+    customer = Customer.objects.get(pk=membership.customer_id)
+    figure = qualifying_figure(shop=shop, customer=customer, basis=programme.tier_basis, as_of=today())
+    target = qualifying_tier(ladder(shop=shop), basis=programme.tier_basis, figure=figure)
+    if target.rank <= membership.tier.rank:
+        return None
+    return _move(shop, membership, target, f"purchase: {_describe(programme.tier_basis, figure, target)}", order)
+
+
+def _move(shop: Shop, membership: Membership, target: Tier, reason: str, order: Order | None = None) -> TierChange:
+    change = TierChange.objects.create(
+        shop=shop, customer_id=membership.customer_id, from_tier=membership.tier, to_tier=target,
+        reason=reason[:300], order=order,
+    )
+    membership.tier = target
+    membership.tier_since = timezone.now()
+    membership.demotion_due_on = None
+    membership.save(update_fields=["tier", "tier_since", "demotion_due_on"])
+    return change
+
+
+@dataclass
+class ReviewOutcome:
+    reviewed: int = 0
+    promoted: int = 0
+    demoted: int = 0
+    grace_started: int = 0
+    grace_cleared: int = 0
+
+
+@transaction.atomic
+def review_tiers(*, shop: Shop, on: dt.date | None = None) -> ReviewOutcome:
+    """The yearly review: promote whoever qualifies higher, start the grace period of members below their
+    tier, and move down those whose grace period has ended and who still fall short."""
+    on = on or today()
+    programme = programme_of(shop=shop)
+    tiers = ladder(shop=shop)
+    outcome = ReviewOutcome()
+    members = Membership.objects.select_for_update().filter(shop=shop).select_related("tier").order_by("id")
+    customers = Customer.objects.including_merged(shop).in_bulk([m.customer_id for m in members])
+    for membership in members:
+        outcome.reviewed += 1
+        figure = qualifying_figure(
+            shop=shop, customer=customers[membership.customer_id], basis=programme.tier_basis, as_of=on
+        )
+        target = qualifying_tier(tiers, basis=programme.tier_basis, figure=figure)
+        _review_one(shop, programme, membership, target, figure, on, outcome)
+    return outcome
+
+
+def _review_one(
+    shop: Shop, programme: Programme, membership: Membership, target: Tier, figure: Decimal | int,
+    on: dt.date, outcome: ReviewOutcome,
+) -> None:
+    basis = programme.tier_basis
+    if target.rank > membership.tier.rank:
+        _move(shop, membership, target, f"yearly review {on}: {_describe(basis, figure, target)}")
+        outcome.promoted += 1
+    elif target.rank == membership.tier.rank:
+        if membership.demotion_due_on is not None:
+            membership.demotion_due_on = None
+            membership.save(update_fields=["demotion_due_on"])
+            outcome.grace_cleared += 1
+    elif membership.demotion_due_on is None:
+        membership.demotion_due_on = on + dt.timedelta(days=programme.demotion_grace_days)
+        membership.save(update_fields=["demotion_due_on"])
+        outcome.grace_started += 1
+    elif membership.demotion_due_on <= on:
+        current = membership.tier
+        _move(shop, membership, target, (
+            f"yearly review {on}: {_describe(basis, figure, current)}; grace period ended "
+            f"{membership.demotion_due_on}"
+        ))
+        outcome.demoted += 1
+
+
+def is_birthday_month(customer: Customer, *, on: dt.date) -> bool:
+    """Solar birthdays by month; a lunar birthday by the solar month its day falls in (a late lunar-year
+    birthday lands in the next solar year, so both lunar years that touch `on` are asked)."""
+    if not customer.birth_month or not customer.birth_day:
+        return False
+    if customer.birthday_calendar != "lunar":
+        return customer.birth_month == on.month
+    return any(
+        (day.year, day.month) == (on.year, on.month)
+        for day in (_lunar_birthday_in(year, customer) for year in (on.year - 1, on.year))
+    )
+
+
+def _lunar_birthday_in(lunar_year: int, customer: Customer) -> dt.date:
+    from lunar_python import Lunar
+
+    month = -customer.birth_month if customer.birth_leap_month else customer.birth_month
+    try:
+        solar = Lunar.fromYmd(lunar_year, month, customer.birth_day).getSolar()
+    except Exception:  # noqa: BLE001 - lunar-python raises bare Exception: no leap month or no day 30 this year
+        solar = Lunar.fromYmd(lunar_year, abs(month), min(customer.birth_day, 29)).getSolar()
+    return dt.date(solar.getYear(), solar.getMonth(), solar.getDay())
