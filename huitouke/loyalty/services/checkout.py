@@ -18,6 +18,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from huitouke.core.dblock import write_turn
 from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import Shop
 from huitouke.core.money import ZERO, fmt, from_fen, money, to_fen
@@ -26,7 +27,7 @@ from huitouke.core.timeutil import local_day
 from huitouke.customers.models import Customer
 from huitouke.customers.selectors import customer_by_id
 from huitouke.loyalty import ledger, pricing
-from huitouke.loyalty.models import Checkout, Coupon, Membership, PointsEntry, Programme, Tier
+from huitouke.loyalty.models import Checkout, Coupon, Membership, PointsEntry, Programme, Tier, TierChange
 from huitouke.loyalty.services import points as points_service
 from huitouke.loyalty.services.coupons import normalise_code
 from huitouke.loyalty.services.programme import (
@@ -102,28 +103,37 @@ def _commit_once(shop: Shop, request: CheckoutRequest, key: str, digest: str, no
     if not request.store:
         raise Invalid("store is required to record the order", field="store")
     store = store_by_slug(shop=shop, slug=request.store)
-    with transaction.atomic():
+    programme, on = programme_of(shop=shop), local_day(now)
+    # Priced before the lock, so the lock is held only for the writes (on SQLite it is the whole database's).
+    seen = membership_of(shop=shop, customer=customer)
+    priced = _price(shop, request, customer, seen, on, programme)
+    with write_turn(), transaction.atomic():
         membership = membership_of(shop=shop, customer=customer, lock=True)
         earlier = Checkout.objects.filter(shop=shop, idempotency_key=key).first()
         if earlier is not None:  # the first attempt finished while this one waited for the lock
             return _replay(earlier, digest)
-        priced = _price(shop, request, customer, membership, local_day(now))
+        if (membership.tier_id, membership.points_balance) != (seen.tier_id, seen.points_balance):
+            priced = _price(shop, request, customer, membership, on, programme)  # she changed meanwhile
         order = _record(shop, store, request, priced, key, now)
         _use_coupon(priced.coupon, order, now)
-        _write_points(membership, priced, order, key, local_day(now))
-        change = move_up_after_purchase(shop=shop, membership=membership, order=order)
-        response = {
-            **_as_json(priced), "order_id": order.pk, "order_number": order.external_id,
-            "points_balance": membership.points_balance,
-            "tier_change": None if change is None else {
-                "from": change.from_tier.name, "to": change.to_tier.name, "reason": change.reason,
-            },
-        }
+        _write_points(membership, priced, order, key, on, programme)
+        change = move_up_after_purchase(shop=shop, membership=membership, order=order, programme=programme)
+        response = _committed_json(priced, order, membership, change)
         Checkout.objects.create(
             shop=shop, idempotency_key=key, request_digest=digest, order=order, customer=customer,
             coupon=priced.coupon, response=response,
         )
     return response
+
+
+def _committed_json(priced: Priced, order: Order, membership: Membership, change: TierChange | None) -> dict:
+    return {
+        **_as_json(priced), "order_id": order.pk, "order_number": order.external_id,
+        "points_balance": membership.points_balance,
+        "tier_change": None if change is None else {
+            "from": change.from_tier.name, "to": change.to_tier.name, "reason": change.reason,
+        },
+    }
 
 
 def _digest(request: CheckoutRequest) -> str:
@@ -140,8 +150,11 @@ def _replay(earlier: Checkout, digest: str) -> dict:
     return {**earlier.response, "replayed": True}
 
 
-def _price(shop: Shop, request: CheckoutRequest, customer: Customer, membership: Membership, on: dt.date) -> Priced:
-    programme = programme_of(shop=shop)
+def _price(
+    shop: Shop, request: CheckoutRequest, customer: Customer, membership: Membership, on: dt.date,
+    programme: Programme | None = None,
+) -> Priced:
+    programme = programme or programme_of(shop=shop)
     lines = _lines(shop, request.lines)
     tier = membership.tier
     birthday = is_birthday_month(customer, on=on)
@@ -270,7 +283,9 @@ def _use_coupon(coupon: Coupon | None, order: Order, now: dt.datetime) -> None:
         raise Conflict(f"coupon {coupon.code} was already used", field="coupon_code", code="coupon_used")
 
 
-def _write_points(membership: Membership, priced: Priced, order: Order, key: str, on: dt.date) -> None:
+def _write_points(
+    membership: Membership, priced: Priced, order: Order, key: str, on: dt.date, programme: Programme
+) -> None:
     q = priced.quote
     if q.points_redeemed:
         points_service.debit(
@@ -280,7 +295,7 @@ def _write_points(membership: Membership, priced: Priced, order: Order, key: str
     if q.points_earned:
         points_service.credit(
             membership, kind=PointsEntry.Kind.EARN, points=q.points_earned, key=f"checkout:{key}:earn",
-            earned_on=on, order=order, reason=f"order {order.external_id}",
+            earned_on=on, programme=programme, order=order, reason=f"order {order.external_id}",
         )
 
 

@@ -20,7 +20,7 @@ from huitouke.core.money import to_fen
 from huitouke.core.timeutil import today
 from huitouke.customers.models import Customer
 from huitouke.loyalty import ledger
-from huitouke.loyalty.models import Gift, Membership, PointsEntry
+from huitouke.loyalty.models import Gift, Membership, PointsEntry, Programme
 from huitouke.loyalty.services.programme import membership_of, programme_of
 from huitouke.orders.models import Order
 
@@ -83,10 +83,11 @@ def _lock(shop: Shop, customer: Customer) -> Membership:
 
 
 def credit(
-    membership: Membership, *, kind: str, points: int, key: str, earned_on: dt.date, **fields
+    membership: Membership, *, kind: str, points: int, key: str, earned_on: dt.date,
+    programme: Programme | None = None, **fields,
 ) -> PointsEntry:
     """A new lot (caller holds the lock and checked the key) that expires by the programme's policy."""
-    programme = programme_of(shop=membership.shop)
+    programme = programme or programme_of(shop=membership.shop_id)
     expires_on = ledger.expiry_date(programme.expiry_policy, earned_on=earned_on, days=programme.expiry_days)
     return _append(membership, kind=kind, delta=points, key=key, expires_on=expires_on, **fields)
 

@@ -51,8 +51,11 @@ def programme_of(*, shop: Shop) -> Programme:
 
 
 def ladder(*, shop: Shop) -> list[Tier]:
-    programme_of(shop=shop)
-    return list(Tier.objects.filter(shop=shop).order_by("rank"))
+    tiers = list(Tier.objects.filter(shop=shop).order_by("rank"))
+    if not tiers:  # a shop's first use: programme_of creates the default ladder
+        programme_of(shop=shop)
+        tiers = list(Tier.objects.filter(shop=shop).order_by("rank"))
+    return tiers
 
 
 SETTINGS_FIELDS = (
@@ -148,10 +151,13 @@ def _check_ladder_within_guard(programme: Programme, tiers: list[Tier]) -> None:
 def membership_of(*, shop: Shop, customer: Customer, lock: bool = False) -> Membership:
     """The customer's membership (joined in the entry tier on first use); `lock` takes its row lock,
     which every points write holds, so one customer's writes run one at a time."""
-    entry_tier = ladder(shop=shop)[0]
-    membership, _ = Membership.objects.get_or_create(shop=shop, customer=customer, defaults={"tier": entry_tier})
+    members = Membership.objects.filter(shop=shop, customer=customer).select_related("tier")
     if lock:
-        membership = Membership.objects.select_for_update().select_related("tier").get(pk=membership.pk)
+        members = members.select_for_update(of=("self",))  # the member's row, not her tier's
+    membership = members.first()
+    if membership is None:
+        Membership.objects.get_or_create(shop=shop, customer=customer, defaults={"tier": ladder(shop=shop)[0]})
+        membership = members.get()
     return membership
 
 
@@ -184,9 +190,11 @@ def _describe(basis: str, figure: Decimal | int, tier: Tier) -> str:
     return f"{label} ¥{figure}, {tier.name} needs ¥{tier.min_spend}"
 
 
-def move_up_after_purchase(*, shop: Shop, membership: Membership, order: Order | None = None) -> TierChange | None:
+def move_up_after_purchase(
+    *, shop: Shop, membership: Membership, order: Order | None = None, programme: Programme | None = None,
+) -> TierChange | None:
     """Promote at once when the customer's figures reach a higher rung (never demotes)."""
-    programme = programme_of(shop=shop)
+    programme = programme or programme_of(shop=shop)
     customer = Customer.objects.get(pk=membership.customer_id)
     figure = qualifying_figure(shop=shop, customer=customer, basis=programme.tier_basis, as_of=today())
     target = qualifying_tier(ladder(shop=shop), basis=programme.tier_basis, figure=figure)
@@ -207,8 +215,19 @@ def _move(shop: Shop, membership: Membership, target: Tier, reason: str, order: 
     return change
 
 
+def enrol_buyers(*, shop: Shop) -> int:
+    """Every customer who has bought is a member (普通会员: one purchase); enrol those who are not yet."""
+    entry_tier = ladder(shop=shop)[0]
+    members = Membership.objects.filter(shop=shop).values("customer_id")
+    buyers = Customer.objects.for_shop(shop).filter(orders_count__gt=0).exclude(pk__in=members)
+    new = [Membership(shop=shop, customer_id=pk, tier=entry_tier) for pk in buyers.values_list("pk", flat=True)]
+    Membership.objects.bulk_create(new, batch_size=5000)
+    return len(new)
+
+
 @dataclass
 class ReviewOutcome:
+    enrolled: int = 0
     reviewed: int = 0
     promoted: int = 0
     demoted: int = 0
@@ -223,7 +242,7 @@ def review_tiers(*, shop: Shop, on: dt.date | None = None) -> ReviewOutcome:
     on = on or today()
     programme = programme_of(shop=shop)
     tiers = ladder(shop=shop)
-    outcome = ReviewOutcome()
+    outcome = ReviewOutcome(enrolled=enrol_buyers(shop=shop))
     members = Membership.objects.select_for_update().filter(shop=shop).select_related("tier").order_by("id")
     customers = Customer.objects.including_merged(shop).in_bulk([m.customer_id for m in members])
     for membership in members:

@@ -14,7 +14,7 @@ from huitouke.demo import bench
 
 class Command(BaseCommand):
     help = ("Benchmarks (in var/bench/): `bench http` page latency, `bench demo` build time, `bench import` "
-            "import speed and memory, `bench analytics` model speed against lifetimes.")
+            "import speed and memory, `bench analytics` model speed against lifetimes, `bench checkout` loyalty commits/s.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="which", required=True)
@@ -34,11 +34,30 @@ class Command(BaseCommand):
         imp.add_argument("--database-url", help="database to use (default: a scratch SQLite file, deleted after)")
         imp.add_argument("--json", type=Path, help="also write the results as JSON here")
         sub.add_parser("analytics", help="our BTYD models against lifetimes (summary build, BG/NBD fit)")
+        checkout = sub.add_parser("checkout", help="loyalty checkout commits/s and p99 with concurrent clients")
+        checkout.add_argument("--database-url", help="database to use (default: a scratch SQLite file)")
+        checkout.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
+        checkout.add_argument("--per-client", type=int, default=250, help="commits per client (default 250)")
+        checkout.add_argument("--json", type=Path, help="also write the results as JSON here")
+        run = sub.add_parser("checkout-run", help="(internal) the checkout measurement, on the current database")
+        run.add_argument("--clients", type=int, default=8)
+        run.add_argument("--per-client", type=int, default=250)
         sub.add_parser("probe", help="(internal) print sample ids and search terms of the demo as JSON")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         console = Console(file=self.stdout._out, width=max(120, Console().width))  # type: ignore[attr-defined]
-        if opts["which"] == "probe":
+        if opts["which"] == "checkout-run":
+            from huitouke.loyalty.bench import checkout_run
+
+            self.stdout.write(json.dumps(checkout_run(clients=opts["clients"], per_client=opts["per_client"])))
+        elif opts["which"] == "checkout":
+            from huitouke.loyalty.bench import checkout_bench
+
+            report = checkout_bench(database_url=opts["database_url"], clients=opts["clients"],
+                                    per_client=opts["per_client"], console=console)
+            if opts["json"]:
+                opts["json"].write_text(json.dumps(report, indent=2))
+        elif opts["which"] == "probe":
             self.stdout.write(json.dumps(bench.probe_data(), ensure_ascii=False))
         elif opts["which"] == "import":
             from huitouke.orders.importing.bench import import_bench

@@ -25,16 +25,17 @@ class Command(BaseCommand):
         birthday = sub.add_parser("birthday-coupons", help="issue birthday coupons for the day")
         for command in (review, birthday):
             command.add_argument("--shop", required=True, help="shop slug")
-            command.add_argument("--on", type=iso_date, default=None, help="review day (default: today)")
+            command.add_argument("--on", default=None, help="review day (default: today)")
             command.add_argument("--json", action="store_true", help="print the counts as JSON")
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        on = iso_date(opts["on"], option="--on") if opts["on"] else None
         try:
             shop = shop_by_slug(opts["shop"])
             if opts["action"] == "review-tiers":
-                counts = asdict(review_tiers(shop=shop, on=opts["on"]))
+                counts = asdict(review_tiers(shop=shop, on=on))
             else:
-                counts = {"issued": issue_birthday_coupons(shop=shop, on=opts["on"])}
+                counts = {"issued": issue_birthday_coupons(shop=shop, on=on)}
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         if opts["json"]:

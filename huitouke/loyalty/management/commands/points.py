@@ -21,12 +21,13 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         expire = sub.add_parser("expire", help="write off expired points")
         expire.add_argument("--shop", required=True, help="shop slug")
-        expire.add_argument("--on", type=iso_date, default=None, help="the day to expire as of (default: today)")
+        expire.add_argument("--on", default=None, help="the day to expire as of (default: today)")
         expire.add_argument("--json", action="store_true", help="print the count as JSON")
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        on = iso_date(opts["on"], option="--on") if opts["on"] else None
         try:
-            expired = expire_points(shop=shop_by_slug(opts["shop"]), on=opts["on"])
+            expired = expire_points(shop=shop_by_slug(opts["shop"]), on=on)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(json.dumps({"expired_points": expired}) if opts["json"] else f"expired points: {expired}")
