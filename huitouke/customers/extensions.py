@@ -67,3 +67,24 @@ def customers_changed_by_merge(*, shop, customer_ids: Iterable[int]) -> None:
     ids = sorted(set(customer_ids))
     for listener in _MERGE_LISTENERS.values():
         listener(shop=shop, customer_ids=ids)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A section an upper app adds to the customer 360 page: its template and that template's context."""
+
+    template: str
+    context: dict[str, Any]
+
+
+PanelSource = Callable[..., Panel | None]
+_PANELS: dict[str, PanelSource] = {}
+
+
+def register_panel(name: str, source: PanelSource) -> None:
+    """`source(shop=..., customer=...)` returns a Panel for the 360 page, or None to show nothing."""
+    _PANELS[name] = source
+
+
+def panels_for(*, shop, customer) -> list[Panel]:
+    return [panel for source in _PANELS.values() if (panel := source(shop=shop, customer=customer)) is not None]

@@ -8,8 +8,13 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Loyalty: tiers, points, coupons, gifts")
 
     def ready(self) -> None:
-        from huitouke.customers.extensions import register_export_section, register_timeline_source
+        from huitouke.customers.extensions import (
+            register_export_section,
+            register_panel,
+            register_timeline_source,
+        )
         from huitouke.loyalty import selectors
 
+        register_panel("loyalty", selectors.loyalty_panel)
         register_timeline_source("loyalty", selectors.loyalty_timeline_entries)
         register_export_section("loyalty", selectors.loyalty_export_data)

@@ -12,7 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from huitouke.core.models import Shop
 from huitouke.core.money import ZERO
 from huitouke.core.timeutil import today
-from huitouke.customers.extensions import TimelineEntry
+from huitouke.customers.extensions import Panel, TimelineEntry
 from huitouke.customers.models import Customer
 from huitouke.loyalty.models import (
     Coupon,
@@ -90,6 +90,24 @@ def _next_tier(tiers: list[Tier], tier: Tier, basis: str, figure: Decimal | int)
     if basis == TierBasis.PURCHASES:
         return NextTier(target, max(target.min_purchases - int(figure), 0), basis)
     return NextTier(target, max(target.min_spend - Decimal(figure), ZERO), basis)
+
+
+def loyalty_panel(*, shop: Shop, customer: Customer) -> Panel | None:
+    """The 360 page's loyalty section: card figures, the member-card link, recent points and tier changes;
+    nothing for a customer who is neither a member nor holds a coupon."""
+    from huitouke.loyalty.card import card_token
+
+    membership = membership_or_none(shop=shop, customer=customer)
+    if membership is None and not Coupon.objects.filter(shop=shop, customer=customer).exists():
+        return None
+    return Panel("loyalty/_panel.html", {
+        "card": member_card(shop=shop, customer=customer),
+        "card_token": card_token(customer),
+        "entries": list(points_history(shop=shop, customer=customer)[:10]),
+        "tier_changes": list(TierChange.objects.filter(shop=shop, customer=customer)
+                             .select_related("from_tier", "to_tier").order_by("-at", "-id")[:5]),
+        "coupons": list(coupons_of(shop=shop, customer=customer)[:10]),
+    })
 
 
 def tier_counts(*, shop: Shop) -> list[tuple[Tier, int]]:

@@ -167,6 +167,7 @@ def _detail_context(request: HttpRequest, customer: Customer, *, revealed: bool)
         "identities": list(customer.identities.order_by("platform", "handle")),
         "consents": [(Channel(channel).label, consents.get(channel)) for channel in Channel.values],
         "timeline": extensions.timeline_for(shop=request.shop, customer=customer),
+        "panels": extensions.panels_for(shop=request.shop, customer=customer),
         "can_view_pii": request.staff.can_view_pii,
         "can_erase": request.staff.role == Role.OWNER,
         "merges": _merges_context(request, customer),
