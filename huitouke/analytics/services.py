@@ -88,6 +88,13 @@ def segments(
     return np.where(lost, Segment.LOST.value, np.where(new, Segment.NEW.value, by_rfm))
 
 
+def days_overdue(*, recency_days: np.ndarray, first_to_last_days: np.ndarray, frequency: np.ndarray) -> np.ndarray:
+    """Days since the last purchase minus the customer's mean gap between purchase days; NaN for one-time buyers."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap = np.where(frequency > 0, first_to_last_days / np.maximum(frequency, 1), np.nan)
+    return recency_days - gap
+
+
 @dataclass(frozen=True)
 class _Rfm:
     recency_days: np.ndarray
@@ -96,6 +103,7 @@ class _Rfm:
     f_score: np.ndarray
     m_score: np.ndarray
     segment: np.ndarray
+    days_overdue: np.ndarray
 
 
 @dataclass
@@ -154,7 +162,10 @@ def _rfm(summary: Any, purchases: Purchases, *, lost_after_days: int, new_within
         frequency=summary.frequency, age_days=age_days, lost_after_days=lost_after_days,
         new_within_days=new_within_days,
     )
-    return _Rfm(recency_days, monetary_fen, r_score, f_score, m_score, segment)
+    overdue = days_overdue(
+        recency_days=recency_days, first_to_last_days=summary.recency, frequency=summary.frequency
+    )
+    return _Rfm(recency_days, monetary_fen, r_score, f_score, m_score, segment, overdue)
 
 
 def _fit_models(summary: Any) -> _Models:
@@ -199,6 +210,7 @@ def _score_rows(
         return None if array is None else float(array[i])
 
     clv = predicted["clv_fen"]
+    overdue = [None if np.isnan(v) else round(float(v), 1) for v in rfm.days_overdue]
     return [
         CustomerScore(
             shop=shop, customer_id=int(summary.customer[i]), as_of=as_of, recency_days=int(rfm.recency_days[i]),
@@ -206,7 +218,7 @@ def _score_rows(
             r_score=int(rfm.r_score[i]), f_score=int(rfm.f_score[i]), m_score=int(rfm.m_score[i]),
             segment=rfm.segment[i], p_alive=value("p_alive", i),
             expected_purchases_90=value("expected_90", i), expected_purchases_365=value("expected_365", i),
-            clv_12m=None if clv is None else from_fen(int(clv[i])), computed_at=now,
+            clv_12m=None if clv is None else from_fen(int(clv[i])), days_overdue=overdue[i], computed_at=now,
         )
         for i in range(len(summary))
     ]
