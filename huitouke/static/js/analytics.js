@@ -34,7 +34,7 @@
           return d.labels.y + " " + d.months[p.value[1]] + "<br>" + d.labels.x + " " + p.value[0] + ": " + p.value[2] + "%";
         }
       },
-      grid: { left: 8, right: 8, bottom: 60, top: 10, containLabel: true },
+      grid: { left: 8, right: 8, bottom: 100, top: 10, containLabel: true },
       xAxis: { type: "category", data: d.offsets, name: d.labels.x, nameLocation: "middle", nameGap: 28, splitArea: { show: true } },
       yAxis: { type: "category", data: d.months, inverse: true, splitArea: { show: true } },
       visualMap: {
