@@ -181,3 +181,12 @@ def test_refresh_command_names_an_unknown_shop(db):
 
     with pytest.raises(CommandError, match="no shop 'nope'"):
         call_command("analytics", "refresh", "--shop", "nope")
+
+
+def test_refresh_all_queues_a_refresh_for_every_shop(tenant_a, tenant_b, small_shop):
+    # The test settings run queued jobs at once, so each shop's scores exist when the command returns.
+    out = io.StringIO()
+    call_command("analytics", "refresh-all", stdout=out)
+    assert "2 shops" in out.getvalue()
+    assert CustomerScore.objects.filter(shop=tenant_a.shop).count() == 5
+    assert ModelRun.objects.filter(shop=tenant_b.shop).get().customers == 0
