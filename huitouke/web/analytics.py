@@ -18,8 +18,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from huitouke.analytics import selectors
+from huitouke.analytics import selectors, services
 from huitouke.analytics.models.scores import SEGMENT_NAMES_EN, CustomerScore, Segment
+from huitouke.core.errors import Invalid
 from huitouke.core.money import fmt
 from huitouke.core.pii import mask_name
 from huitouke.web.views import PAGE_SIZE, staff_required
@@ -133,12 +134,43 @@ def cohorts(request: HttpRequest) -> HttpResponse:
             if rate is not None and row.size
         ],
         "labels": {"x": _("Months since first purchase"), "y": _("First purchase month"),
-                   "value": _("Bought again (% of cohort)")},
+                   "value": _("Bought again (share of the cohort)")},
     }
     return render(request, "web/analytics/cohorts.html", {
         "report": report, "chart": chart, "months": months, "choices": (3, 6, 12, 24, 36),
         "offsets": range(months),
     })
+
+
+@staff_required
+def model_check(request: HttpRequest) -> HttpResponse:
+    """Predicted vs actual holdout purchases; a holdout the history cannot hold falls back to the default."""
+    text = request.GET.get("holdout_days", "")
+    check, error = _model_check(request, int(text) if text.isdigit() else None)
+    if check is None:
+        return render(request, "web/analytics/model_check.html", {"check": None, "error": error})
+    chart = {
+        "groups": [g.label for g in check.groups], "actual": [g.actual for g in check.groups],
+        "predicted": [g.predicted for g in check.groups],
+        "labels": {"actual": _("Actual"), "predicted": _("Predicted (BG/NBD)"),
+                   "x": _("Repeat purchase days in the calibration period"),
+                   "y": _("Mean purchase days in the holdout")},
+    }
+    return render(request, "web/analytics/model_check.html", {"check": check, "chart": chart, "error": error})
+
+
+def _model_check(request: HttpRequest, holdout_days: int | None) -> tuple[services.ModelCheck | None, str]:
+    """The check with the asked holdout, else with the default one; the refusal's message, if any."""
+    try:
+        return services.model_check(shop=request.shop, holdout_days=holdout_days), ""
+    except Invalid as exc:
+        if holdout_days is None:
+            return None, exc.message
+        error = exc.message
+    try:
+        return services.model_check(shop=request.shop), error
+    except Invalid:
+        return None, error
 
 
 def _without_page(request: HttpRequest) -> str:

@@ -20,6 +20,7 @@ urlpatterns = [
     path("analytics/list.csv", analytics.customers_csv, name="analytics_customers_csv"),
     path("analytics/cohorts/", analytics.cohorts, name="analytics_cohorts"),
     path("analytics/win-back/", analytics.win_back, name="analytics_win_back"),
+    path("analytics/model-check/", analytics.model_check, name="analytics_model_check"),
     path("analytics/win-back.csv", analytics.win_back_csv, name="analytics_win_back_csv"),
     path("imports/", imports.import_list, name="imports"),
     path("imports/formats/", imports.import_formats, name="import_formats"),

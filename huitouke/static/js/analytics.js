@@ -63,4 +63,24 @@
     });
     ready(clv);
   }
+
+  var check = chartFor("model-check-chart", "model-check-data");
+  if (check) {
+    var m = check.data;
+    check.chart.setOption({
+      animation: false,
+      color: ["#9fb8d6", "#c0392b"],
+      textStyle: font,
+      tooltip: { trigger: "axis" },
+      legend: { top: 0, data: [m.labels.actual, m.labels.predicted] },
+      grid: { left: 8, right: 8, bottom: 30, top: 40, containLabel: true },
+      xAxis: { type: "category", data: m.groups, name: m.labels.x, nameLocation: "middle", nameGap: 28 },
+      yAxis: { type: "value", name: m.labels.y },
+      series: [
+        { name: m.labels.actual, type: "bar", data: m.actual },
+        { name: m.labels.predicted, type: "line", data: m.predicted, symbolSize: 7, connectNulls: true }
+      ]
+    });
+    ready(check);
+  }
 })();

@@ -150,3 +150,30 @@ def test_nav_links_to_the_analytics_pages(owner_client, data_a):
     text = _text(owner_client.get(reverse("dashboard")))
     for name in ("analytics", "analytics_win_back", "analytics_cohorts"):
         assert f'href="{reverse(name)}"' in text
+
+
+def test_model_check_page_shows_predicted_and_actual_by_frequency(owner_client, tenant_a):
+    from huitouke.analytics.services import model_check
+    from huitouke.analytics.tests.test_refresh import draw_bgnbd_shop
+
+    draw_bgnbd_shop(tenant_a, seed=1)
+    response = owner_client.get(reverse("analytics_model_check"), {"holdout_days": "600"})
+    check = response.context["check"]
+    assert check == model_check(shop=tenant_a.shop, holdout_days=600)
+    text = _text(response)
+    assert text.count("data-group=") == 8 and 'id="model-check-chart"' in text
+    assert response.context["chart"]["actual"] == [g.actual for g in check.groups]
+
+
+def test_model_check_page_explains_a_holdout_too_long_and_an_empty_shop(owner_client, data_a):
+    response = owner_client.get(reverse("analytics_model_check"), {"holdout_days": "99999"})
+    assert response.status_code == 200
+    assert response.context["error"].startswith("the holdout must be between 1 and")
+    assert response.context["check"].holdout_days < 99999  # fell back to the default
+    assert "customers" in response.context["check"].message  # two customers: too few to fit, and it says so
+
+
+def test_model_check_page_on_a_shop_without_purchases(owner_client, tenant_a):
+    response = owner_client.get(reverse("analytics_model_check"))
+    assert response.status_code == 200 and response.context["check"] is None
+    assert "no purchases" in response.context["error"]
