@@ -10,17 +10,11 @@ import pytest
 
 from huitouke.analytics.models.cohorts import cohorts
 from huitouke.analytics.selectors import cohort_report
+from huitouke.analytics.tests.test_refresh import buy
 from huitouke.core.errors import Invalid
-from huitouke.core.timeutil import SHANGHAI
-from huitouke.testing.factories import CustomerFactory, OrderFactory
+from huitouke.testing.factories import CustomerFactory
 
 AS_OF = dt.date(2025, 2, 28)
-
-
-def buy(tenant, customer, day: dt.date, amount: str) -> None:
-    moment = dt.datetime.combine(day, dt.time(10, 0), tzinfo=SHANGHAI)
-    OrderFactory(shop=tenant.shop, store=tenant.store, customer=customer, ordered_at=moment,
-                 paid_amount=Decimal(amount))
 
 
 @pytest.fixture

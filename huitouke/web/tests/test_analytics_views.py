@@ -105,18 +105,19 @@ def test_another_shops_scores_never_show(owner_client, data_a, data_b):
     assert rows == []
 
 
-def _buy(tenant, customer, day: dt.date, amount: str) -> None:
-    OrderFactory(shop=tenant.shop, store=tenant.store, customer=customer, paid_amount=Decimal(amount),
-                 ordered_at=dt.datetime.combine(day, dt.time(0, 30), tzinfo=SHANGHAI))
+def make_recent_cohort(tenant) -> str:
+    """Two customers who first bought last month (100 + 70); one came back this month (50). Last month's YYYY-MM."""
+    this_month = today().replace(day=1)
+    last_month = (this_month - dt.timedelta(days=1)).replace(day=1)
+    back, once = CustomerFactory(shop=tenant.shop), CustomerFactory(shop=tenant.shop)
+    for customer, day, amount in ((back, last_month, "100.00"), (back, this_month, "50.00"), (once, last_month, "70.00")):
+        OrderFactory(shop=tenant.shop, store=tenant.store, customer=customer, paid_amount=Decimal(amount),
+                     ordered_at=dt.datetime.combine(day, dt.time(0, 30), tzinfo=SHANGHAI))
+    return last_month.strftime("%Y-%m")
 
 
 def test_cohort_page_shows_the_matrix_and_the_heat_map_data(owner_client, tenant_a):
-    this_month = today().replace(day=1)
-    last_month = (this_month - dt.timedelta(days=1)).replace(day=1)
-    back, once = CustomerFactory(shop=tenant_a.shop), CustomerFactory(shop=tenant_a.shop)
-    _buy(tenant_a, back, last_month, "100.00")
-    _buy(tenant_a, back, this_month, "50.00")
-    _buy(tenant_a, once, last_month, "70.00")
+    make_recent_cohort(tenant_a)
     response = owner_client.get(reverse("analytics_cohorts"), {"months": "2"})
     report = response.context["report"]
     assert [(row.size, row.repeat_rate) for row in report.cohorts] == [(2, [0.0, 0.5]), (0, [None, None])]
