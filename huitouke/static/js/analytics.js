@@ -56,7 +56,7 @@
       color: ["#c0392b"],
       textStyle: font,
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      grid: { left: 8, right: 8, bottom: 30, top: 20, containLabel: true },
+      grid: { left: 8, right: 8, bottom: 50, top: 20, containLabel: true },
       xAxis: { type: "category", data: clv.data.labels, name: clv.data.axis, nameLocation: "middle", nameGap: 40, axisLabel: { hideOverlap: true } },
       yAxis: { type: "value", minInterval: 1 },
       series: [{ name: clv.data.series, type: "bar", data: clv.data.counts }]
@@ -75,7 +75,7 @@
       legend: { top: 0, data: [m.labels.actual, m.labels.predicted] },
       grid: { left: 8, right: 8, bottom: 30, top: 40, containLabel: true },
       xAxis: { type: "category", data: m.groups, name: m.labels.x, nameLocation: "middle", nameGap: 28 },
-      yAxis: { type: "value", name: m.labels.y },
+      yAxis: { type: "value", name: m.labels.y, nameTextStyle: { align: "left" } },
       series: [
         { name: m.labels.actual, type: "bar", data: m.actual },
         { name: m.labels.predicted, type: "line", data: m.predicted, symbolSize: 7, connectNulls: true }
