@@ -178,3 +178,12 @@ def test_model_check_page_on_a_shop_without_purchases(owner_client, tenant_a):
     response = owner_client.get(reverse("analytics_model_check"))
     assert response.status_code == 200 and response.context["check"] is None
     assert "no purchases" in response.context["error"]
+
+
+def test_analytics_pages_speak_english_after_the_switch(owner_client, scored_a):
+    owner_client.post(reverse("set_language"), {"language": "en", "next": reverse("analytics")})
+    text = _text(owner_client.get(reverse("analytics")))
+    assert "Customer segments" in text and "客户分层" not in text
+    assert "重要价值客户" in text and "Champions" in text  # segment names: both, in every language
+    header, *_ = _csv(owner_client.get(reverse("analytics_win_back_csv")))
+    assert header[:3] == ["Customer ID", "Name (masked)", "Phone (masked)"]
