@@ -8,7 +8,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema
 
-from huitouke.analytics import selectors
+from huitouke.analytics import selectors, services
 from huitouke.analytics.models.scores import CustomerScore, Segment
 from huitouke.core.api import MAX_ID, MoneyOut, PageInfo, PageQuery, paginate
 from huitouke.core.errors import NotFound
@@ -102,6 +102,31 @@ class CohortsOut(Schema):
     monthly: list[MonthRepeatOut]
 
 
+class ModelCheckQuery(Schema):
+    holdout_days: int | None = Field(
+        None, ge=1, le=36500, description="days kept for the holdout; default: the last quarter of the history"
+    )
+
+
+class FrequencyGroupOut(Schema):
+    label: str
+    customers: int
+    actual: float | None
+    predicted: float | None
+
+
+class ModelCheckOut(Schema):
+    as_of: dt.date
+    calibration_end: dt.date
+    holdout_days: int
+    customers: int
+    params: dict[str, float]
+    message: str = Field(description="why BG/NBD could not be fitted on the calibration period; empty when it was")
+    groups: list[FrequencyGroupOut]
+    actual_total: int
+    predicted_total: float | None
+
+
 def score_fields(score: CustomerScore) -> dict[str, Any]:
     return {
         "customer_id": score.customer_id, "as_of": score.as_of, "segment": score.segment,
@@ -168,3 +193,9 @@ def cohorts(request: HttpRequest, query: Query[CohortQuery]) -> dict[str, Any]:
 def win_back(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
     items, info = paginate(selectors.win_back(shop=request.shop), page)
     return {**info, "items": [_scored_item(score) for score in items]}
+
+
+@router.get("/model-check", response=ModelCheckOut, summary="BG/NBD on a calibration period vs the holdout")
+def model_check(request: HttpRequest, query: Query[ModelCheckQuery]) -> services.ModelCheck:
+    """Computed on demand: about a second per 100,000 customers."""
+    return services.model_check(shop=request.shop, holdout_days=query.holdout_days)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -107,3 +108,14 @@ def test_the_analytics_api_needs_a_token(db):
     from django.test import Client
 
     assert_error(Client().get("/api/v1/analytics/segments"), 401, "unauthorized")
+
+
+def test_model_check_endpoint_and_its_refusals(tenant_a):
+    client = client_for(tenant_a.token)
+    assert_error(client.get("/api/v1/analytics/model-check"), 422, "invalid")  # no purchases yet
+    buy(tenant_a, CustomerFactory(shop=tenant_a.shop), today() - dt.timedelta(days=40), "10.00")
+    body = client.get("/api/v1/analytics/model-check?holdout_days=10").json()
+    assert (body["holdout_days"], body["customers"], body["groups"]) == (10, 1, [])
+    assert "customers" in body["message"]  # one customer: too few to fit, and it says so
+    assert_error(client.get("/api/v1/analytics/model-check?holdout_days=40"), 422, "invalid", "holdout_days")
+    assert_error(client.get("/api/v1/analytics/model-check?holdout_days=0"), 422, "invalid", "holdout_days")
