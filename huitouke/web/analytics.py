@@ -136,8 +136,17 @@ def cohorts(request: HttpRequest) -> HttpResponse:
         "labels": {"x": _("Months since first purchase"), "y": _("First purchase month"),
                    "value": _("Bought again (share of the cohort)")},
     }
+    trend = {
+        "months": [m.month for m in report.monthly],
+        "repeat_rate": [None if m.repeat_rate is None else round(m.repeat_rate * 100, 1) for m in report.monthly],
+        "repeat_revenue_share": [
+            None if m.repeat_revenue_share is None else round(m.repeat_revenue_share * 100, 1) for m in report.monthly
+        ],
+        "labels": {"repeat_rate": _("Repeat rate"), "repeat_revenue_share": _("Repeat revenue share"),
+                   "percent": _("Share (%)")},
+    }
     return render(request, "web/analytics/cohorts.html", {
-        "report": report, "chart": chart, "months": months, "choices": (3, 6, 12, 24, 36),
+        "report": report, "chart": chart, "trend": trend, "months": months, "choices": (3, 6, 12, 24, 36),
         "offsets": range(months),
     })
 

@@ -49,6 +49,27 @@
     ready(cohorts);
   }
 
+  var trend = chartFor("repeat-trend-chart", "repeat-trend-data");
+  if (trend) {
+    var r = trend.data;
+    var percent = function (v) { return v === null || v === undefined ? "–" : v + "%"; };
+    trend.chart.setOption({
+      animation: false,
+      color: ["#c0392b", "#e0a526"],
+      textStyle: font,
+      tooltip: { trigger: "axis", valueFormatter: percent },
+      legend: { top: 0, data: [r.labels.repeat_rate, r.labels.repeat_revenue_share] },
+      grid: { left: 8, right: 8, bottom: 8, top: 40, containLabel: true },
+      xAxis: { type: "category", data: r.months, axisLabel: { hideOverlap: true } },
+      yAxis: { type: "value", name: r.labels.percent, min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
+      series: [
+        { name: r.labels.repeat_rate, type: "line", data: r.repeat_rate, connectNulls: true, symbolSize: 6 },
+        { name: r.labels.repeat_revenue_share, type: "line", data: r.repeat_revenue_share, connectNulls: true, symbolSize: 6 }
+      ]
+    });
+    ready(trend);
+  }
+
   var clv = chartFor("clv-chart", "clv-data");
   if (clv) {
     clv.chart.setOption({

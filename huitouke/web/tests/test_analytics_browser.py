@@ -34,6 +34,7 @@ def test_cohort_heat_map_and_segment_list(live_server, transactional_db, page): 
     # Cohorts: from the main navigation; the heat map is drawn on a canvas and the table has the rates.
     page.click("nav.mainnav >> text=同期群")
     expect(page.locator('#cohort-chart[data-chart-ready="true"] canvas').first).to_be_visible()
+    expect(page.locator('#repeat-trend-chart[data-chart-ready="true"] canvas').first).to_be_visible()
     row = page.locator(f'tr[data-cohort="{last_month}"] td')
     expect(row.nth(1)).to_have_text("2")
     expect(row.nth(4)).to_have_text("50.0%")  # month 1: one of the two came back

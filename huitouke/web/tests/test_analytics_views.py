@@ -122,6 +122,8 @@ def test_cohort_page_shows_the_matrix_and_the_heat_map_data(owner_client, tenant
     report = response.context["report"]
     assert [(row.size, row.repeat_rate) for row in report.cohorts] == [(2, [0.0, 0.5]), (0, [None, None])]
     assert response.context["chart"]["cells"] == [[0, 0, 0.0], [1, 0, 50.0]]
+    trend = response.context["trend"]
+    assert (trend["repeat_rate"], trend["repeat_revenue_share"]) == ([0.0, 100.0], [0.0, 100.0])
     text = _text(response)
     assert 'id="cohort-chart"' in text and "50.0%" in text
 
