@@ -101,6 +101,7 @@ def unknown_path(request: HttpRequest, rest: str) -> HttpResponse:
 
 
 def _register_routers() -> None:
+    from huitouke.analytics.api import router as analytics_router
     from huitouke.core.api import router as core_router
     from huitouke.customers.api import router as customers_router
     from huitouke.loyalty.api import router as loyalty_router
@@ -111,6 +112,7 @@ def _register_routers() -> None:
     api.add_router("/orders", orders_router)
     api.add_router("/products", products_router)
     api.add_router("/imports", imports_router)
+    api.add_router("/analytics", analytics_router)
     api.add_router("/loyalty", loyalty_router)
     api.add_router("", _fallback)  # last: it matches every path
 

@@ -2,11 +2,42 @@
 
 from __future__ import annotations
 
-from django.db.models import Count
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 
-from huitouke.analytics.models.scores import CustomerScore, ModelRun
+import numpy as np
+from django.db import models
+from django.db.models import Avg, Count, F, Q, QuerySet, Sum
+
+from huitouke.analytics.models.cohorts import cohorts, monthly_repeat
+from huitouke.analytics.models.scores import SEGMENT_NAMES_EN, CustomerScore, ModelRun, Segment
+from huitouke.core.errors import Invalid
 from huitouke.core.models import Shop
-from huitouke.customers.models import Customer
+from huitouke.core.money import ZERO, MoneyField, from_fen, money
+from huitouke.core.timeutil import today
+from huitouke.customers.models import Customer, CustomerPhone
+from huitouke.orders.models import Order
+
+DEFAULT_COHORT_MONTHS = 12
+MAX_COHORT_MONTHS = 36
+# "At risk": the purchase model gives less than an even chance that the customer still buys here.
+RISK_P_ALIVE = 0.5
+# Win-back list: customers worth winning back (spend or frequency in the top two quintiles, RFM score
+# 4 or 5) whom the model thinks are slipping away (P(alive) below RISK_P_ALIVE). Lower the score to
+# widen the list, raise the P(alive) bound to reach customers earlier.
+WIN_BACK_MIN_SCORE = 4
+WIN_BACK_MAX_P_ALIVE = RISK_P_ALIVE
+CLV_BUCKETS = 10
+# The histogram's last bucket starts at this share of customers, so one very large CLV cannot squash
+# every other customer into the first bucket.
+CLV_TOP_QUANTILE = 0.95
+SCORE_ORDERS: dict[str, tuple] = {
+    "clv": (F("clv_12m").desc(nulls_last=True), "id"),
+    "p_alive": (F("p_alive").asc(nulls_last=True), "id"),
+    "recency": ("recency_days", "id"),
+    "overdue": (F("days_overdue").desc(nulls_last=True), "id"),
+}
 
 
 def score_of(*, shop: Shop, customer: Customer) -> CustomerScore | None:
@@ -27,3 +58,238 @@ def segment_counts(*, shop: Shop) -> dict[str, int]:
 
 def latest_run(*, shop: Shop) -> ModelRun | None:
     return ModelRun.objects.filter(shop=shop).order_by("-created_at", "-id").first()
+
+
+# Cohorts --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    """One acquisition month; list position k is k months after it (None: that month has not come yet)."""
+
+    month: str  # YYYY-MM of the first purchase
+    size: int
+    revenue: Decimal  # the cohort's revenue within the report's months
+    active: list[int | None]
+    repeat_customers: list[int | None]
+    repeat_rate: list[float | None]  # repeat customers in month k ÷ cohort size
+    revenue_by_month: list[Decimal | None]
+
+
+@dataclass(frozen=True)
+class MonthRepeat:
+    month: str
+    buyers: int
+    repeat_buyers: int
+    repeat_rate: float | None  # buyers with a repeat purchase ÷ buyers
+    revenue: Decimal
+    repeat_revenue: Decimal
+    repeat_revenue_share: float | None  # revenue of purchases flagged repeat ÷ revenue
+
+
+@dataclass(frozen=True)
+class CohortReport:
+    as_of: dt.date
+    months: list[str]
+    cohorts: list[CohortRow]
+    monthly: list[MonthRepeat]
+
+
+def _month_label(number: int) -> str:
+    return str(np.datetime64(int(number), "M"))
+
+
+def _purchase_arrays(*, shop: Shop, since: dt.date, until: dt.date) -> tuple[np.ndarray, ...]:
+    """(customer or -1 for guests, month number, fen, repeat flag) per purchase in the days, in one query.
+
+    Read through the (shop, is_purchase, customer, purchase_day, is_repeat, net_amount) covering index;
+    fen come as plain integers (not Decimals) so a million rows convert quickly.
+    """
+    rows = (
+        Order.objects.filter(shop=shop, is_purchase=True, purchase_day__gte=since, purchase_day__lte=until)
+        .annotate(fen=models.ExpressionWrapper(models.F("net_amount"), output_field=models.BigIntegerField()))
+        .values_list("customer_id", "purchase_day", "fen", "is_repeat")
+        .order_by()
+    )
+    ids, days, fen, repeat = [], [], [], []
+    for customer_id, day, amount, is_repeat in rows.iterator(chunk_size=20000):
+        ids.append(-1 if customer_id is None else customer_id)
+        days.append(day)
+        fen.append(amount)
+        repeat.append(is_repeat)
+    month = np.array(days, dtype="datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return (
+        np.array(ids, dtype=np.int64), month, np.array(fen, dtype=np.int64), np.array(repeat, dtype=bool),
+    )
+
+
+def cohort_report(*, shop: Shop, months: int = DEFAULT_COHORT_MONTHS, as_of: dt.date | None = None) -> CohortReport:
+    """Acquisition cohorts of the last `months` calendar months up to `as_of` and repeat figures per month.
+
+    A cohort is the month of a customer's first purchase ever (customers who first bought before the
+    window are in no cohort here, but their purchases count per month). One query, then numpy.
+    """
+    if not 1 <= months <= MAX_COHORT_MONTHS:
+        raise Invalid(f"months must be between 1 and {MAX_COHORT_MONTHS}", field="months")
+    as_of = as_of or today()
+    last = int(np.datetime64(as_of, "M").astype(np.int64))
+    first = last - months + 1
+    since = np.datetime64(first, "M").astype("datetime64[D]").astype(dt.date)
+    customer, month, fen, repeat = _purchase_arrays(shop=shop, since=since, until=as_of)
+    arrays = {"customer": customer, "month": month, "fen": fen, "is_repeat": repeat, "first_month": first,
+              "months": months}
+    return CohortReport(
+        as_of=as_of,
+        months=[_month_label(first + i) for i in range(months)],
+        cohorts=_cohort_rows(cohorts(**arrays), months),
+        monthly=_monthly_rows(monthly_repeat(**arrays), months),
+    )
+
+
+def _cohort_rows(table, months: int) -> list[CohortRow]:
+    rows = []
+    for c in range(months):
+        size, seen = int(table.size[c]), months - c  # months observed for this cohort
+        rows.append(CohortRow(
+            month=_month_label(table.first_month + c), size=size,
+            revenue=from_fen(int(table.revenue_fen[c].sum())),
+            active=[int(v) for v in table.active[c, :seen]] + [None] * c,
+            repeat_customers=[int(v) for v in table.repeat[c, :seen]] + [None] * c,
+            repeat_rate=[round(int(v) / size, 4) if size else None for v in table.repeat[c, :seen]] + [None] * c,
+            revenue_by_month=[from_fen(int(v)) for v in table.revenue_fen[c, :seen]] + [None] * c,
+        ))
+    return rows
+
+
+def _monthly_rows(table, months: int) -> list[MonthRepeat]:
+    rows = []
+    for i in range(months):
+        buyers, revenue = int(table.buyers[i]), int(table.revenue_fen[i])
+        repeat_buyers, repeat_revenue = int(table.repeat_buyers[i]), int(table.repeat_revenue_fen[i])
+        rows.append(MonthRepeat(
+            month=_month_label(table.first_month + i), buyers=buyers, repeat_buyers=repeat_buyers,
+            repeat_rate=round(repeat_buyers / buyers, 4) if buyers else None,
+            revenue=from_fen(revenue), repeat_revenue=from_fen(repeat_revenue),
+            repeat_revenue_share=round(repeat_revenue / revenue, 4) if revenue > 0 else None,
+        ))
+    return rows
+
+
+# Segments, customer lists, win-back, CLV distribution -------------------------------------------
+
+
+@dataclass(frozen=True)
+class SegmentSummary:
+    segment: str
+    name_zh: str
+    name_en: str
+    customers: int
+    share: float  # of all scored customers
+    revenue: Decimal  # the customers' lifetime net spend
+    average_clv: Decimal | None  # None when no CLV could be computed; rounded half up like all money
+
+
+def segment_name_en(segment: str) -> str:
+    return SEGMENT_NAMES_EN[segment]
+
+
+def _current_scores(shop: Shop) -> QuerySet[CustomerScore]:
+    """Scores of customers still in the archive (a merge after the refresh leaves the merged-away row)."""
+    return CustomerScore.objects.for_shop(shop).filter(
+        customer__merged_into__isnull=True, customer__erased_at__isnull=True
+    )
+
+
+def segment_overview(*, shop: Shop) -> list[SegmentSummary]:
+    """Every segment (empty ones too, in the Segment order) with count, share, revenue and mean CLV."""
+    rows = {
+        row["segment"]: row
+        for row in _current_scores(shop).values("segment").order_by().annotate(
+            n=Count("id"), revenue=Sum("customer__net_spend", output_field=MoneyField()), clv=Avg("clv_12m"),
+        )
+    }
+    total = sum(row["n"] for row in rows.values())
+    out = []
+    for segment in Segment:
+        row = rows.get(segment.value, {"n": 0, "revenue": ZERO, "clv": None})
+        out.append(SegmentSummary(
+            segment=segment.value, name_zh=segment.label, name_en=SEGMENT_NAMES_EN[segment], customers=row["n"],
+            share=round(row["n"] / total, 4) if total else 0.0, revenue=row["revenue"] or ZERO,
+            average_clv=None if row["clv"] is None else money(Decimal(str(row["clv"])) / 100),
+        ))
+    return out
+
+
+def scored_customers(
+    *, shop: Shop, segment: str | None = None, at_risk: bool = False, risk_below: float = RISK_P_ALIVE,
+    order: str = "clv",
+) -> QuerySet[CustomerScore]:
+    """Scores with their customers, filtered by segment and/or P(alive) below `risk_below`, in `order`."""
+    if segment and segment not in Segment.values:
+        raise Invalid(f"unknown segment {segment!r}: use one of {', '.join(Segment.values)}", field="segment")
+    if order not in SCORE_ORDERS:
+        raise Invalid(f"unknown order {order!r}: use one of {', '.join(SCORE_ORDERS)}", field="order")
+    if not 0 < risk_below <= 1:
+        raise Invalid("the risk threshold is a probability above 0 and at most 1", field="risk_below")
+    scores = _current_scores(shop)
+    if segment:
+        scores = scores.filter(segment=segment)
+    if at_risk:
+        scores = scores.filter(p_alive__lt=risk_below)
+    return _with_customers(scores).order_by(*SCORE_ORDERS[order])
+
+
+def win_back(*, shop: Shop) -> QuerySet[CustomerScore]:
+    """High past value, falling P(alive), may be contacted; biggest lifetime spend first (rules above)."""
+    top = Q(m_score__gte=WIN_BACK_MIN_SCORE) | Q(f_score__gte=WIN_BACK_MIN_SCORE)
+    scores = _current_scores(shop).filter(top, p_alive__lt=WIN_BACK_MAX_P_ALIVE, customer__do_not_contact=False)
+    return _with_customers(scores).order_by("-customer__net_spend", "p_alive", "id")
+
+
+def _with_customers(scores: QuerySet[CustomerScore]) -> QuerySet[CustomerScore]:
+    phones = models.Prefetch("customer__phones", queryset=CustomerPhone.objects.order_by("-is_primary", "id"))
+    return scores.select_related("customer").prefetch_related(phones)
+
+
+@dataclass(frozen=True)
+class ClvBucket:
+    low: Decimal
+    high: Decimal | None  # None: the open last bucket
+    customers: int
+
+
+def clv_histogram(*, shop: Shop, buckets: int = CLV_BUCKETS) -> list[ClvBucket]:
+    """Customers per 12-month CLV range: equal ranges from 0 up to the 95th percentile, then one open range.
+
+    Two queries: the percentile (one sorted read) and all bucket counts in one aggregate.
+    """
+    if buckets < 2:
+        raise Invalid("a histogram needs at least 2 buckets", field="buckets")
+    scores = _current_scores(shop).filter(clv_12m__isnull=False)
+    n = scores.count()
+    if n == 0:
+        return []
+    top_fen = int(scores.order_by("clv_12m").values_list("clv_12m", flat=True)[int(n * CLV_TOP_QUANTILE)] * 100)
+    width = _nice_width(max(top_fen, 1) / (buckets - 1))  # the open last bucket starts at or above the top
+    edges = [i * width for i in range(buckets + 1)]
+    counts = scores.aggregate(**{
+        f"b{i}": Count("id", filter=Q(clv_12m__gte=from_fen(low)) & (
+            Q(clv_12m__lt=from_fen(edges[i + 1])) if i < buckets - 1 else Q()
+        ))
+        for i, low in enumerate(edges[:-1])
+    })
+    return [
+        ClvBucket(low=from_fen(edges[i]), high=from_fen(edges[i + 1]) if i < buckets - 1 else None,
+                  customers=counts[f"b{i}"])
+        for i in range(buckets)
+    ]
+
+
+def _nice_width(raw_fen: float) -> int:
+    """The smallest of 1, 2, 5 × 10^k yuan at least `raw_fen` (bucket edges people can read)."""
+    step = 100
+    while True:
+        for factor in (1, 2, 5):
+            if step * factor >= raw_fen:
+                return step * factor
+        step *= 10

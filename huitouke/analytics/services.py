@@ -15,8 +15,10 @@ from huitouke.analytics.models.bgnbd import BGNBDFit, fit_bgnbd
 from huitouke.analytics.models.clv import customer_lifetime_value
 from huitouke.analytics.models.errors import ModelDoesNotFit
 from huitouke.analytics.models.gammagamma import GammaGammaFit, fit_gamma_gamma
+from huitouke.analytics.models.holdout import by_calibration_frequency
 from huitouke.analytics.models.scores import CustomerScore, ModelRun, Segment
 from huitouke.analytics.models.summary import customer_summary
+from huitouke.core.errors import Invalid
 from huitouke.core.models import Shop
 from huitouke.core.money import from_fen
 from huitouke.core.timeutil import today
@@ -88,6 +90,13 @@ def segments(
     return np.where(lost, Segment.LOST.value, np.where(new, Segment.NEW.value, by_rfm))
 
 
+def days_overdue(*, recency_days: np.ndarray, first_to_last_days: np.ndarray, frequency: np.ndarray) -> np.ndarray:
+    """Days since the last purchase minus the customer's mean gap between purchase days; NaN for one-time buyers."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap = np.where(frequency > 0, first_to_last_days / np.maximum(frequency, 1), np.nan)
+    return recency_days - gap
+
+
 @dataclass(frozen=True)
 class _Rfm:
     recency_days: np.ndarray
@@ -96,6 +105,7 @@ class _Rfm:
     f_score: np.ndarray
     m_score: np.ndarray
     segment: np.ndarray
+    days_overdue: np.ndarray
 
 
 @dataclass
@@ -154,7 +164,10 @@ def _rfm(summary: Any, purchases: Purchases, *, lost_after_days: int, new_within
         frequency=summary.frequency, age_days=age_days, lost_after_days=lost_after_days,
         new_within_days=new_within_days,
     )
-    return _Rfm(recency_days, monetary_fen, r_score, f_score, m_score, segment)
+    overdue = days_overdue(
+        recency_days=recency_days, first_to_last_days=summary.recency, frequency=summary.frequency
+    )
+    return _Rfm(recency_days, monetary_fen, r_score, f_score, m_score, segment, overdue)
 
 
 def _fit_models(summary: Any) -> _Models:
@@ -199,6 +212,7 @@ def _score_rows(
         return None if array is None else float(array[i])
 
     clv = predicted["clv_fen"]
+    overdue = [None if np.isnan(v) else round(float(v), 1) for v in rfm.days_overdue]
     return [
         CustomerScore(
             shop=shop, customer_id=int(summary.customer[i]), as_of=as_of, recency_days=int(rfm.recency_days[i]),
@@ -206,7 +220,7 @@ def _score_rows(
             r_score=int(rfm.r_score[i]), f_score=int(rfm.f_score[i]), m_score=int(rfm.m_score[i]),
             segment=rfm.segment[i], p_alive=value("p_alive", i),
             expected_purchases_90=value("expected_90", i), expected_purchases_365=value("expected_365", i),
-            clv_12m=None if clv is None else from_fen(int(clv[i])), computed_at=now,
+            clv_12m=None if clv is None else from_fen(int(clv[i])), days_overdue=overdue[i], computed_at=now,
         )
         for i in range(len(summary))
     ]
@@ -214,3 +228,78 @@ def _score_rows(
 
 def _params(fit: BGNBDFit | GammaGammaFit, names: tuple[str, ...]) -> dict[str, float]:
     return {name: float(getattr(fit, name)) for name in names} | {"loglik": float(fit.loglik)}
+
+
+# Model check ----------------------------------------------------------------------------------
+
+HOLDOUT_SHARE = 0.25  # default holdout: the last quarter of the days between the first purchase and as-of
+MAX_CHECK_FREQUENCY = 7
+
+
+@dataclass(frozen=True)
+class FrequencyGroup:
+    label: str  # "0" … "6", "7+"
+    customers: int
+    actual: float | None  # mean repeat purchase days in the holdout; None for an empty group
+    predicted: float | None
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    as_of: dt.date
+    calibration_end: dt.date
+    holdout_days: int
+    customers: int  # who bought in the calibration period
+    params: dict[str, float]
+    message: str  # why the model could not be fitted; empty when it was
+    groups: list[FrequencyGroup]
+    actual_total: int
+    predicted_total: float | None
+
+
+def model_check(*, shop: Shop, as_of: dt.date | None = None, holdout_days: int | None = None) -> ModelCheck:
+    """Fit BG/NBD on the purchases up to `as_of − holdout_days` and compare its holdout predictions with reality.
+
+    Computed on demand (a fit takes seconds on a large shop) and stored nowhere: it changes no data.
+    """
+    as_of = as_of or today()
+    purchases = load_purchases(shop=shop, as_of=as_of)
+    if purchases.day.size == 0:
+        raise Invalid(f"the shop has no purchases up to {as_of}: there is nothing to check the model on")
+    span = as_of.toordinal() - int(purchases.day.min())  # days from the first purchase to as-of
+    if holdout_days is None:
+        holdout_days = max(1, round(span * HOLDOUT_SHARE))
+    if not 1 <= holdout_days < span:
+        raise Invalid(
+            f"the holdout must be between 1 and {span - 1} days: the shop's purchases span {span} days"
+            if span > 1 else f"the shop's purchases span {span} days: too short to keep any days for a holdout",
+            field="holdout_days",
+        )
+    calibration_end = as_of - dt.timedelta(days=holdout_days)
+    summary = customer_summary(
+        customer=purchases.customer, day=purchases.day, as_of=as_of.toordinal(),
+        calibration_end=calibration_end.toordinal(),
+    )
+    actual = summary.frequency_holdout
+    check = {"as_of": as_of, "calibration_end": calibration_end, "holdout_days": holdout_days,
+             "customers": len(summary), "actual_total": int(actual.sum())}
+    try:
+        fit = fit_bgnbd(summary.frequency, summary.recency, summary.T)
+    except ModelDoesNotFit as exc:
+        return ModelCheck(**check, params={}, message=exc.message, groups=[], predicted_total=None)
+    predicted = fit.conditional_expected_purchases(float(holdout_days), summary.frequency, summary.recency, summary.T)
+    groups = by_calibration_frequency(
+        frequency=summary.frequency, actual=actual, predicted=predicted, max_frequency=MAX_CHECK_FREQUENCY
+    )
+    return ModelCheck(
+        **check, params=_params(fit, ("r", "alpha", "a", "b")), message="",
+        groups=[
+            FrequencyGroup(
+                label=f"{i}+" if i == MAX_CHECK_FREQUENCY else str(i), customers=int(groups.customers[i]),
+                actual=None if groups.customers[i] == 0 else round(float(groups.actual_mean[i]), 4),
+                predicted=None if groups.customers[i] == 0 else round(float(groups.predicted_mean[i]), 4),
+            )
+            for i in range(MAX_CHECK_FREQUENCY + 1)
+        ],
+        predicted_total=round(float(predicted.sum()), 2),
+    )

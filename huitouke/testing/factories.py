@@ -132,3 +132,25 @@ class OrderLineFactory(factory.django.DjangoModelFactory):
     quantity = 1
     unit_price = Decimal("100.00")
     line_amount = Decimal("100.00")
+
+
+class CustomerScoreFactory(factory.django.DjangoModelFactory):
+    """A stored analytics score, for tests of what reads scores (the refresh itself has its own tests)."""
+
+    class Meta:
+        model = "analytics.CustomerScore"
+
+    customer = factory.SubFactory(CustomerFactory)
+    shop = factory.SelfAttribute("customer.shop")
+    as_of = dt.date(2025, 6, 30)
+    recency_days = 30
+    frequency = 1
+    monetary = Decimal("100.00")
+    r_score = 3
+    f_score = 3
+    m_score = 3
+    segment = "champions"
+    p_alive = 0.8
+    expected_purchases_90 = 0.5
+    expected_purchases_365 = 1.5
+    clv_12m = Decimal("150.00")

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from huitouke.web import imports, views
+from huitouke.web import analytics, imports, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True), name="login"),
@@ -15,6 +15,13 @@ urlpatterns = [
     path("customers/<int:customer_id>/erase/", views.customer_erase, name="customer_erase"),
     path("customers/<int:customer_id>/merges/<int:merge_id>/undo/", views.customer_merge_undo,
          name="customer_merge_undo"),
+    path("analytics/", analytics.overview, name="analytics"),
+    path("analytics/list/", analytics.customers, name="analytics_customers"),
+    path("analytics/list.csv", analytics.customers_csv, name="analytics_customers_csv"),
+    path("analytics/cohorts/", analytics.cohorts, name="analytics_cohorts"),
+    path("analytics/win-back/", analytics.win_back, name="analytics_win_back"),
+    path("analytics/model-check/", analytics.model_check, name="analytics_model_check"),
+    path("analytics/win-back.csv", analytics.win_back_csv, name="analytics_win_back_csv"),
     path("imports/", imports.import_list, name="imports"),
     path("imports/formats/", imports.import_formats, name="import_formats"),
     path("imports/formats/generic-orders.csv", imports.import_example, name="import_example"),

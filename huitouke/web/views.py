@@ -23,6 +23,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from huitouke.analytics import selectors as analytics_selectors
 from huitouke.core.errors import Conflict, DomainError, Forbidden, NotFound
 from huitouke.core.models import Role
 from huitouke.core.money import ZERO
@@ -172,6 +173,17 @@ def _detail_context(request: HttpRequest, customer: Customer, *, revealed: bool)
         "can_erase": request.staff.role == Role.OWNER,
         "merges": _merges_context(request, customer),
         "can_undo_merge": request.staff.can_view_pii,
+        "analytics": _analytics_context(request, customer),
+    }
+
+
+def _analytics_context(request: HttpRequest, customer: Customer) -> dict[str, Any]:
+    """The customer's stored score and, when there is none, the latest refresh (to say why not)."""
+    score = analytics_selectors.score_of(shop=request.shop, customer=customer)
+    return {
+        "score": score,
+        "segment_en": analytics_selectors.segment_name_en(score.segment) if score else "",
+        "run": None if score else analytics_selectors.latest_run(shop=request.shop),
     }
 
 

@@ -25,6 +25,22 @@ class Segment(models.TextChoices):
     LOST = "lost", "流失客户"
 
 
+# The segments' names are Chinese by the shop's trade (RFM's 重要价值客户 …); these are their English names,
+# shown beside them (and by the API) rather than in place of them, so both teams use the same words.
+SEGMENT_NAMES_EN: dict[str, str] = {
+    Segment.CHAMPIONS: "Champions",
+    Segment.AT_RISK: "High value, lapsing",
+    Segment.PROMISING: "High value, buys rarely",
+    Segment.WIN_BACK: "High spend, to win back",
+    Segment.LOYAL_LOW_SPEND: "Loyal, low spend",
+    Segment.DEVELOPING: "Recent, developing",
+    Segment.KEEP: "Frequent, low spend, lapsing",
+    Segment.LOW_VALUE: "Low value",
+    Segment.NEW: "New",
+    Segment.LOST: "Lost",
+}
+
+
 class CustomerScore(ShopScoped):
     """A customer's RFM figures, segment and model predictions as of a day (one row per buying customer).
 
@@ -41,6 +57,10 @@ class CustomerScore(ShopScoped):
        R F high, M low → 一般价值客户; R high only → 一般发展客户; F high only → 一般保持客户;
        none high → 一般挽留客户.
     Model fields are NULL when the shop's data could not be fitted (the reason is on the ModelRun).
+
+    `days_overdue` = days since the last purchase − the customer's own mean gap between purchase days
+    ((last − first purchase day) / repeat purchase days); positive: the next purchase is that late.
+    NULL for one-time buyers, who have no gap of their own.
     """
 
     Segment = Segment
@@ -61,6 +81,9 @@ class CustomerScore(ShopScoped):
     expected_purchases_90 = models.FloatField(_("expected purchases in 90 days"), null=True, blank=True)
     expected_purchases_365 = models.FloatField(_("expected purchases in 365 days"), null=True, blank=True)
     clv_12m = MoneyField(_("12-month customer value"), null=True, blank=True)
+    # Stored (not computed per request) so that lists can sort and filter by it at 1M customers;
+    # the refresh computes it for all customers at once from arrays it already has.
+    days_overdue = models.FloatField(_("days past the usual gap"), null=True, blank=True)
     computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
 
     class Meta:

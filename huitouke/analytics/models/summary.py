@@ -82,7 +82,7 @@ def customer_summary(
 
     # Dense customer numbers and one packed (customer, day) key per transaction. Sorting the keys (not
     # arg-sorting the transactions) yields the distinct purchase days in order; amounts go through bincount.
-    index, customers = _dense(ids)
+    index, customers = dense_ids(ids)
     n = customers.size
     first_seen = int(days.min())
     span = int(days.max()) - first_seen + 1
@@ -176,7 +176,7 @@ def _empty(unit: Unit, duration: float | None) -> CustomerSummary:
     )
 
 
-def _dense(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def dense_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Numbers 0..k-1 for the ids and the ascending ids they stand for (with gaps where that is cheap)."""
     low, high = int(ids.min()), int(ids.max())
     limit = max(4 * ids.size, 1 << 20)

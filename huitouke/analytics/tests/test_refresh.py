@@ -129,21 +129,25 @@ def test_a_shop_of_one_time_buyers_gets_rfm_and_says_why_the_models_do_not_fit(t
     assert set(scores.values_list("segment", flat=True)) == {Segment.NEW}
 
 
-def test_a_shop_with_repeat_buyers_gets_fitted_predictions(tenant_a):
-    # Histories drawn from the BG/NBD story: each customer buys at her own rate and may drop out after
-    # every purchase; each spends around her own mean.
-    rng = np.random.default_rng(SEED)
+def draw_bgnbd_shop(tenant, *, customers: int = 60, seed: int = SEED) -> None:
+    """Histories drawn from the BG/NBD story, 2024-01-01 to 2025-06-30: each customer buys at her own rate
+    and may drop out after every purchase; each spends around her own mean."""
+    rng = np.random.default_rng(seed)
     start = dt.date(2024, 1, 1)
-    for _ in range(60):
-        customer = CustomerFactory(shop=tenant_a.shop)
+    for _ in range(customers):
+        customer = CustomerFactory(shop=tenant.shop)
         rate, drop, mean = rng.gamma(1.0, 1 / 40), rng.beta(1.0, 3.0), rng.gamma(2.0, 100.0)
         day = float(rng.integers(0, 500))
         while day <= 545:
             spend = max(1, round(rng.gamma(6.0, mean / 6.0)))
-            buy(tenant_a, customer, start + dt.timedelta(days=int(day)), f"{spend}.00")
+            buy(tenant, customer, start + dt.timedelta(days=int(day)), f"{spend}.00")
             if rng.random() < drop:
                 break
             day += rng.exponential(1 / rate)
+
+
+def test_a_shop_with_repeat_buyers_gets_fitted_predictions(tenant_a):
+    draw_bgnbd_shop(tenant_a)
     run = refresh_scores(shop=tenant_a.shop, as_of=dt.date(2025, 6, 30))
     assert run.message == ""
     assert set(run.params) == {"bgnbd", "gamma_gamma"}
@@ -181,3 +185,12 @@ def test_refresh_command_names_an_unknown_shop(db):
 
     with pytest.raises(CommandError, match="no shop 'nope'"):
         call_command("analytics", "refresh", "--shop", "nope")
+
+
+def test_refresh_all_queues_a_refresh_for_every_shop(tenant_a, tenant_b, small_shop):
+    # The test settings run queued jobs at once, so each shop's scores exist when the command returns.
+    out = io.StringIO()
+    call_command("analytics", "refresh-all", stdout=out)
+    assert "2 shops" in out.getvalue()
+    assert CustomerScore.objects.filter(shop=tenant_a.shop).count() == 5
+    assert ModelRun.objects.filter(shop=tenant_b.shop).get().customers == 0

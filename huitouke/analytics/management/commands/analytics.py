@@ -1,5 +1,6 @@
 """`huitouke analytics fit-summary FILE.csv [--json]`: BG/NBD, Pareto/NBD and Gamma-Gamma on a summary CSV;
-`huitouke analytics refresh --shop SLUG [--as-of YYYY-MM-DD]`: recompute and store a shop's customer scores.
+`huitouke analytics refresh --shop SLUG [--as-of YYYY-MM-DD]`: recompute and store a shop's customer scores;
+`huitouke analytics refresh-all`: queue a refresh of every shop for the worker (the nightly cron line).
 
 The CSV has the BTYD literature's layout, one customer per line with columns frequency, recency, T,
 monetary_value (other columns are ignored). Each subcommand is one `_<name>` method (dashes become
@@ -26,6 +27,7 @@ from huitouke.analytics.models.fitting import first_invalid_row
 from huitouke.analytics.models.scores import Segment
 from huitouke.analytics.selectors import segment_counts
 from huitouke.analytics.services import refresh_scores
+from huitouke.analytics.tasks import enqueue_refresh_all
 from huitouke.core.cliargs import iso_date
 from huitouke.core.errors import DomainError
 from huitouke.core.selectors import shop_by_slug
@@ -36,7 +38,8 @@ MODEL_TITLES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "gamma_gamma": "G
 
 class Command(BaseCommand):
     help = (
-        "Customer analytics: `refresh --shop SLUG` recomputes a shop's customer scores; "
+        "Customer analytics: `refresh --shop SLUG` recomputes a shop's customer scores; `refresh-all` queues "
+        "that for every shop (nightly, from cron); "
         "`fit-summary FILE.csv` fits the purchase and spend models on a summary CSV."
     )
 
@@ -51,6 +54,9 @@ class Command(BaseCommand):
         refresh = sub.add_parser("refresh", help="recompute RFM segments, P(alive), expected purchases and CLV")
         refresh.add_argument("--shop", required=True, help="the shop's slug")
         refresh.add_argument("--as-of", dest="as_of", help="score as of this day (YYYY-MM-DD; default today)")
+        sub.add_parser(
+            "refresh-all", help="queue a refresh of every shop for `huitouke worker` (run it nightly from cron)"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         getattr(self, "_" + opts["action"].replace("-", "_"))(opts)
@@ -72,6 +78,10 @@ class Command(BaseCommand):
             self.stdout.write(f"{MODEL_TITLES[name]}: {params}")
         for line in filter(None, run.message.splitlines()):
             self.stdout.write(f"not fitted: {line}")
+
+    def _refresh_all(self, opts: dict[str, Any]) -> None:
+        shop_ids = enqueue_refresh_all()
+        self.stdout.write(f"queued a score refresh for {len(shop_ids)} shops; `huitouke worker` runs them")
 
     def _fit_summary(self, opts: dict[str, Any]) -> None:
         columns = read_summary_csv(opts["file"])

@@ -1,0 +1,201 @@
+"""/api/v1/analytics: segments, one customer's score, cohorts, customer lists and the win-back list (masked)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Field, Path, Query, Router, Schema
+
+from huitouke.analytics import selectors, services
+from huitouke.analytics.models.scores import CustomerScore, Segment
+from huitouke.core.api import MAX_ID, MoneyOut, PageInfo, PageQuery, paginate
+from huitouke.core.errors import NotFound
+from huitouke.core.pii import mask_name
+from huitouke.customers.selectors import customer_by_id
+
+router = Router(tags=["analytics"])
+CustomerId = Path(..., ge=1, le=MAX_ID, description="customer id")
+
+
+class SegmentOut(Schema):
+    segment: str
+    name_zh: str
+    name_en: str
+    customers: int
+    share: float
+    revenue: MoneyOut
+    average_clv: MoneyOut | None
+
+
+class SegmentsOut(Schema):
+    as_of: dt.date | None = Field(description="the day of the latest refresh; null when none ran")
+    customers: int
+    segments: list[SegmentOut]
+
+
+class ScoreOut(Schema):
+    customer_id: int
+    as_of: dt.date
+    segment: str
+    segment_name_zh: str
+    segment_name_en: str
+    recency_days: int
+    frequency: int
+    monetary: MoneyOut
+    r_score: int
+    f_score: int
+    m_score: int
+    p_alive: float | None
+    expected_purchases_90: float | None
+    expected_purchases_365: float | None
+    clv_12m: MoneyOut | None
+    days_overdue: float | None
+    computed_at: dt.datetime
+
+
+class ScoredCustomerOut(ScoreOut):
+    name: str
+    phone: str | None
+    net_spend: MoneyOut
+
+
+class ScoredPage(PageInfo):
+    items: list[ScoredCustomerOut]
+
+
+class CustomersQuery(Schema):
+    segment: Segment | None = None
+    at_risk: bool = Field(False, description=f"only customers with P(alive) below {selectors.RISK_P_ALIVE}")
+    order: Literal["clv", "p_alive", "recency", "overdue"] = "clv"
+
+
+class CohortQuery(Schema):
+    months: int = Field(selectors.DEFAULT_COHORT_MONTHS, ge=1, le=selectors.MAX_COHORT_MONTHS)
+
+
+class CohortRowOut(Schema):
+    month: str
+    size: int
+    revenue: MoneyOut
+    active: list[int | None]
+    repeat_customers: list[int | None]
+    repeat_rate: list[float | None]
+    revenue_by_month: list[MoneyOut | None]
+
+
+class MonthRepeatOut(Schema):
+    month: str
+    buyers: int
+    repeat_buyers: int
+    repeat_rate: float | None
+    revenue: MoneyOut
+    repeat_revenue: MoneyOut
+    repeat_revenue_share: float | None
+
+
+class CohortsOut(Schema):
+    as_of: dt.date
+    months: list[str]
+    cohorts: list[CohortRowOut]
+    monthly: list[MonthRepeatOut]
+
+
+class ModelCheckQuery(Schema):
+    holdout_days: int | None = Field(
+        None, ge=1, le=36500, description="days kept for the holdout; default: the last quarter of the history"
+    )
+
+
+class FrequencyGroupOut(Schema):
+    label: str
+    customers: int
+    actual: float | None
+    predicted: float | None
+
+
+class ModelCheckOut(Schema):
+    as_of: dt.date
+    calibration_end: dt.date
+    holdout_days: int
+    customers: int
+    params: dict[str, float]
+    message: str = Field(description="why BG/NBD could not be fitted on the calibration period; empty when it was")
+    groups: list[FrequencyGroupOut]
+    actual_total: int
+    predicted_total: float | None
+
+
+def score_fields(score: CustomerScore) -> dict[str, Any]:
+    return {
+        "customer_id": score.customer_id, "as_of": score.as_of, "segment": score.segment,
+        "segment_name_zh": score.get_segment_display(), "segment_name_en": selectors.segment_name_en(score.segment),
+        "recency_days": score.recency_days, "frequency": score.frequency, "monetary": score.monetary,
+        "r_score": score.r_score, "f_score": score.f_score, "m_score": score.m_score, "p_alive": score.p_alive,
+        "expected_purchases_90": score.expected_purchases_90,
+        "expected_purchases_365": score.expected_purchases_365, "clv_12m": score.clv_12m,
+        "days_overdue": score.days_overdue, "computed_at": score.computed_at,
+    }
+
+
+def _scored_item(score: CustomerScore) -> dict[str, Any]:
+    customer = score.customer
+    phones = list(customer.phones.all())  # prefetched, primary first
+    return {
+        **score_fields(score), "name": mask_name(customer.name), "phone": phones[0].masked if phones else None,
+        "net_spend": customer.net_spend,
+    }
+
+
+@router.get("/segments", response=SegmentsOut, summary="Customers, revenue and mean CLV per RFM segment")
+def segments(request: HttpRequest) -> dict[str, Any]:
+    rows = selectors.segment_overview(shop=request.shop)
+    run = selectors.latest_run(shop=request.shop)
+    return {
+        "as_of": run.as_of if run else None, "customers": sum(row.customers for row in rows),
+        "segments": [row.__dict__ for row in rows],
+    }
+
+
+@router.get("/customers", response=ScoredPage, summary="Scored customers by segment and/or risk (masked)")
+def customers(request: HttpRequest, filters: Query[CustomersQuery], page: Query[PageQuery]) -> dict[str, Any]:
+    scores = selectors.scored_customers(
+        shop=request.shop, segment=filters.segment.value if filters.segment else None, at_risk=filters.at_risk,
+        order=filters.order,
+    )
+    items, info = paginate(scores, page)
+    return {**info, "items": [_scored_item(score) for score in items]}
+
+
+@router.get("/customers/{customer_id}/score", response=ScoreOut, summary="One customer's scores and predictions")
+def customer_score(request: HttpRequest, customer_id: int = CustomerId) -> dict[str, Any]:
+    customer = customer_by_id(shop=request.shop, customer_id=customer_id)
+    score = selectors.score_of(shop=request.shop, customer=customer)
+    if score is None:
+        raise NotFound(
+            f"customer {customer_id} has no score: they have not bought yet, or the analytics refresh has not "
+            "run since their first purchase (huitouke analytics refresh --shop SLUG)", field="customer",
+        )
+    return score_fields(score)
+
+
+@router.get("/cohorts", response=CohortsOut, summary="Monthly acquisition cohorts and repeat figures per month")
+def cohorts(request: HttpRequest, query: Query[CohortQuery]) -> dict[str, Any]:
+    report = selectors.cohort_report(shop=request.shop, months=query.months)
+    return {
+        "as_of": report.as_of, "months": report.months, "cohorts": [row.__dict__ for row in report.cohorts],
+        "monthly": [row.__dict__ for row in report.monthly],
+    }
+
+
+@router.get("/win-back", response=ScoredPage, summary="High past value, falling P(alive): whom to win back (masked)")
+def win_back(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
+    items, info = paginate(selectors.win_back(shop=request.shop), page)
+    return {**info, "items": [_scored_item(score) for score in items]}
+
+
+@router.get("/model-check", response=ModelCheckOut, summary="BG/NBD on a calibration period vs the holdout")
+def model_check(request: HttpRequest, query: Query[ModelCheckQuery]) -> services.ModelCheck:
+    """Computed on demand: about a second per 100,000 customers."""
+    return services.model_check(shop=request.shop, holdout_days=query.holdout_days)
