@@ -138,7 +138,7 @@ def redemption_rates(*, shop: Shop) -> list[dict[str, Any]]:
 
 
 def gifts(*, shop: Shop) -> QuerySet[Gift]:
-    return Gift.objects.filter(shop=shop).annotate(given=Count("given")).order_by("name")
+    return Gift.objects.filter(shop=shop).annotate(given_count=Count("given")).order_by("name")
 
 
 def loyalty_timeline_entries(*, shop: Shop, customer: Customer) -> list[TimelineEntry]:
