@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from huitouke.core.models import Shop
 from huitouke.core.money import ZERO
@@ -149,15 +150,17 @@ def loyalty_timeline_entries(*, shop: Shop, customer: Customer) -> list[Timeline
         for e in PointsEntry.objects.filter(shop=shop, customer=customer).order_by("-id")[:200]
     ]
     for coupon in coupons_of(shop=shop, customer=customer)[:100]:
-        entries.append(TimelineEntry(at=coupon.issued_at, kind="coupon", title=f"🎟 {coupon.template.name}",
+        entries.append(TimelineEntry(at=coupon.issued_at, kind="coupon",
+                                     title=_("Coupon issued: %(name)s") % {"name": coupon.template.name},
                                      detail={"reason": coupon.get_trigger_display()}))
         if coupon.redeemed_at:
-            entries.append(TimelineEntry(at=coupon.redeemed_at, kind="coupon", title=f"✓ {coupon.template.name}"))
+            entries.append(TimelineEntry(at=coupon.redeemed_at, kind="coupon",
+                                         title=_("Coupon used: %(name)s") % {"name": coupon.template.name}))
     for change in TierChange.objects.filter(shop=shop, customer=customer).select_related("to_tier")[:50]:
-        entries.append(TimelineEntry(at=change.at, kind="tier", title=f"→ {change.to_tier.name}",
+        entries.append(TimelineEntry(at=change.at, kind="tier", title=_("Tier: %(name)s") % {"name": change.to_tier.name},
                                      detail={"reason": change.reason}))
     for given in GiftGiven.objects.filter(shop=shop, customer=customer).select_related("gift")[:50]:
-        entries.append(TimelineEntry(at=given.at, kind="gift", title=f"🎁 {given.gift.name}"))
+        entries.append(TimelineEntry(at=given.at, kind="gift", title=_("Gift: %(name)s") % {"name": given.gift.name}))
     return entries
 
 
