@@ -36,6 +36,7 @@ from huitouke.customers.models import (
 )
 from huitouke.demo import generator
 from huitouke.demo.generator import Demo
+from huitouke.loyalty.demo import seed_demo_loyalty
 from huitouke.orders.models import Order, OrderLine, Product
 
 DEMO_SLUG = generator.SHOP["slug"]
@@ -102,7 +103,11 @@ def build_demo(
     report("simulate", 0, 1)
     demo = generator.simulate(customers=customers, seed=seed, end_date=end_date)
     report("simulate", 1, 1)
-    return write_demo(demo, password=password, progress=report)
+    summary = write_demo(demo, password=password, progress=report)
+    report("loyalty", 0, 1)
+    seed_demo_loyalty(shop=summary.shop, on=end_date, seed=seed)
+    report("loyalty", 1, 1)
+    return summary
 
 
 @transaction.atomic

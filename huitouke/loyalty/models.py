@@ -15,6 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from huitouke.core.models import ShopScoped
 from huitouke.core.money import MoneyField
 
+# Foreign keys inside the app are RESTRICT, not PROTECT: a shop deleted as a whole takes its ledger rows
+# with it, while deleting just a tier, template or gift that rows still point to is refused.
+
 
 class TierBasis(models.TextChoices):
     LIFETIME_SPEND = "lifetime_spend", _("Lifetime net spend")
@@ -87,7 +90,7 @@ class Membership(ShopScoped):
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("customer")
     )
-    tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="+", verbose_name=_("tier"))
+    tier = models.ForeignKey(Tier, on_delete=models.RESTRICT, related_name="+", verbose_name=_("tier"))
     tier_since = models.DateTimeField(_("in this tier since"), default=timezone.now)
     # Set by a yearly review that found the customer below her tier: she keeps it until this day.
     demotion_due_on = models.DateField(_("tier goes down on"), null=True, blank=True)
@@ -109,8 +112,8 @@ class TierChange(ShopScoped):
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("customer")
     )
-    from_tier = models.ForeignKey(Tier, null=True, on_delete=models.PROTECT, related_name="+")
-    to_tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="+")
+    from_tier = models.ForeignKey(Tier, null=True, on_delete=models.RESTRICT, related_name="+")
+    to_tier = models.ForeignKey(Tier, on_delete=models.RESTRICT, related_name="+")
     reason = models.CharField(_("reason"), max_length=300)
     order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField(_("at"), default=timezone.now)
@@ -141,11 +144,11 @@ class PointsEntry(ShopScoped):
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     delta = models.BigIntegerField(_("points"))
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
-    lot = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    lot = models.ForeignKey("self", null=True, blank=True, on_delete=models.RESTRICT, related_name="+", db_index=False)
     order = models.ForeignKey(
         "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
-    gift = models.ForeignKey("Gift", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    gift = models.ForeignKey("Gift", null=True, blank=True, on_delete=models.RESTRICT, related_name="+")
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     staff = models.ForeignKey("core.Staff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     idempotency_key = models.CharField(max_length=120)
@@ -216,7 +219,7 @@ class CouponTemplate(ShopScoped):
 class CouponBatch(ShopScoped):
     """A targeted issue of one template to an audience (a segment or a customer list)."""
 
-    template = models.ForeignKey(CouponTemplate, on_delete=models.PROTECT, related_name="+")
+    template = models.ForeignKey(CouponTemplate, on_delete=models.RESTRICT, related_name="+")
     audience = models.CharField(_("audience"), max_length=200)
     announcement = models.TextField(_("announcement"), blank=True)
     issued = models.PositiveIntegerField(_("coupons issued"), default=0)
@@ -239,7 +242,7 @@ class Coupon(ShopScoped):
         REDEEMED = "redeemed", _("Redeemed")
         VOID = "void", _("Void")
 
-    template = models.ForeignKey(CouponTemplate, on_delete=models.PROTECT, related_name="coupons")
+    template = models.ForeignKey(CouponTemplate, on_delete=models.RESTRICT, related_name="coupons")
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("customer")
     )
@@ -302,7 +305,7 @@ class GiftGiven(ShopScoped):
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("customer")
     )
-    gift = models.ForeignKey(Gift, on_delete=models.PROTECT, related_name="given")
+    gift = models.ForeignKey(Gift, on_delete=models.RESTRICT, related_name="given")
     way = models.CharField(_("how"), max_length=8, choices=Way.choices)
     order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField(_("at"), default=timezone.now)
@@ -326,7 +329,7 @@ class Checkout(ShopScoped):
 
     idempotency_key = models.CharField(max_length=120)
     request_digest = models.CharField(max_length=64)
-    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+", db_index=False)
+    order = models.ForeignKey("orders.Order", on_delete=models.RESTRICT, related_name="+", db_index=False)
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False)
     coupon = models.ForeignKey(Coupon, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     response = models.JSONField()

@@ -8,7 +8,7 @@ after that day moves her to the tier she qualifies for. Every move is a TierChan
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -238,47 +238,93 @@ class ReviewOutcome:
 @transaction.atomic
 def review_tiers(*, shop: Shop, on: dt.date | None = None) -> ReviewOutcome:
     """The yearly review: promote whoever qualifies higher, start the grace period of members below their
-    tier, and move down those whose grace period has ended and who still fall short."""
+    tier, and move down those whose grace period has ended and who still fall short.
+
+    Set-based for a million members: every figure comes from one aggregate query, each decision is
+    made in memory, and the writes go out as one UPDATE per (tier, kind of change) plus bulk inserts.
+    """
     on = on or today()
     programme = programme_of(shop=shop)
     tiers = ladder(shop=shop)
+    by_id = {tier.pk: tier for tier in tiers}
     outcome = ReviewOutcome(enrolled=enrol_buyers(shop=shop))
-    members = Membership.objects.select_for_update().filter(shop=shop).select_related("tier").order_by("id")
-    customers = Customer.objects.including_merged(shop).in_bulk([m.customer_id for m in members])
-    for membership in members:
+    figures = _figures(shop, programme.tier_basis, on)
+    plan = _ReviewPlan()
+    members = (
+        Membership.objects.select_for_update().filter(shop=shop).order_by("id")
+        .values_list("id", "customer_id", "tier_id", "demotion_due_on")
+    )
+    for member_id, customer_id, tier_id, due_on in members.iterator(chunk_size=10_000):
         outcome.reviewed += 1
-        figure = qualifying_figure(
-            shop=shop, customer=customers[membership.customer_id], basis=programme.tier_basis, as_of=on
-        )
+        figure = figures.get(customer_id, 0)
         target = qualifying_tier(tiers, basis=programme.tier_basis, figure=figure)
-        _review_one(shop, programme, membership, target, figure, on, outcome)
+        plan.decide(member_id, customer_id, by_id[tier_id], target, figure, due_on, on, programme)
+    plan.apply(shop, on, programme.demotion_grace_days, outcome)
     return outcome
 
 
-def _review_one(
-    shop: Shop, programme: Programme, membership: Membership, target: Tier, figure: Decimal | int,
-    on: dt.date, outcome: ReviewOutcome,
-) -> None:
-    basis = programme.tier_basis
-    if target.rank > membership.tier.rank:
-        _move(shop, membership, target, f"yearly review {on}: {_describe(basis, figure, target)}")
-        outcome.promoted += 1
-    elif target.rank == membership.tier.rank:
-        if membership.demotion_due_on is not None:
-            membership.demotion_due_on = None
-            membership.save(update_fields=["demotion_due_on"])
-            outcome.grace_cleared += 1
-    elif membership.demotion_due_on is None:
-        membership.demotion_due_on = on + dt.timedelta(days=programme.demotion_grace_days)
-        membership.save(update_fields=["demotion_due_on"])
-        outcome.grace_started += 1
-    elif membership.demotion_due_on <= on:
-        current = membership.tier
-        _move(shop, membership, target, (
-            f"yearly review {on}: {_describe(basis, figure, current)}; grace period ended "
-            f"{membership.demotion_due_on}"
-        ))
-        outcome.demoted += 1
+def _figures(shop: Shop, basis: str, on: dt.date) -> dict[int, Decimal | int]:
+    """Each customer's qualifying figure, in one query."""
+    if basis == TierBasis.PURCHASES:
+        return dict(Customer.objects.including_merged(shop).values_list("id", "orders_count"))
+    if basis == TierBasis.LIFETIME_SPEND:
+        return dict(Customer.objects.including_merged(shop).values_list("id", "net_spend"))
+    rows = (
+        Order.objects.filter(shop=shop, is_purchase=True, purchase_day__gt=on - dt.timedelta(days=365),
+                             purchase_day__lte=on, customer__isnull=False)
+        .values("customer_id").annotate(total=Sum("net_amount")).values_list("customer_id", "total").order_by()
+    )
+    return {customer_id: total or ZERO for customer_id, total in rows}
+
+
+@dataclass
+class _ReviewPlan:
+    """The review's decisions, kept until they are written in bulk."""
+
+    moves: list[tuple[int, int, Tier, Tier, str]] = field(default_factory=list)  # member, customer, from, to, why
+    start_grace: list[int] = field(default_factory=list)
+    clear_grace: list[int] = field(default_factory=list)
+
+    def decide(
+        self, member_id: int, customer_id: int, current: Tier, target: Tier, figure: Decimal | int,
+        due_on: dt.date | None, on: dt.date, programme: Programme,
+    ) -> None:
+        basis = programme.tier_basis
+        if target.rank > current.rank:
+            self.moves.append((member_id, customer_id, current, target,
+                               f"yearly review {on}: {_describe(basis, figure, target)}"))
+        elif target.rank == current.rank:
+            if due_on is not None:
+                self.clear_grace.append(member_id)
+        elif due_on is None:
+            self.start_grace.append(member_id)
+        elif due_on <= on:
+            self.moves.append((member_id, customer_id, current, target, (
+                f"yearly review {on}: {_describe(basis, figure, current)}; grace period ended {due_on}"
+            )))
+
+    def apply(self, shop: Shop, on: dt.date, grace_days: int, outcome: ReviewOutcome) -> None:
+        members = Membership.objects.filter(shop=shop)
+        for ids in _chunks(self.clear_grace):
+            members.filter(pk__in=ids).update(demotion_due_on=None)
+        for ids in _chunks(self.start_grace):
+            members.filter(pk__in=ids).update(demotion_due_on=on + dt.timedelta(days=grace_days))
+        now = timezone.now()
+        for target in {move[3] for move in self.moves}:
+            ids = [move[0] for move in self.moves if move[3] == target]
+            for chunk in _chunks(ids):
+                members.filter(pk__in=chunk).update(tier=target, tier_since=now, demotion_due_on=None)
+        TierChange.objects.bulk_create([
+            TierChange(shop=shop, customer_id=customer_id, from_tier=current, to_tier=target, reason=why[:300], at=now)
+            for _, customer_id, current, target, why in self.moves
+        ], batch_size=5000)
+        outcome.promoted = sum(1 for move in self.moves if move[3].rank > move[2].rank)
+        outcome.demoted = len(self.moves) - outcome.promoted
+        outcome.grace_started, outcome.grace_cleared = len(self.start_grace), len(self.clear_grace)
+
+
+def _chunks(ids: list[int], size: int = 10_000) -> list[list[int]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
 def is_birthday_month(customer: Customer, *, on: dt.date) -> bool:
