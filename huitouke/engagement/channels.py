@@ -66,6 +66,11 @@ def _require(values: dict[str, Any], *keys: str, where: str) -> list[Any]:
     return [values[key] for key in keys]
 
 
+def _flag(value: Any) -> bool:
+    """A setting's on/off, whether stored as a JSON boolean or as text from the command line."""
+    return value is True or str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
 def _strip_signature(text: str) -> str:
     """Aliyun and Tencent add the approved signature themselves; the body goes without 【…】."""
     return re.sub(r"^【[^】]*】", "", text)
@@ -126,7 +131,7 @@ class SmtpEmail:
             "django.core.mail.backends.smtp.EmailBackend",
             host=s.get("host", django_settings.EMAIL_HOST), port=int(s.get("port", django_settings.EMAIL_PORT)),
             username=self.secrets.get("username", ""), password=self.secrets.get("password", ""),
-            use_tls=bool(s.get("use_tls", False)), use_ssl=bool(s.get("use_ssl", False)),
+            use_tls=_flag(s.get("use_tls")), use_ssl=_flag(s.get("use_ssl")),
             timeout=float(s.get("timeout", 10)), fail_silently=False,
         )
         message_id = f"<{message.idempotency_key.replace(':', '.')}@huitouke>"

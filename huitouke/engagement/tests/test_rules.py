@@ -130,3 +130,28 @@ def test_care_plan_json_lists_without_saving_and_run_enqueues_once(shop):
         call_command("care", "run", "--shop", "jiangnan", "--date", "2026-05-20", stdout=out)
     assert Message.objects.count() == 2
     assert out.getvalue().splitlines()[-1] == "jiangnan 2026-05-20: queued 1, suppressed 1"
+
+
+def test_care_channel_command_configures_without_secrets_and_deliver_sends(shop, smtp_server):
+    out = io.StringIO()
+    call_command("care", "channel", "--shop", "jiangnan", "--channel", "email", "--provider", "smtp",
+                 "--set", "host=127.0.0.1", "--set", f"port={smtp_server.port}", "--set", "use_tls=false",
+                 "--secret-name", "jn-mail", stdout=out)
+    assert out.getvalue().strip() == (
+        f'jiangnan: email → smtp {{"host": "127.0.0.1", "port": {smtp_server.port}, "use_tls": "false"}} '
+        "(secrets: jn-mail)")
+    customer = contactable(shop, channels=("email",), birth_month=5, birth_day=20, preferred_channel="email")
+    run_rules(shop=shop, day=dt.date(2026, 5, 20), now=at(dt.date(2026, 5, 20)))
+    Message.objects.filter(customer=customer).update(next_attempt_at=at(dt.date(2026, 5, 20)))
+    out = io.StringIO()
+    call_command("care", "deliver", "--shop", "jiangnan", stdout=out)
+    assert out.getvalue().strip() == "sent 1, retrying 0, failed 0, held 0, recovered 0"
+    assert smtp_server.envelopes[0].rcpt_tos == [f"c{customer.pk}@example.com"]
+
+
+def test_a_secret_in_channel_settings_is_refused(shop):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="keep auth_token out of the database"):
+        call_command("care", "channel", "--shop", "jiangnan", "--channel", "sms", "--provider", "twilio",
+                     "--set", "auth_token=abc")
