@@ -1,6 +1,6 @@
 """Care rules: who is due for which care message on a day (reads only; services.care enqueues).
 
-Rules run in priority order (birthday, holiday, season, miss-you), so with the default cap of one message a
+Rules run in priority order (birthday, holiday, season, milestone thanks, miss-you), so with the default cap of one message a
 day a birthday wins over a festival. Each rule is on by default and configurable per shop (RuleSetting).
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -16,11 +17,12 @@ from lunar_python import Solar
 
 from huitouke.analytics.selectors import score_of
 from huitouke.core.models import Shop
-from huitouke.core.timeutil import local_day
+from huitouke.core.timeutil import day_start, local_day
 from huitouke.customers.models import Calendar, Customer
 from huitouke.engagement import calendar as cal
 from huitouke.engagement.library import Kind
-from huitouke.engagement.models import Message, MessageStatus, RuleSetting
+from huitouke.engagement.models import Message, RuleSetting
+from huitouke.engagement.policy import COUNTED
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,10 @@ RULES: dict[str, Rule] = {
         Rule("holiday", Kind.HOLIDAY, {"festivals": [key for key, *_ in cal.LUNAR_FESTIVALS + cal.SOLAR_FESTIVALS]
                                        + ["mothers_day", "fathers_day"], "buyers_only": True}),
         Rule("season", Kind.SEASON, {"terms": list(cal.SEASON_TERMS), "buyers_only": True}),
+        Rule("thanks_milestone", Kind.THANKS_MILESTONE, {
+            "milestones": [1000, 3000, 5000, 10000, 20000],  # cumulative net spend, yuan
+            "within_days": 3,  # the purchase that crossed it was this recent
+        }),
         Rule("miss_you", Kind.MISS_YOU, {
             "overdue_days": 14,  # days past her own usual gap
             "p_alive_below": 0.8,  # with a model score: the model, too, must see her drifting
@@ -100,6 +106,26 @@ def season_changes(*, shop: Shop, day: dt.date, terms: list[str], buyers_only: b
             yield Due(customer, f"season:{term}", Kind.SEASON, term)
 
 
+def milestones_passed(*, shop: Shop, day: dt.date, milestones: list[int], within_days: int) -> Iterator[Due]:
+    """A recent purchase took her cumulative spend past a milestone she was never thanked for: thank her once,
+    for the highest one (rule key thanks_milestone:<yuan>)."""
+    if not milestones:
+        return
+    since = day_start(day - dt.timedelta(days=within_days))
+    thanked: dict[int, set[str]] = {}
+    for customer_id, rule in Message.objects.for_shop(shop).filter(
+            kind=Kind.THANKS_MILESTONE, status__in=COUNTED).values_list("customer_id", "rule"):
+        thanked.setdefault(customer_id, set()).add(rule)
+    buyers = _customers(shop, buyers_only=True).filter(
+        net_spend__gte=Decimal(min(milestones)), last_purchase_at__gte=since, last_purchase_at__lt=day_start(
+            day + dt.timedelta(days=1)))
+    for customer in buyers:
+        passed = max(m for m in milestones if customer.net_spend >= Decimal(m))
+        rule = f"thanks_milestone:{passed}"
+        if rule not in thanked.get(customer.pk, set()):
+            yield Due(customer, rule, Kind.THANKS_MILESTONE)
+
+
 def overdue_reason(*, customer: Customer, day: dt.date, score, params: dict[str, Any]) -> str | None:
     """Why she is missed (for the plan), or None: late against her own rhythm, not yet lost."""
     if customer.last_purchase_at is None:
@@ -126,7 +152,7 @@ def overdue_reason(*, customer: Customer, day: dt.date, score, params: dict[str,
 def missed(*, shop: Shop, day: dt.date, **params: Any) -> Iterator[Due]:
     recent = set(Message.objects.for_shop(shop).filter(
         kind=Kind.MISS_YOU, day__gt=day - dt.timedelta(days=params["repeat_after_days"]), day__lte=day,
-        status__in=(MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED),
+        status__in=COUNTED,
     ).values_list("customer_id", flat=True))
     for customer in _customers(shop, buyers_only=True):
         if customer.pk in recent:
@@ -138,7 +164,8 @@ def missed(*, shop: Shop, day: dt.date, **params: Any) -> Iterator[Due]:
 def due_on(*, shop: Shop, day: dt.date) -> Iterator[Due]:
     """Everything the shop's enabled rules want to send on the day, in priority order."""
     settings = rule_settings(shop=shop)
-    finders = {"birthday": birthdays, "holiday": holidays, "season": season_changes, "miss_you": missed}
+    finders = {"birthday": birthdays, "holiday": holidays, "season": season_changes,
+               "thanks_milestone": milestones_passed, "miss_you": missed}
     for key, finder in finders.items():
         enabled, params = settings[key]
         if enabled:

@@ -155,3 +155,18 @@ def test_a_secret_in_channel_settings_is_refused(shop):
     with pytest.raises(CommandError, match="keep auth_token out of the database"):
         call_command("care", "channel", "--shop", "jiangnan", "--channel", "sms", "--provider", "twilio",
                      "--set", "auth_token=abc")
+
+
+def test_spend_milestone_is_thanked_once_for_the_highest_one_passed(shop):
+    from decimal import Decimal
+
+    customer = contactable(shop)
+    OrderFactory(shop=shop, customer=customer, ordered_at=at(dt.date(2026, 3, 1)), paid_amount=Decimal("800.00"))
+    assert [p for p in planned(shop, dt.date(2026, 3, 1)) if p[1].startswith("thanks")] == []
+    OrderFactory(shop=shop, customer=customer, ordered_at=at(dt.date(2026, 3, 10)), paid_amount=Decimal("2500.00"))
+    # 3,300 yuan: past 1,000 and 3,000; thanked for 3,000 only, on the day or up to 3 days later
+    assert planned(shop, dt.date(2026, 3, 10)) == [(customer.pk, "thanks_milestone:3000", "queued", "")]
+    assert planned(shop, dt.date(2026, 3, 14)) == []
+    run_rules(shop=shop, day=dt.date(2026, 3, 11), now=at(dt.date(2026, 3, 11)))
+    assert planned(shop, dt.date(2026, 3, 12)) == []  # thanked already
+    assert Message.objects.get(customer=customer).kind == "thanks_milestone"
