@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import NotFound
 from huitouke.core.models import Shop
@@ -33,11 +34,21 @@ def status_counts(*, shop: Shop) -> dict[str, int]:
     return dict(Message.objects.for_shop(shop).values_list("status").annotate(n=Count("id")).order_by())
 
 
+def _reason_label(reason: str) -> str:
+    from huitouke.engagement.policy import Suppression
+
+    labels = {**dict(Suppression.choices), "provider_error": _("Provider error"), "rejected": _("Rejected by the provider"),
+              "interrupted": _("Interrupted: check the provider's log")}
+    return str(labels.get(reason, reason))
+
+
 def message_timeline_entries(*, shop: Shop, customer: Customer) -> list[TimelineEntry]:
     return [
         TimelineEntry(
             at=m.sent_at or m.created_at, kind="message", title=f"{m.get_kind_display()} · {m.get_channel_display()}",
-            detail={"text": m.text, "status": m.get_status_display(), "reason": m.reason},
+            detail={"text": m.text, "status": m.status, "status_label": m.get_status_display(), "reason": m.reason,
+                    "reason_label": _reason_label(m.reason), "detail": m.detail},
+            template="engagement/timeline/_message.html",
         )
         for m in messages(shop=shop, customer_id=customer.pk)[:200]
     ]
