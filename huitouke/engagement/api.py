@@ -1,6 +1,7 @@
-"""/api/v1/engagement: inbound SMS replies (opt-out), the outbox, the care-tone check and previews.
+"""/api/v1/engagement: inbound SMS replies (opt-out), delivery receipts, the outbox, the care-tone check and
+previews.
 
-The inbound webhook takes the usual Bearer token, or — for SMS providers that can only call a URL —
+The inbound and receipt webhooks take the usual Bearer token, or — for SMS providers that can only call a URL —
 `?shop=SLUG&key=…` where the key is `inbound_key` in the secret store named by the shop's SMS channel.
 """
 
@@ -83,6 +84,19 @@ class MessageOut(Schema):
     @staticmethod
     def resolve_sent_at(obj) -> str | None:
         return obj.sent_at.isoformat() if obj.sent_at else None
+
+
+class ReceiptIn(StrictSchema):
+    provider_message_id: str
+    delivered: bool
+    error: str = ""
+
+
+@router.post("/receipts", response=MessageOut, auth=[TokenAuth(), InboundKey()],
+             summary="A provider's delivery report for a sent message (delivered, or failed with the error)")
+def receipt(request: HttpRequest, payload: ReceiptIn) -> Any:
+    return inbound.record_receipt(shop=request.shop, provider_message_id=payload.provider_message_id,
+                                  delivered=payload.delivered, error=payload.error)
 
 
 class MessageFilter(Schema):

@@ -96,3 +96,28 @@ def test_messages_api_lists_the_shops_outbox_only(tenant_a, tenant_b):
     body = client_for(tenant_a.token).get("/api/v1/engagement/messages?status=queued").json()
     assert body["count"] == 1
     assert body["items"][0]["id"] == mine.pk and body["items"][0]["text"] == "【shop-a shop】生日快乐"
+
+
+def test_delivery_receipts_mark_sent_messages_delivered_or_failed(tenant_a):
+    from huitouke.engagement.models import Message
+    from huitouke.engagement.services.delivery import deliver_due
+
+    shop = tenant_a.shop
+    ok, bad = (enqueue_message(shop=shop, customer=contactable(shop), rule="birthday", kind=Kind.BIRTHDAY,
+                               channel="sms", text="生日快乐", day=NOON.date(), now=NOON) for _ in range(2))
+    deliver_due(shop=shop, now=NOON)
+    api = client_for(tenant_a.token)
+    url = "/api/v1/engagement/receipts"
+    ok.refresh_from_db()
+    bad.refresh_from_db()
+    response = api.post(url, {"provider_message_id": ok.provider_message_id, "delivered": True}, content_type=JSON)
+    assert response.status_code == 200 and response.json()["status"] == "delivered"
+    api.post(url, {"provider_message_id": bad.provider_message_id, "delivered": False, "error": "MK:0001 空号"},
+             content_type=JSON)
+    bad = Message.objects.get(pk=bad.pk)
+    assert (bad.status, bad.reason, bad.detail) == ("failed", "undelivered", "MK:0001 空号")
+    # a late "delivered" after "failed" and a repeat change nothing
+    api.post(url, {"provider_message_id": bad.provider_message_id, "delivered": True}, content_type=JSON)
+    assert Message.objects.get(pk=bad.pk).status == "failed"
+    assert_error(api.post(url, {"provider_message_id": "nope", "delivered": True}, content_type=JSON),
+                 404, "not_found", "provider_message_id")
