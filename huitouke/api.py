@@ -104,6 +104,7 @@ def _register_routers() -> None:
     from huitouke.analytics.api import router as analytics_router
     from huitouke.core.api import router as core_router
     from huitouke.customers.api import router as customers_router
+    from huitouke.engagement.api import router as engagement_router
     from huitouke.loyalty.api import router as loyalty_router
     from huitouke.orders.api import imports_router, orders_router, products_router
 
@@ -114,6 +115,7 @@ def _register_routers() -> None:
     api.add_router("/imports", imports_router)
     api.add_router("/analytics", analytics_router)
     api.add_router("/loyalty", loyalty_router)
+    api.add_router("/engagement", engagement_router)
     api.add_router("", _fallback)  # last: it matches every path
 
 

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "huitouke.orders",
     "huitouke.analytics",
     "huitouke.loyalty",
+    "huitouke.engagement",
     "huitouke.web",
     "huitouke.demo",
 ]

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class EngagementConfig(AppConfig):
+    name = "huitouke.engagement"
+    label = "engagement"
+    verbose_name = _("Engagement: care messages, outbox, contact policy")
+
+    def ready(self) -> None:
+        from huitouke.customers.extensions import register_export_section, register_timeline_source
+        from huitouke.engagement import selectors
+
+        register_timeline_source("engagement", selectors.message_timeline_entries)
+        register_export_section("engagement", selectors.message_export_data)

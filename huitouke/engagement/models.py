@@ -1,0 +1,165 @@
+"""Engagement data: the outbox of messages, each shop's channel set-up, care settings and rule switches."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from huitouke.core.models import ShopScoped, Staff
+from huitouke.engagement.library import Kind
+
+
+class MessageChannel(models.TextChoices):
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("E-mail")
+    WECHAT_TASK = "wechat_task", _("WeChat / Wangwang (associate copies the text)")
+
+
+# The customers app keeps consent per contact channel; a WeChat task needs the customer's WeChat consent.
+CONSENT_CHANNEL = {MessageChannel.SMS: "sms", MessageChannel.EMAIL: "email", MessageChannel.WECHAT_TASK: "wechat"}
+
+
+class Provider(models.TextChoices):
+    CONSOLE = "console", _("Console / file sink (nothing is sent)")
+    SMTP = "smtp", _("E-mail over SMTP")
+    ALIYUN = "aliyun", _("Aliyun SMS")
+    TENCENT = "tencent", _("Tencent Cloud SMS")
+    TWILIO = "twilio", _("Twilio")
+    TASK = "task", _("Task for the associate")
+
+
+class ChannelConfig(ShopScoped):
+    """How a shop sends on one channel. Secrets are not here: `secret_name` names an env-var prefix or a
+    file under var/secrets/ (see engagement.channels.load_secrets), so a database dump holds no keys."""
+
+    channel = models.CharField(_("channel"), max_length=20, choices=MessageChannel.choices)
+    provider = models.CharField(_("provider"), max_length=20, choices=Provider.choices, default=Provider.CONSOLE)
+    settings = models.JSONField(_("settings"), default=dict, blank=True)
+    secret_name = models.CharField(_("secret name"), max_length=50, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("channel configuration")
+        verbose_name_plural = _("channel configurations")
+        constraints = [models.UniqueConstraint(fields=["shop", "channel"], name="channel_config_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.provider}"
+
+
+class CareSettings(ShopScoped):
+    """The shop's contact policy; a shop without a row gets these defaults."""
+
+    daily_cap = models.PositiveSmallIntegerField(_("messages per customer per day"), default=1)
+    care_cap_30d = models.PositiveSmallIntegerField(_("care messages per customer per 30 days"), default=3)
+    commercial_cap_30d = models.PositiveSmallIntegerField(
+        _("commercial messages per customer per 30 days"), default=2
+    )
+    quiet_start_hour = models.PositiveSmallIntegerField(_("quiet hours start (Shanghai)"), default=21)
+    quiet_end_hour = models.PositiveSmallIntegerField(_("quiet hours end (Shanghai)"), default=9)
+
+    class Meta:
+        verbose_name = _("care settings")
+        verbose_name_plural = _("care settings")
+        constraints = [models.UniqueConstraint(fields=["shop"], name="care_settings_unique")]
+
+    def __str__(self) -> str:
+        return f"caps {self.daily_cap}/day, {self.care_cap_30d} care, {self.commercial_cap_30d} commercial"
+
+
+class RuleSetting(ShopScoped):
+    """A care rule switched on or off for the shop, with its parameters (see engagement.rules.RULES)."""
+
+    rule = models.CharField(_("rule"), max_length=30)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("rule setting")
+        verbose_name_plural = _("rule settings")
+        constraints = [models.UniqueConstraint(fields=["shop", "rule"], name="rule_setting_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {'on' if self.enabled else 'off'}"
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+    SUPPRESSED = "suppressed", _("Suppressed")
+
+
+class Message(ShopScoped):
+    """One message in the outbox. The idempotency key (customer + rule + day) makes a rule run twice
+    enqueue once; `claim_token` marks the one worker that is handing it to the provider."""
+
+    Status = MessageStatus
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="messages", verbose_name=_("customer")
+    )
+    rule = models.CharField(_("rule"), max_length=50)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    channel = models.CharField(_("channel"), max_length=20, choices=MessageChannel.choices)
+    day = models.DateField(_("day"), help_text=_("the Shanghai day the message is for; caps count by it"))
+    recipient = models.CharField(_("recipient"), max_length=254, blank=True)
+    text = models.TextField(_("text"))
+    associate = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("sent in the name of")
+    )
+    idempotency_key = models.CharField(_("idempotency key"), max_length=120)
+    status = models.CharField(_("status"), max_length=20, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
+    reason = models.CharField(_("reason"), max_length=30, blank=True)
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    provider = models.CharField(_("provider"), max_length=20, choices=Provider.choices, blank=True)
+    provider_message_id = models.CharField(_("provider message ID"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "idempotency_key"], name="message_unique_key"),
+        ]
+        indexes = [
+            # the worker's claim query, across shops
+            models.Index(fields=["status", "next_attempt_at"], name="message_due",
+                         condition=Q(status__in=["queued", "sending"])),
+            # caps: a customer's messages by day
+            models.Index(fields=["shop", "customer", "day"], name="message_customer_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} → {self.customer_id} ({self.status})"
+
+
+class InboundSms(ShopScoped):
+    """A reply received from a customer's phone, and what it did (an opt-out records a refused consent)."""
+
+    phone = models.CharField(_("phone"), max_length=20)
+    text = models.CharField(_("text"), max_length=500)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opted_out = models.BooleanField(_("opt-out"), default=False)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("inbound SMS")
+        verbose_name_plural = _("inbound SMS")
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.phone}: {self.text[:20]}"

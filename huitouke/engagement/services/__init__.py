@@ -1,0 +1,2 @@
+"""Engagement writes, one module per subject: outbox (enqueue), delivery (the worker), inbound (replies),
+settings (channels, caps, rules)."""
