@@ -14,3 +14,11 @@ def daily_loyalty(shop_id: int) -> dict:
     """The daily round for one shop: expire points, issue birthday coupons."""
     shop = Shop.objects.get(pk=shop_id)
     return {"expired_points": expire_points(shop=shop), "birthday_coupons": issue_birthday_coupons(shop=shop)}
+
+
+def enqueue_daily_all() -> list[int]:
+    """Queue the daily round for every shop; the ids of the shops queued, in id order."""
+    shop_ids = list(Shop.objects.order_by("id").values_list("id", flat=True))
+    for shop_id in shop_ids:
+        daily_loyalty.enqueue(shop_id)
+    return shop_ids

@@ -22,6 +22,7 @@ from huitouke.core.models import Shop, Staff
 from huitouke.core.money import ZERO, money
 from huitouke.core.timeutil import today
 from huitouke.customers.models import Customer
+from huitouke.loyalty.extensions import batch_issued
 from huitouke.loyalty.models import Coupon, CouponBatch, CouponTemplate, DiscountKind, Trigger
 from huitouke.orders.models import ProductRole
 
@@ -212,12 +213,16 @@ def issue_batch(
         batch = CouponBatch.objects.create(
             shop=shop, template=template, audience=audience[:200], announcement=announcement, created_by=staff,
         )
+        coupon_ids = []
         for customer in customers:
             try:
-                issue_coupon(shop=shop, template=template, customer=customer, batch=batch, trigger=Trigger.BATCH,
-                             issue_key=f"batch:{batch.pk}:{customer.pk}")
+                coupon, _ = issue_coupon(shop=shop, template=template, customer=customer, batch=batch,
+                                         trigger=Trigger.BATCH, issue_key=f"batch:{batch.pk}:{customer.pk}")
+                coupon_ids.append(coupon.pk)
                 batch.issued += 1
             except Conflict:
                 batch.skipped += 1
         batch.save(update_fields=["issued", "skipped"])
+        if announcement.strip() and coupon_ids:
+            batch_issued(shop=shop, batch=batch, coupon_ids=coupon_ids)
     return batch

@@ -196,3 +196,33 @@ def test_lunar_birthday_month_follows_the_lunar_calendar(tenant_a):
     # 腊月二十 of lunar 2026 falls in January 2027
     winter = CustomerFactory(shop=tenant_a.shop, birthday_calendar="lunar", birth_month=12, birth_day=20)
     assert programme.is_birthday_month(winter, on=dt.date(2027, 1, 10))
+
+
+def test_daily_all_runs_every_shops_round_through_the_job_queue(tenant_a, tenant_b):
+    """Tests run jobs inline (ImmediateBackend), so the queued round has happened when the command returns."""
+    for tenant in (tenant_a, tenant_b):
+        customer = CustomerFactory(shop=tenant.shop)
+        points_service.earn_points(shop=tenant.shop, customer=customer, points=40, idempotency_key="old",
+                                   on=dt.date(2020, 1, 1))
+    out = StringIO()
+    call_command("loyalty", "daily-all", stdout=out)
+    assert "2 shop(s)" in out.getvalue()
+    assert PointsEntry.objects.filter(kind="expiry").count() == 2
+    assert all(m.points_balance == 0 for m in Membership.objects.all())
+
+
+def test_a_batch_announcement_is_handed_to_the_registered_messaging_listener(tenant_a):
+    from huitouke.loyalty import extensions
+
+    heard = []
+    extensions.register_batch_listener("test", lambda **kwargs: heard.append(kwargs))
+    try:
+        manual = template(tenant_a, name="回购券", trigger="manual")
+        people = [CustomerFactory(shop=tenant_a.shop) for _ in range(2)]
+        coupons.issue_batch(shop=tenant_a.shop, template=manual, customer_ids=[p.pk for p in people],
+                            audience="list", announcement="送您一张回购券")
+        coupons.issue_batch(shop=tenant_a.shop, template=manual, customer_ids=[people[0].pk], audience="again")
+    finally:
+        extensions._BATCH_LISTENERS.pop("test")
+    assert len(heard) == 1  # the second batch had no announcement (and no new coupon)
+    assert len(heard[0]["coupon_ids"]) == 2 and heard[0]["batch"].announcement == "送您一张回购券"
