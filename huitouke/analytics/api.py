@@ -69,6 +69,7 @@ class CustomersQuery(Schema):
     segment: Segment | None = None
     at_risk: bool = Field(False, description=f"only customers with P(alive) below {selectors.RISK_P_ALIVE}")
     order: Literal["clv", "p_alive", "recency", "overdue"] = "clv"
+    tag: str = Field("", max_length=50, description="only customers carrying this tag (by hand or by rule)")
 
 
 class CohortQuery(Schema):
@@ -162,7 +163,7 @@ def segments(request: HttpRequest) -> dict[str, Any]:
 def customers(request: HttpRequest, filters: Query[CustomersQuery], page: Query[PageQuery]) -> dict[str, Any]:
     scores = selectors.scored_customers(
         shop=request.shop, segment=filters.segment.value if filters.segment else None, at_risk=filters.at_risk,
-        order=filters.order,
+        order=filters.order, tag=filters.tag,
     )
     items, info = paginate(scores, page)
     return {**info, "items": [_scored_item(score) for score in items]}

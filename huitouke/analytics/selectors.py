@@ -17,6 +17,7 @@ from huitouke.core.models import Shop
 from huitouke.core.money import ZERO, MoneyField, from_fen, money
 from huitouke.core.timeutil import today
 from huitouke.customers.models import Customer, CustomerPhone
+from huitouke.customers.selectors import customers_with_tag
 from huitouke.orders.models import Order
 
 DEFAULT_COHORT_MONTHS = 12
@@ -222,9 +223,9 @@ def segment_overview(*, shop: Shop) -> list[SegmentSummary]:
 
 def scored_customers(
     *, shop: Shop, segment: str | None = None, at_risk: bool = False, risk_below: float = RISK_P_ALIVE,
-    order: str = "clv",
+    order: str = "clv", tag: str = "",
 ) -> QuerySet[CustomerScore]:
-    """Scores with their customers, filtered by segment and/or P(alive) below `risk_below`, in `order`."""
+    """Scores with their customers, filtered by segment, P(alive) below `risk_below` and/or a tag, in `order`."""
     if segment and segment not in Segment.values:
         raise Invalid(f"unknown segment {segment!r}: use one of {', '.join(Segment.values)}", field="segment")
     if order not in SCORE_ORDERS:
@@ -236,6 +237,8 @@ def scored_customers(
         scores = scores.filter(segment=segment)
     if at_risk:
         scores = scores.filter(p_alive__lt=risk_below)
+    if tag:
+        scores = scores.filter(customer__in=customers_with_tag(shop=shop, tag_name=tag))
     return _with_customers(scores).order_by(*SCORE_ORDERS[order])
 
 

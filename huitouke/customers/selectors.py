@@ -51,9 +51,18 @@ def customer_by_phone(*, shop: Shop, phone: str) -> Customer | None:
     return row.customer if row else None
 
 
-def search_customers(*, shop: Shop, query: str = "", order: str = "recent") -> QuerySet[Customer]:
-    """Search by name, phone tail (3–11 digits) or platform nickname; newest buyers first."""
-    qs = Customer.objects.for_shop(shop).filter(erased_at__isnull=True)
+def customers_with_tag(*, shop: Shop, tag_name: str) -> QuerySet[Customer]:
+    """The shop's customers carrying the tag, by hand or by rule: an audience (erased customers left out)."""
+    return Customer.objects.for_shop(shop).filter(
+        erased_at__isnull=True, customer_tags__shop=shop, customer_tags__tag__name=tag_name
+    )
+
+
+def search_customers(*, shop: Shop, query: str = "", order: str = "recent", tag: str = "") -> QuerySet[Customer]:
+    """Search by name, phone tail (3–11 digits) or platform nickname, optionally within a tag; newest buyers first."""
+    qs = customers_with_tag(shop=shop, tag_name=tag) if tag else Customer.objects.for_shop(shop).filter(
+        erased_at__isnull=True
+    )
     query = (query or "").strip()
     if query:
         qs = qs.filter(_search_match(shop, query))

@@ -38,6 +38,7 @@ class ScoreListForm(forms.Form):
     segment = forms.ChoiceField(required=False, label=gettext_lazy("Segment"))
     risk = forms.BooleanField(required=False, label=gettext_lazy("At risk only"))
     sort = forms.ChoiceField(required=False, choices=SORTS, label=gettext_lazy("Sort by"))
+    tag = forms.CharField(required=False, max_length=50, label=gettext_lazy("Tag"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -48,9 +49,12 @@ class ScoreListForm(forms.Form):
     def filters(self) -> dict[str, Any]:
         """The selector's arguments; an invalid query string falls back to the unfiltered list."""
         if not self.is_valid():
-            return {"segment": None, "at_risk": False, "order": "clv"}
+            return {"segment": None, "at_risk": False, "order": "clv", "tag": ""}
         data = self.cleaned_data
-        return {"segment": data["segment"] or None, "at_risk": data["risk"], "order": data["sort"] or "clv"}
+        return {
+            "segment": data["segment"] or None, "at_risk": data["risk"], "order": data["sort"] or "clv",
+            "tag": data["tag"].strip(),
+        }
 
 
 def _segment_names(segment: str) -> dict[str, str]:
@@ -103,6 +107,7 @@ def customers(request: HttpRequest) -> HttpResponse:
 def customers_csv(request: HttpRequest) -> StreamingHttpResponse:
     filters = ScoreListForm(request.GET or None).filters()
     scores = selectors.scored_customers(shop=request.shop, **filters)
+    # The tag stays out of the file name: it may hold characters a Content-Disposition header cannot.
     return _csv_response(scores, "customers-" + (filters["segment"] or "all") + ("-at-risk" if filters["at_risk"] else ""))
 
 

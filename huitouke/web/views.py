@@ -120,13 +120,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @staff_required
 def customer_list(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
-    query, sort = "", "recent"
+    query, sort, tag = "", "recent", ""
     if form.is_valid():
-        query, sort = form.cleaned_data["q"], form.cleaned_data["sort"] or "recent"
-    customers = selectors.search_customers(shop=request.shop, query=query, order=sort)
+        query, sort, tag = form.cleaned_data["q"], form.cleaned_data["sort"] or "recent", form.cleaned_data["tag"]
+    customers = selectors.search_customers(shop=request.shop, query=query, order=sort, tag=tag)
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [{"customer": c, "phone": next(iter(c.phones.all()), None)} for c in page.object_list]
-    context = {"form": form, "page": page, "rows": rows, "query": query, "sort": sort}
+    context = {"form": form, "page": page, "rows": rows, "query": query, "sort": sort, "tag": tag}
     template = "web/customers/_results.html" if is_htmx(request) else "web/customers/list.html"
     response = render(request, template, context)
     response["Vary"] = "HX-Request"
