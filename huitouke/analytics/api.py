@@ -8,9 +8,10 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema
 
-from huitouke.analytics import selectors, services
+from huitouke.analytics import autotags, selectors, services
 from huitouke.analytics.models.scores import CustomerScore, Segment
-from huitouke.core.api import MAX_ID, MoneyOut, PageInfo, PageQuery, paginate
+from huitouke.analytics.models.tags import AutoTagRule
+from huitouke.core.api import MAX_ID, MoneyOut, PageInfo, PageQuery, caller, paginate
 from huitouke.core.errors import NotFound
 from huitouke.core.pii import mask_name
 from huitouke.customers.selectors import customer_by_id
@@ -200,3 +201,45 @@ def win_back(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
 def model_check(request: HttpRequest, query: Query[ModelCheckQuery]) -> services.ModelCheck:
     """Computed on demand: about a second per 100,000 customers."""
     return services.model_check(shop=request.shop, holdout_days=query.holdout_days)
+
+
+# Auto-tag rules ------------------------------------------------------------------------------
+
+
+class TagRuleOut(Schema):
+    kind: str
+    name: str = Field(description="the rule's name in the request's language")
+    tag_name: str = Field(description="the tag given; {category} is replaced by the category (category_fan)")
+    params: dict[str, Any]
+    enabled: bool
+    updated_at: dt.datetime
+    customers: dict[str, int] = Field(description="tag name → customers carrying it by this rule now")
+
+
+class TagRulePatch(Schema):
+    enabled: bool | None = None
+    tag_name: str | None = Field(None, max_length=50)
+    params: dict[str, Any] | None = Field(None, description="merged into the current parameters")
+
+
+def _rule_out(rule: AutoTagRule, counts: dict[str, int]) -> dict[str, Any]:
+    return {
+        "kind": rule.kind, "name": rule.get_kind_display(), "tag_name": rule.tag_name,
+        "params": {**autotags.DEFAULTS[rule.kind][1], **rule.params}, "enabled": rule.enabled,
+        "updated_at": rule.updated_at, "customers": autotags.carried_by(rule, counts),
+    }
+
+
+@router.get("/tag-rules", response=list[TagRuleOut], summary="The auto-tag rules and who carries their tags")
+def tag_rules(request: HttpRequest) -> list[dict[str, Any]]:
+    counts = autotags.auto_tag_counts(shop=request.shop)
+    return [_rule_out(rule, counts) for rule in autotags.rules_of(shop=request.shop)]
+
+
+@router.patch("/tag-rules/{kind}", response=TagRuleOut, summary="Change an auto-tag rule (owner or manager)")
+def patch_tag_rule(request: HttpRequest, kind: str, payload: TagRulePatch) -> dict[str, Any]:
+    """The tags follow at the next analytics refresh."""
+    rule = autotags.update_rule(
+        shop=request.shop, staff=caller(request), kind=kind, **payload.model_dump(exclude_none=True)
+    )
+    return _rule_out(rule, autotags.auto_tag_counts(shop=request.shop))

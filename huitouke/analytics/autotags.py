@@ -99,8 +99,7 @@ def update_rule(
 ) -> AutoTagRule:
     """Change a rule (owner or manager; `staff=None` is the shell operator). Given params are merged into
     the current ones. The tags follow at the next refresh."""
-    if staff is not None and (staff.shop_id != shop.pk or staff.role not in (Role.OWNER, Role.MANAGER)):
-        raise Forbidden("only the shop's owner or a manager can change auto-tag rules")
+    require_editor(shop=shop, staff=staff)
     rule = rule_of(shop=shop, kind=kind)
     if enabled is not None:
         rule.enabled = enabled
@@ -111,6 +110,12 @@ def update_rule(
     rule.updated_at = timezone.now()
     rule.save()
     return rule
+
+
+def require_editor(*, shop: Shop, staff: Staff | None) -> None:
+    """Rules are the shop's policy: its owner and managers change or apply them (`None`: the shell operator)."""
+    if staff is not None and (staff.shop_id != shop.pk or staff.role not in (Role.OWNER, Role.MANAGER)):
+        raise Forbidden("only the shop's owner or a manager can change or apply auto-tag rules")
 
 
 def clean_tag_name(kind: str, name: str) -> str:
@@ -294,6 +299,12 @@ def refresh_auto_tags(*, shop: Shop, as_of: dt.date | None = None) -> TagRefresh
     return TagRefresh(added=added, removed=removed, tags={name: int(ids.size) for name, ids in sorted(wanted.items())})
 
 
+def apply_now(*, shop: Shop, staff: Staff | None) -> TagRefresh:
+    """The rules applied on demand (after an edit), instead of waiting for the nightly refresh."""
+    require_editor(shop=shop, staff=staff)
+    return refresh_auto_tags(shop=shop)
+
+
 def _tag_ids(shop: Shop, names: list[str]) -> dict[str, int]:
     """Tag id per name, creating the missing tags."""
     Tag.objects.bulk_create([Tag(shop=shop, name=name) for name in names], ignore_conflicts=True)
@@ -323,3 +334,20 @@ def _replace_auto_tags(shop: Shop, customer: np.ndarray, tag: np.ndarray) -> tup
         "source": [CustomerTag.Source.AUTO.value] * new.size, "created_at": [now] * new.size,
     }, int(new.size))
     return int(stale.size), int(new.size)
+
+
+def auto_tag_counts(*, shop: Shop) -> dict[str, int]:
+    """Customers carrying each rule-made tag now, by tag name (one aggregate query)."""
+    rows = (
+        CustomerTag.objects.for_shop(shop).filter(source=CustomerTag.Source.AUTO)
+        .values("tag__name").order_by("tag__name").annotate(n=Count("id"))
+    )
+    return {row["tag__name"]: row["n"] for row in rows}
+
+
+def carried_by(rule: AutoTagRule, counts: dict[str, int]) -> dict[str, int]:
+    """The part of auto_tag_counts that is this rule's: its tag, or each category's tag for {category} names."""
+    if CATEGORY not in rule.tag_name:
+        return {rule.tag_name: counts[rule.tag_name]} if rule.tag_name in counts else {}
+    prefix, _sep, suffix = rule.tag_name.partition(CATEGORY)
+    return {name: n for name, n in counts.items() if name.startswith(prefix) and name.endswith(suffix)}

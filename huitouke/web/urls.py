@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from huitouke.web import analytics, imports, views
+from huitouke.web import analytics, analytics_tags, imports, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True), name="login"),
@@ -22,6 +22,9 @@ urlpatterns = [
     path("analytics/win-back/", analytics.win_back, name="analytics_win_back"),
     path("analytics/model-check/", analytics.model_check, name="analytics_model_check"),
     path("analytics/win-back.csv", analytics.win_back_csv, name="analytics_win_back_csv"),
+    path("analytics/tag-rules/", analytics_tags.tag_rules, name="analytics_tag_rules"),
+    path("analytics/tag-rules/apply/", analytics_tags.tag_rules_apply, name="analytics_tag_rules_apply"),
+    path("analytics/tag-rules/<str:kind>/", analytics_tags.tag_rule_update, name="analytics_tag_rule"),
     path("imports/", imports.import_list, name="imports"),
     path("imports/formats/", imports.import_formats, name="import_formats"),
     path("imports/formats/generic-orders.csv", imports.import_example, name="import_example"),

@@ -31,3 +31,60 @@ def test_scored_list_filters_by_tag(owner_client, data_a):
     response = owner_client.get(reverse("analytics_customers"), {"tag": "只买折扣"})
     assert [row["customer"] for row in response.context["rows"]] == [data_a.li]
     assert 'value="只买折扣"' in _text(response)
+
+
+def test_rules_page_lists_every_rule_and_links_carried_tags_to_the_customer_list(owner_client, data_a):
+    from decimal import Decimal
+
+    from huitouke.analytics.autotags import refresh_auto_tags
+
+    data_a.wang.net_spend = Decimal("900.00")
+    data_a.wang.save()
+    refresh_auto_tags(shop=data_a.tenant.shop)
+    text = _text(owner_client.get(reverse("analytics_tag_rules")))
+    assert text.count('data-rule="') == 5
+    assert f'{reverse("customers")}?tag=%E9%AB%98%E6%B6%88%E8%B4%B9' in text  # 高消费
+    assert 'data-testid="apply-rules"' in text
+
+
+def test_owner_saves_a_rule_from_the_page(owner_client, data_a):
+    from huitouke.analytics.autotags import rule_of
+
+    response = owner_client.post(reverse("analytics_tag_rule", args=["big_spender"]), {
+        "tag_name": "大客户", "param_top_percent": "10",
+    })
+    assert response.status_code == 302
+    rule = rule_of(shop=data_a.tenant.shop, kind="big_spender")
+    assert (rule.tag_name, rule.params, rule.enabled) == ("大客户", {"top_percent": 10.0}, False)  # unchecked: off
+
+
+def test_a_bad_parameter_is_shown_and_changes_nothing(owner_client, data_a):
+    from huitouke.analytics.autotags import rule_of
+
+    response = owner_client.post(reverse("analytics_tag_rule", args=["category_fan"]), {
+        "enabled": "on", "tag_name": "{category}控", "param_min_items": "2.5", "param_category": "",
+    }, follow=True)
+    assert "min_items" in _text(response)
+    assert rule_of(shop=data_a.tenant.shop, kind="category_fan").params == {"min_items": 3, "category": ""}
+
+
+def test_associates_read_the_rules_but_cannot_change_or_apply_them(associate_client, data_a):
+    text = _text(associate_client.get(reverse("analytics_tag_rules")))
+    assert "rule-form" not in text and 'data-testid="apply-rules"' not in text
+    response = associate_client.post(reverse("analytics_tag_rule", args=["big_spender"]), {"tag_name": "x"})
+    assert response.status_code == 403
+    assert associate_client.post(reverse("analytics_tag_rules_apply")).status_code == 403
+
+
+def test_an_unknown_rule_is_a_404(owner_client, data_a):
+    assert owner_client.post(reverse("analytics_tag_rule", args=["vip"]), {}).status_code == 404
+
+
+def test_apply_now_tags_and_says_how_many(owner_client, data_a):
+    from huitouke.customers.models import CustomerTag
+
+    response = owner_client.post(reverse("analytics_tag_rules_apply"), follow=True)
+    added = CustomerTag.objects.filter(shop=data_a.tenant.shop, source="auto").count()
+    assert added == 1  # wang: the top 5% of two buyers (高消费); nothing else holds on this shop
+    [message] = [str(m) for m in response.context["messages"]]
+    assert "1" in message and "0" in message
