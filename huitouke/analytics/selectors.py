@@ -12,13 +12,13 @@ from django.db.models import Avg, Count, F, Q, QuerySet, Sum
 
 from huitouke.analytics.models.cohorts import cohorts, monthly_repeat
 from huitouke.analytics.models.scores import SEGMENT_NAMES_EN, CustomerScore, ModelRun, Segment
-from huitouke.core.errors import Invalid
+from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop
 from huitouke.core.money import ZERO, MoneyField, from_fen, money
 from huitouke.core.timeutil import today
 from huitouke.customers.models import Customer, CustomerPhone
 from huitouke.customers.selectors import customers_with_tag
-from huitouke.orders.models import Order
+from huitouke.orders.models import Order, OrderLine, ProductRole
 
 DEFAULT_COHORT_MONTHS = 12
 MAX_COHORT_MONTHS = 36
@@ -296,3 +296,107 @@ def _nice_width(raw_fen: float) -> int:
             if step * factor >= raw_fen:
                 return step * factor
         step *= 10
+
+
+# Lift: what a segment buys compared with everybody else -------------------------------------------
+
+WIN_BACK_GROUP = "win-back-list"  # the win-back list as a group (its customers span several segments)
+UNKNOWN = ""  # lines without a product, or products without a category
+
+
+@dataclass(frozen=True)
+class LiftSide:
+    items: int
+    revenue: Decimal  # line amounts
+    customers: int  # who bought any of it
+    item_share: float | None  # of the side's items
+    revenue_share: float | None
+
+
+@dataclass(frozen=True)
+class LiftRow:
+    key: str  # product role or category; "" = unknown
+    group: LiftSide
+    others: LiftSide
+    item_lift: float | None  # group's item share ÷ others' item share; None when the others bought none
+    revenue_lift: float | None
+
+
+@dataclass(frozen=True)
+class LiftTable:
+    group: str
+    customers: int  # group customers with a purchase line
+    other_customers: int
+    roles: list[LiftRow]
+    categories: list[LiftRow]
+
+
+def lift_groups() -> list[str]:
+    return [*Segment.values, WIN_BACK_GROUP]
+
+
+def segment_lift(*, shop: Shop, segment: str, categories: int | None = None) -> LiftTable:
+    """Product roles and categories bought by a segment's customers (or the win-back list's) vs all others.
+
+    Shares are of each side's purchased items and line revenue; lift = group share ÷ others' share, so 2.0
+    means the group puts twice the share of its buying into it. Two aggregate queries (by role, by
+    category) plus one for the sides' sizes; `categories` keeps the group's top categories by items.
+    """
+    if segment not in lift_groups():
+        raise NotFound(f"no segment {segment!r}: use one of {', '.join(lift_groups())}", field="segment")
+    members = win_back(shop=shop) if segment == WIN_BACK_GROUP else _current_scores(shop).filter(segment=segment)
+    lines = OrderLine.objects.filter(
+        shop=shop, order__is_purchase=True, order__customer__isnull=False,
+        order__customer__merged_into__isnull=True, order__customer__erased_at__isnull=True,
+    ).annotate(
+        in_group=models.Exists(members.order_by().filter(customer_id=models.OuterRef("order__customer_id"))),
+    )
+    sizes = dict(lines.values("in_group").order_by().annotate(n=Count("order__customer_id", distinct=True))
+                 .values_list("in_group", "n"))
+    category_rows = _lift_rows(lines, "product__category")
+    if categories is not None:
+        category_rows = category_rows[:categories]
+    roles = {row.key: row for row in _lift_rows(lines, "product__role")}
+    return LiftTable(
+        group=segment, customers=sizes.get(True, 0), other_customers=sizes.get(False, 0),
+        roles=[roles[key] for key in [*ProductRole.values, UNKNOWN] if key in roles],
+        categories=category_rows,
+    )
+
+
+def _lift_rows(lines: QuerySet, column: str) -> list[LiftRow]:
+    """One aggregate query grouped by (in group, column); rows with the group's biggest item count first."""
+    rows = lines.values("in_group", column).order_by().annotate(
+        items=Sum("quantity"), fen=Sum("line_amount", output_field=models.BigIntegerField()),
+        customers=Count("order__customer_id", distinct=True),
+    ).values_list("in_group", column, "items", "fen", "customers")
+    cells: dict[tuple[bool, str], tuple[int, int, int]] = {}
+    for in_group, key, items, fen, customers in rows:
+        cells[(bool(in_group), key or UNKNOWN)] = (int(items or 0), int(fen or 0), customers)
+    totals = {side: [sum(v[i] for k, v in cells.items() if k[0] == side) for i in (0, 1)] for side in (True, False)}
+    keys = sorted({key for _side, key in cells}, key=lambda k: (-cells.get((True, k), (0,))[0], k))
+    out = []
+    for key in keys:
+        mine, theirs = cells.get((True, key), (0, 0, 0)), cells.get((False, key), (0, 0, 0))
+        out.append(LiftRow(
+            key=key, group=_lift_side(mine, totals[True]), others=_lift_side(theirs, totals[False]),
+            item_lift=_lift(mine[0], totals[True][0], theirs[0], totals[False][0]),
+            revenue_lift=_lift(mine[1], totals[True][1], theirs[1], totals[False][1]),
+        ))
+    return out
+
+
+def _lift_side(cell: tuple[int, int, int], total: list[int]) -> LiftSide:
+    items, fen, customers = cell
+    return LiftSide(
+        items=items, revenue=from_fen(fen), customers=customers,
+        item_share=round(items / total[0], 4) if total[0] else None,
+        revenue_share=round(fen / total[1], 4) if total[1] > 0 else None,
+    )
+
+
+def _lift(part: int, total: int, other_part: int, other_total: int) -> float | None:
+    """(part ÷ total) ÷ (other part ÷ other total), to 3 places; None when a side has nothing to compare."""
+    if total <= 0 or other_total <= 0 or other_part <= 0:
+        return None
+    return round((part * other_total) / (total * other_part), 3)

@@ -13,16 +13,17 @@ from typing import Any
 from django import forms
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from huitouke.analytics import selectors, services
 from huitouke.analytics.models.scores import SEGMENT_NAMES_EN, CustomerScore, Segment
-from huitouke.core.errors import Invalid
+from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.money import fmt
 from huitouke.core.pii import mask_name
+from huitouke.orders.models import ProductRole
 from huitouke.web.views import PAGE_SIZE, staff_required
 
 CSV_CHUNK = 2000
@@ -233,3 +234,26 @@ def _csv_response(scores: QuerySet[CustomerScore], name: str) -> StreamingHttpRe
     response = StreamingHttpResponse(_csv_lines(scores, _csv_header()), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
+
+
+LIFT_CATEGORIES = 30  # the page shows the group's top categories; the API can ask for more
+
+
+@staff_required
+def segment_lift(request: HttpRequest, segment: str) -> HttpResponse:
+    """What the segment's (or the win-back list's) customers buy, compared with every other customer."""
+    try:
+        table = selectors.segment_lift(shop=request.shop, segment=segment, categories=LIFT_CATEGORIES)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    roles = dict(ProductRole.choices)
+    if segment == selectors.WIN_BACK_GROUP:
+        names = {"zh": _("Win-back list"), "en": ""}
+    else:
+        names = _segment_names(segment)
+    return render(request, "web/analytics/lift.html", {
+        "table": table, "names": names, "is_win_back": segment == selectors.WIN_BACK_GROUP,
+        "roles": [(roles.get(row.key, _("Unknown")), row) for row in table.roles],
+        "categories": [(row.key or _("Uncategorised"), row) for row in table.categories],
+        "run": selectors.latest_run(shop=request.shop),
+    })

@@ -22,6 +22,7 @@ urlpatterns = [
     path("analytics/win-back/", analytics.win_back, name="analytics_win_back"),
     path("analytics/model-check/", analytics.model_check, name="analytics_model_check"),
     path("analytics/win-back.csv", analytics.win_back_csv, name="analytics_win_back_csv"),
+    path("analytics/segments/<str:segment>/", analytics.segment_lift, name="analytics_segment_lift"),
     path("analytics/tag-rules/", analytics_tags.tag_rules, name="analytics_tag_rules"),
     path("analytics/tag-rules/apply/", analytics_tags.tag_rules_apply, name="analytics_tag_rules_apply"),
     path("analytics/tag-rules/<str:kind>/", analytics_tags.tag_rule_update, name="analytics_tag_rule"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from huitouke.analytics.tests.test_lift import make_lift_shop
 from huitouke.customers.services import set_tags
 from huitouke.testing.factories import CustomerScoreFactory
 
@@ -88,3 +89,17 @@ def test_apply_now_tags_and_says_how_many(owner_client, data_a):
     assert added == 1  # wang: the top 5% of two buyers (高消费); nothing else holds on this shop
     [message] = [str(m) for m in response.context["messages"]]
     assert "1" in message and "0" in message
+
+
+def test_lift_page_shows_roles_and_categories_with_lift(owner_client, tenant_a, tenant_b):
+    make_lift_shop(tenant_a, tenant_b)  # the hand-worked shop of the lift selector's tests
+    response = owner_client.get(reverse("analytics_segment_lift", args=["champions"]))
+    text = _text(response)
+    assert 'data-testid="lift-roles"' in text and 'data-testid="lift-categories"' in text
+    assert "4.50×" in text and "0.30×" in text
+    assert response.context["table"].customers == 2
+
+
+def test_lift_page_for_the_win_back_list_and_404_for_an_unknown_segment(owner_client, data_a):
+    assert owner_client.get(reverse("analytics_segment_lift", args=["win-back-list"])).status_code == 200
+    assert owner_client.get(reverse("analytics_segment_lift", args=["vip"])).status_code == 404
