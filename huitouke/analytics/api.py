@@ -282,3 +282,40 @@ def segment_lift(request: HttpRequest, segment: str, query: Query[LiftQuery]) ->
     """`segment` is a segment value or `win-back-list`. Lift 2.0: twice the share of the others."""
     table = selectors.segment_lift(shop=request.shop, segment=segment, categories=query.categories)
     return {**table.__dict__, "segment": table.group}
+
+
+# Look-alikes ----------------------------------------------------------------------------------
+
+
+class LookAlikeQuery(Schema):
+    gold: Literal["champions", "top_clv"] = Field("champions", description="the customers to resemble")
+    limit: int = Field(selectors.DEFAULT_LOOK_ALIKES, ge=1, le=selectors.MAX_LOOK_ALIKES)
+
+
+class LookAlikeOut(Schema):
+    rank: int
+    customer_id: int
+    name: str
+    phone: str | None
+    segment: str
+    distance: float = Field(description="mean distance to the 5 nearest gold customers (standard deviations)")
+    recency_days: int
+    monetary: MoneyOut
+    net_spend: MoneyOut
+    role_shares: dict[str, float]
+
+
+class LookAlikesOut(Schema):
+    gold: str
+    gold_customers: int
+    candidates: int
+    items: list[LookAlikeOut]
+
+
+@router.get("/look-alikes", response=LookAlikesOut, summary="One-time buyers most like the gold customers (masked)")
+def look_alikes(request: HttpRequest, query: Query[LookAlikeQuery]) -> dict[str, Any]:
+    result = selectors.look_alikes(shop=request.shop, gold=query.gold, limit=query.limit)
+    return {**result.__dict__, "items": [
+        {**_scored_item(item.score), "rank": item.rank, "distance": item.distance, "role_shares": item.role_shares}
+        for item in result.items
+    ]}

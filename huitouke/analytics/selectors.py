@@ -10,6 +10,7 @@ import numpy as np
 from django.db import models
 from django.db.models import Avg, Count, F, Q, QuerySet, Sum
 
+from huitouke.analytics.models import lookalike
 from huitouke.analytics.models.cohorts import cohorts, monthly_repeat
 from huitouke.analytics.models.scores import SEGMENT_NAMES_EN, CustomerScore, ModelRun, Segment
 from huitouke.core.errors import Invalid, NotFound
@@ -400,3 +401,127 @@ def _lift(part: int, total: int, other_part: int, other_total: int) -> float | N
     if total <= 0 or other_total <= 0 or other_part <= 0:
         return None
     return round((part * other_total) / (total * other_part), 3)
+
+
+# Look-alikes: one-time buyers who resemble the gold customers -------------------------------------
+
+GOLD_GROUPS = ("champions", "top_clv")
+TOP_CLV_SHARE = 0.10  # "top_clv" gold: the customers with the highest 12-month value, this share of those with one
+DEFAULT_LOOK_ALIKES = 50
+MAX_LOOK_ALIKES = 1000
+LOOK_ALIKE_K = 5
+ROLE_ORDER = tuple(ProductRole.values)
+
+
+@dataclass(frozen=True)
+class LookAlike:
+    rank: int
+    score: CustomerScore  # with the customer and their phones
+    distance: float  # mean distance to the nearest gold customers, in standard deviations
+    role_shares: dict[str, float]  # share of the customer's items per product role
+
+
+@dataclass(frozen=True)
+class LookAlikes:
+    gold: str
+    gold_customers: int
+    candidates: int
+    items: list[LookAlike]
+
+
+def look_alikes(*, shop: Shop, gold: str = "champions", limit: int = DEFAULT_LOOK_ALIKES) -> LookAlikes:
+    """One-time buyers (one purchase day, may be contacted) nearest to the gold customers, nearest first.
+
+    Features, standardised over the gold and the candidates: log mean spend per purchase day, log days
+    since the last purchase, and the share of items per product role. Frequency is left out on purpose:
+    every candidate has none, so it would only measure how unlike the gold they all are. Distance: the
+    mean over the 5 nearest gold customers (k-NN in numpy). Two queries load the arrays, one the rows shown.
+    """
+    if gold not in GOLD_GROUPS:
+        raise Invalid(f"unknown gold group {gold!r}: use one of {', '.join(GOLD_GROUPS)}", field="gold")
+    if not 1 <= limit <= MAX_LOOK_ALIKES:
+        raise Invalid(f"limit is between 1 and {MAX_LOOK_ALIKES}", field="limit")
+    table = _look_alike_arrays(shop)
+    is_gold = _gold_mask(table, gold)
+    is_candidate = (table["frequency"] == 0) & ~table["do_not_contact"] & ~is_gold
+    empty = LookAlikes(gold=gold, gold_customers=int(is_gold.sum()), candidates=int(is_candidate.sum()), items=[])
+    if not is_gold.any() or not is_candidate.any():
+        return empty
+    shares = _role_shares(shop, table["customer"])
+    features = np.column_stack([np.log1p(table["monetary_fen"] / 100.0), np.log1p(table["recency_days"]), shares])
+    rows = np.flatnonzero(is_gold | is_candidate)
+    z = lookalike.standardise(features[rows])
+    gold_rows = np.flatnonzero(is_gold[rows])[lookalike.gold_sample(int(is_gold.sum()))]
+    candidate_rows = np.flatnonzero(is_candidate[rows])
+    distance = lookalike.distance_to_gold(z[gold_rows], z[candidate_rows], k=LOOK_ALIKE_K)
+    best = candidate_rows[np.lexsort((table["customer"][rows][candidate_rows], distance))[:limit]]
+    distance_of = dict(zip(rows[candidate_rows].tolist(), distance.tolist(), strict=True))
+    return LookAlikes(**{**empty.__dict__, "items": _look_alike_items(shop, rows[best], table, shares, distance_of)})
+
+
+def _look_alike_arrays(shop: Shop) -> dict[str, np.ndarray]:
+    """Per scored customer still in the archive: id, frequency, mean spend (fen), recency, CLV (fen, −1 if
+    none), segment is champions, do-not-contact; ordered by customer id. One query."""
+    rows = _current_scores(shop).annotate(
+        monetary_fen=models.ExpressionWrapper(F("monetary"), output_field=models.BigIntegerField()),
+        clv_fen=models.ExpressionWrapper(F("clv_12m"), output_field=models.BigIntegerField()),
+    ).values_list(
+        "customer_id", "frequency", "monetary_fen", "recency_days", "clv_fen", "segment", "customer__do_not_contact",
+    ).order_by("customer_id")
+    columns: list[list] = [[] for _ in range(7)]
+    for row in rows.iterator(chunk_size=20000):
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    customer, frequency, fen, recency, clv, segment, blocked = columns
+    return {
+        "customer": np.array(customer, dtype=np.int64), "frequency": np.array(frequency, dtype=np.int64),
+        "monetary_fen": np.array(fen, dtype=np.int64), "recency_days": np.array(recency, dtype=np.int64),
+        "clv_fen": np.array([-1 if v is None else v for v in clv], dtype=np.int64),
+        "champion": np.array(segment, dtype=object) == Segment.CHAMPIONS.value if segment else np.zeros(0, bool),
+        "do_not_contact": np.array(blocked, dtype=bool),
+    }
+
+
+def _gold_mask(table: dict[str, np.ndarray], gold: str) -> np.ndarray:
+    if gold == "champions":
+        return table["champion"]
+    clv = table["clv_fen"]
+    known = clv >= 0
+    if not known.any():
+        return np.zeros(clv.size, dtype=bool)
+    ranked = np.sort(clv[known])[::-1]
+    edge = ranked[max(1, int(np.ceil(round(ranked.size * TOP_CLV_SHARE, 9)))) - 1]
+    return known & (clv >= edge)
+
+
+def _role_shares(shop: Shop, customers: np.ndarray) -> np.ndarray:
+    """customers × roles: share of each customer's purchased items per product role (0 without product lines).
+    One aggregate query over the shop's purchase lines; `customers` is sorted."""
+    rows = OrderLine.objects.filter(
+        shop=shop, order__is_purchase=True, order__customer__isnull=False, product__isnull=False,
+    ).values("order__customer_id", "product__role").order_by().annotate(items=Sum("quantity")).values_list(
+        "order__customer_id", "product__role", "items",
+    )
+    counts = np.zeros((customers.size, len(ROLE_ORDER)))
+    role_index = {role: i for i, role in enumerate(ROLE_ORDER)}
+    for customer_id, role, items in rows.iterator(chunk_size=20000):
+        i = np.searchsorted(customers, customer_id)
+        if i < customers.size and customers[i] == customer_id and role in role_index:
+            counts[i, role_index[role]] = items
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+
+
+def _look_alike_items(
+    shop: Shop, best: np.ndarray, table: dict[str, np.ndarray], shares: np.ndarray, distance_of: dict[int, float],
+) -> list[LookAlike]:
+    ids = table["customer"][best].tolist()
+    scores = {s.customer_id: s for s in _with_customers(_current_scores(shop).filter(customer_id__in=ids))}
+    return [
+        LookAlike(
+            rank=rank, score=scores[customer_id], distance=round(distance_of[int(row)], 4),
+            role_shares={role: round(float(shares[row, i]), 4) for i, role in enumerate(ROLE_ORDER)},
+        )
+        for rank, (row, customer_id) in enumerate(zip(best.tolist(), ids, strict=True), start=1)
+        if customer_id in scores  # a merge between the two reads drops the row rather than failing
+    ]

@@ -257,3 +257,53 @@ def segment_lift(request: HttpRequest, segment: str) -> HttpResponse:
         "categories": [(row.key or _("Uncategorised"), row) for row in table.categories],
         "run": selectors.latest_run(shop=request.shop),
     })
+
+
+def _look_alike_args(request: HttpRequest) -> dict[str, Any]:
+    """gold and limit from the query string; anything else falls back to the defaults."""
+    gold = request.GET.get("gold", "")
+    limit = request.GET.get("limit", "")
+    return {
+        "gold": gold if gold in selectors.GOLD_GROUPS else "champions",
+        "limit": int(limit) if limit.isdigit() and 1 <= int(limit) <= selectors.MAX_LOOK_ALIKES
+        else selectors.DEFAULT_LOOK_ALIKES,
+    }
+
+
+def _look_alike_rows(result: selectors.LookAlikes) -> list[dict[str, Any]]:
+    rows = list(_rows(item.score for item in result.items))
+    roles = dict(ProductRole.choices)
+    for row, item in zip(rows, result.items, strict=True):
+        main = max(item.role_shares, key=item.role_shares.get) if any(item.role_shares.values()) else None
+        row.update(rank=item.rank, distance=item.distance, main_role=roles[main] if main else "")
+    return rows
+
+
+@staff_required
+def look_alikes(request: HttpRequest) -> HttpResponse:
+    args = _look_alike_args(request)
+    result = selectors.look_alikes(shop=request.shop, **args)
+    return render(request, "web/analytics/look_alikes.html", {
+        "result": result, "rows": _look_alike_rows(result), "args": args, "query": request.GET.urlencode(),
+        "limits": (20, 50, 100, 500), "run": selectors.latest_run(shop=request.shop),
+    })
+
+
+@staff_required
+def look_alikes_csv(request: HttpRequest) -> HttpResponse:
+    """At most MAX_LOOK_ALIKES rows, so the file is built at once; masked like every analytics list."""
+    args = _look_alike_args(request)
+    rows = _look_alike_rows(selectors.look_alikes(shop=request.shop, **args))
+    writer = csv.writer(_Echo())
+    lines = ["\ufeff", writer.writerow([
+        _("Rank"), _("Customer ID"), _("Name (masked)"), _("Phone (masked)"), _("Segment"), _("Distance"),
+        _("Days since last purchase"), _("Net spend"), _("Mostly buys"),
+    ])]
+    for row in rows:
+        lines.append(writer.writerow([
+            row["rank"], row["customer"].pk, row["name"], row["phone"], row["segment"]["zh"], f"{row['distance']:.4f}",
+            row["score"].recency_days, fmt(row["customer"].net_spend), row["main_role"],
+        ]))
+    response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="look-alikes-{args["gold"]}.csv"'
+    return response

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from huitouke.analytics.tests.test_lift import make_lift_shop
+from huitouke.analytics.tests.test_lookalikes import make_look_alike_shop
 from huitouke.customers.services import set_tags
 from huitouke.testing.factories import CustomerScoreFactory
 
@@ -103,3 +104,19 @@ def test_lift_page_shows_roles_and_categories_with_lift(owner_client, tenant_a, 
 def test_lift_page_for_the_win_back_list_and_404_for_an_unknown_segment(owner_client, data_a):
     assert owner_client.get(reverse("analytics_segment_lift", args=["win-back-list"])).status_code == 200
     assert owner_client.get(reverse("analytics_segment_lift", args=["vip"])).status_code == 404
+
+
+def test_look_alike_page_and_csv_are_ranked_and_masked(owner_client, tenant_a):
+    import csv
+    import io
+
+    people = make_look_alike_shop(tenant_a)
+    response = owner_client.get(reverse("analytics_look_alikes"), {"limit": "20"})
+    assert [row["customer"] for row in response.context["rows"]] == [people["near"], people["mid"], people["far"]]
+    text = _text(response)
+    assert "王*芳" in text and "13812345678" not in text
+    body = owner_client.get(reverse("analytics_look_alikes_csv"), {"gold": "top_clv"}).content.decode()
+    assert body.startswith("\ufeff") and "13812345678" not in body
+    rows = list(csv.reader(io.StringIO(body[1:])))
+    assert [row[1] for row in rows[1:]] == [str(people[k].pk) for k in ("near", "mid", "far")]
+    assert rows[1][2:4] == ["王*芳", "138****5678"]
