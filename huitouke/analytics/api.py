@@ -14,6 +14,7 @@ from huitouke.analytics.models.tags import AutoTagRule
 from huitouke.core.api import MAX_ID, MoneyOut, PageInfo, PageQuery, caller, paginate
 from huitouke.core.errors import NotFound
 from huitouke.core.pii import mask_name
+from huitouke.customers import selectors as customer_selectors
 from huitouke.customers.selectors import customer_by_id
 
 router = Router(tags=["analytics"])
@@ -232,7 +233,7 @@ def _rule_out(rule: AutoTagRule, counts: dict[str, int]) -> dict[str, Any]:
 
 @router.get("/tag-rules", response=list[TagRuleOut], summary="The auto-tag rules and who carries their tags")
 def tag_rules(request: HttpRequest) -> list[dict[str, Any]]:
-    counts = autotags.auto_tag_counts(shop=request.shop)
+    counts = customer_selectors.auto_tag_counts(shop=request.shop)
     return [_rule_out(rule, counts) for rule in autotags.rules_of(shop=request.shop)]
 
 
@@ -242,7 +243,7 @@ def patch_tag_rule(request: HttpRequest, kind: str, payload: TagRulePatch) -> di
     rule = autotags.update_rule(
         shop=request.shop, staff=caller(request), kind=kind, **payload.model_dump(exclude_none=True)
     )
-    return _rule_out(rule, autotags.auto_tag_counts(shop=request.shop))
+    return _rule_out(rule, customer_selectors.auto_tag_counts(shop=request.shop))
 
 
 # Lift -----------------------------------------------------------------------------------------

@@ -1,9 +1,8 @@
 """Auto-tags: rule-made customer tags, recomputed for the whole shop on every analytics refresh.
 
-Each enabled AutoTagRule says which customers should carry its tag; the refresh then makes the shop's
-rule-made CustomerTag rows (source "auto") exactly that set: one aggregate query per rule, the set
-difference in numpy, deletes and inserts in bulk. Hand-made tags (source "manual") are never touched,
-and a customer who already carries a tag by hand does not get it again by rule.
+Each enabled AutoTagRule says which customers should carry its tag (one aggregate query per rule, ids
+as numpy arrays); customers.services.replace_auto_tags then makes the shop's rule-made CustomerTag rows
+(source "auto") exactly that set. Hand-made tags (source "manual") are never touched.
 """
 
 from __future__ import annotations
@@ -21,17 +20,16 @@ from django.utils import timezone
 
 from huitouke.analytics.models.scores import CustomerScore
 from huitouke.analytics.models.tags import AutoTagRule, RuleKind
-from huitouke.core.bulk import datetime_adapter, insert_rows
 from huitouke.core.errors import Forbidden, Invalid, NotFound
 from huitouke.core.models import Role, Shop, Staff
 from huitouke.core.timeutil import today
-from huitouke.customers.models import Calendar, Customer, CustomerTag, Tag
+from huitouke.customers.models import Calendar, Customer
+from huitouke.customers.services import replace_auto_tags
 from huitouke.orders.models import Order, OrderLine
 
 # F and M scores at or above this are "high" (as in the segments), so "was a champion or at risk"
 # means F and M high; the lapsed-VIP rule asks for an even higher M (its min_m_score).
 HIGH_SCORE = 3
-DELETE_CHUNK = 10_000  # ids per DELETE: SQLite allows 32,766 parameters per statement
 CATEGORY = "{category}"
 
 
@@ -290,12 +288,7 @@ def refresh_auto_tags(*, shop: Shop, as_of: dt.date | None = None) -> TagRefresh
         if rule.enabled:
             for name, ids in matches(shop=shop, rule=rule, as_of=as_of).items():
                 wanted[name] = np.union1d(wanted.get(name, np.zeros(0, dtype=np.int64)), ids)
-    with transaction.atomic():
-        tag_ids = _tag_ids(shop, sorted(wanted))
-        customer = np.concatenate([ids for ids in wanted.values()] + [np.zeros(0, dtype=np.int64)])
-        tag = np.concatenate([np.full(ids.size, tag_ids[name], dtype=np.int64) for name, ids in wanted.items()]
-                             + [np.zeros(0, dtype=np.int64)])
-        removed, added = _replace_auto_tags(shop, customer, tag)
+    removed, added = replace_auto_tags(shop=shop, wanted=wanted)
     return TagRefresh(added=added, removed=removed, tags={name: int(ids.size) for name, ids in sorted(wanted.items())})
 
 
@@ -303,46 +296,6 @@ def apply_now(*, shop: Shop, staff: Staff | None) -> TagRefresh:
     """The rules applied on demand (after an edit), instead of waiting for the nightly refresh."""
     require_editor(shop=shop, staff=staff)
     return refresh_auto_tags(shop=shop)
-
-
-def _tag_ids(shop: Shop, names: list[str]) -> dict[str, int]:
-    """Tag id per name, creating the missing tags."""
-    Tag.objects.bulk_create([Tag(shop=shop, name=name) for name in names], ignore_conflicts=True)
-    return dict(Tag.objects.for_shop(shop).filter(name__in=names).values_list("name", "id"))
-
-
-def _replace_auto_tags(shop: Shop, customer: np.ndarray, tag: np.ndarray) -> tuple[int, int]:
-    """Delete rule-made rows not wanted, insert wanted pairs nobody carries yet; (removed, added)."""
-    rows = CustomerTag.objects.for_shop(shop).values_list("id", "customer_id", "tag_id", "source").order_by()
-    ids, have_customer, have_tag, source = [], [], [], []
-    for row_id, customer_id, tag_id, row_source in rows.iterator(chunk_size=20000):
-        ids.append(row_id)
-        have_customer.append(customer_id)
-        have_tag.append(tag_id)
-        source.append(row_source == CustomerTag.Source.AUTO)
-    have_ids, is_auto = np.array(ids, dtype=np.int64), np.array(source, dtype=bool)
-    width = max(int(tag.max(initial=0)), max(have_tag, default=0)) + 1  # key = customer · width + tag
-    want_key = customer * width + tag
-    have_key = np.array(have_customer, dtype=np.int64) * width + np.array(have_tag, dtype=np.int64)
-    stale = have_ids[is_auto & ~np.isin(have_key, want_key)]
-    for start in range(0, stale.size, DELETE_CHUNK):
-        CustomerTag.objects.filter(shop=shop, pk__in=stale[start:start + DELETE_CHUNK].tolist()).delete()
-    new = np.unique(want_key[~np.isin(want_key, have_key)])
-    now = datetime_adapter()(timezone.now())
-    insert_rows(CustomerTag, {
-        "shop": [shop.pk] * new.size, "customer": (new // width).tolist(), "tag": (new % width).tolist(),
-        "source": [CustomerTag.Source.AUTO.value] * new.size, "created_at": [now] * new.size,
-    }, int(new.size))
-    return int(stale.size), int(new.size)
-
-
-def auto_tag_counts(*, shop: Shop) -> dict[str, int]:
-    """Customers carrying each rule-made tag now, by tag name (one aggregate query)."""
-    rows = (
-        CustomerTag.objects.for_shop(shop).filter(source=CustomerTag.Source.AUTO)
-        .values("tag__name").order_by("tag__name").annotate(n=Count("id"))
-    )
-    return {row["tag__name"]: row["n"] for row in rows}
 
 
 def carried_by(rule: AutoTagRule, counts: dict[str, int]) -> dict[str, int]:

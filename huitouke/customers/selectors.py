@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop
 from huitouke.customers import completeness
 from huitouke.customers.extensions import export_sections_for
-from huitouke.customers.models import Channel, Consent, Customer, CustomerPhone, PlatformIdentity
+from huitouke.customers.models import Channel, Consent, Customer, CustomerPhone, CustomerTag, PlatformIdentity
 from huitouke.customers.phones import parse_phone
 
 _DIGITS = re.compile(r"^\d{3,11}$")
@@ -56,6 +56,15 @@ def customers_with_tag(*, shop: Shop, tag_name: str) -> QuerySet[Customer]:
     return Customer.objects.for_shop(shop).filter(
         erased_at__isnull=True, customer_tags__shop=shop, customer_tags__tag__name=tag_name
     )
+
+
+def auto_tag_counts(*, shop: Shop) -> dict[str, int]:
+    """Customers carrying each rule-made tag now, by tag name (one aggregate query)."""
+    rows = (
+        CustomerTag.objects.for_shop(shop).filter(source=CustomerTag.Source.AUTO)
+        .values("tag__name").order_by("tag__name").annotate(n=Count("id"))
+    )
+    return {row["tag__name"]: row["n"] for row in rows}
 
 
 def search_customers(*, shop: Shop, query: str = "", order: str = "recent", tag: str = "") -> QuerySet[Customer]:

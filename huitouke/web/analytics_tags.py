@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from huitouke.analytics import autotags
 from huitouke.analytics.models.tags import RuleKind
 from huitouke.core.errors import Invalid, NotFound
+from huitouke.customers import selectors as customer_selectors
 from huitouke.web.views import _forbidden_as_403, staff_required
 
 PARAM_LABELS = {
@@ -49,7 +50,7 @@ RULE_HELP = {
 
 
 def _rows(request: HttpRequest) -> list[dict[str, Any]]:
-    counts = autotags.auto_tag_counts(shop=request.shop)
+    counts = customer_selectors.auto_tag_counts(shop=request.shop)
     rows = []
     for rule in autotags.rules_of(shop=request.shop):
         params = {**autotags.DEFAULTS[rule.kind][1], **rule.params}
