@@ -340,44 +340,68 @@ def segment_lift(*, shop: Shop, segment: str, categories: int | None = None) -> 
     """Product roles and categories bought by a segment's customers (or the win-back list's) vs all others.
 
     Shares are of each side's purchased items and line revenue; lift = group share ÷ others' share, so 2.0
-    means the group puts twice the share of its buying into it. Two aggregate queries (by role, by
-    category) plus one for the sides' sizes; `categories` keeps the group's top categories by items.
+    means the group puts twice the share of its buying into it. One aggregate query (lines summed per
+    customer, role and category) and one for the group's ids, then numpy; `categories` keeps the group's
+    top categories by items.
     """
     if segment not in lift_groups():
         raise NotFound(f"no segment {segment!r}: use one of {', '.join(lift_groups())}", field="segment")
     members = win_back(shop=shop) if segment == WIN_BACK_GROUP else _current_scores(shop).filter(segment=segment)
-    lines = OrderLine.objects.filter(
+    group_ids = np.fromiter(members.order_by().values_list("customer_id", flat=True).iterator(chunk_size=20000),
+                            dtype=np.int64)
+    bought = _bought_by_role_and_category(shop)
+    in_group = np.isin(bought["customer"], group_ids)
+    category_rows = _lift_rows(bought["category"], bought, in_group)
+    roles = {row.key: row for row in _lift_rows(bought["role"], bought, in_group)}
+    return LiftTable(
+        group=segment, customers=np.unique(bought["customer"][in_group]).size,
+        other_customers=np.unique(bought["customer"][~in_group]).size,
+        roles=[roles[key] for key in [*ProductRole.values, UNKNOWN] if key in roles],
+        categories=category_rows if categories is None else category_rows[:categories],
+    )
+
+
+def _bought_by_role_and_category(shop: Shop) -> dict[str, np.ndarray]:
+    """Purchased items and line revenue (fen) per customer, product role and category, in one query."""
+    rows = OrderLine.objects.filter(
         shop=shop, order__is_purchase=True, order__customer__isnull=False,
         order__customer__merged_into__isnull=True, order__customer__erased_at__isnull=True,
-    ).annotate(
-        in_group=models.Exists(members.order_by().filter(customer_id=models.OuterRef("order__customer_id"))),
-    )
-    sizes = dict(lines.values("in_group").order_by().annotate(n=Count("order__customer_id", distinct=True))
-                 .values_list("in_group", "n"))
-    category_rows = _lift_rows(lines, "product__category")
-    if categories is not None:
-        category_rows = category_rows[:categories]
-    roles = {row.key: row for row in _lift_rows(lines, "product__role")}
-    return LiftTable(
-        group=segment, customers=sizes.get(True, 0), other_customers=sizes.get(False, 0),
-        roles=[roles[key] for key in [*ProductRole.values, UNKNOWN] if key in roles],
-        categories=category_rows,
-    )
-
-
-def _lift_rows(lines: QuerySet, column: str) -> list[LiftRow]:
-    """One aggregate query grouped by (in group, column); rows with the group's biggest item count first."""
-    rows = lines.values("in_group", column).order_by().annotate(
+    ).values("order__customer_id", "product__role", "product__category").order_by().annotate(
         items=Sum("quantity"), fen=Sum("line_amount", output_field=models.BigIntegerField()),
-        customers=Count("order__customer_id", distinct=True),
-    ).values_list("in_group", column, "items", "fen", "customers")
+    ).values_list("order__customer_id", "product__role", "product__category", "items", "fen")
+    columns: list[list] = [[], [], [], [], []]
+    for row in rows.iterator(chunk_size=20000):
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    customer, role, category, items, fen = columns
+    return {
+        "customer": np.array(customer, dtype=np.int64), "items": np.array(items, dtype=np.int64),
+        "fen": np.array(fen, dtype=np.int64), "role": np.array([r or UNKNOWN for r in role], dtype=object),
+        "category": np.array([c or UNKNOWN for c in category], dtype=object),
+    }
+
+
+def _lift_rows(keys: np.ndarray, bought: dict[str, np.ndarray], in_group: np.ndarray) -> list[LiftRow]:
+    """Rows per distinct key (role or category), the group's biggest item count first."""
+    if keys.size == 0:
+        return []
+    names, index = np.unique(keys.astype(str), return_inverse=True)
+    customer = bought["customer"]
+    width = int(customer.max()) + 1  # (key, customer) pairs as one int64: key · width + customer
     cells: dict[tuple[bool, str], tuple[int, int, int]] = {}
-    for in_group, key, items, fen, customers in rows:
-        cells[(bool(in_group), key or UNKNOWN)] = (int(items or 0), int(fen or 0), customers)
+    for side in (True, False):
+        mask = in_group == side
+        items = np.bincount(index[mask], weights=bought["items"][mask], minlength=names.size)
+        fen = np.bincount(index[mask], weights=bought["fen"][mask], minlength=names.size)
+        pairs = np.unique(index[mask].astype(np.int64) * width + customer[mask])
+        buyers = np.bincount(pairs // width, minlength=names.size)  # distinct customers per key
+        for k, name in enumerate(names.tolist()):
+            if items[k] or fen[k] or buyers[k]:
+                cells[(side, name)] = (int(items[k]), int(fen[k]), int(buyers[k]))
     totals = {side: [sum(v[i] for k, v in cells.items() if k[0] == side) for i in (0, 1)] for side in (True, False)}
-    keys = sorted({key for _side, key in cells}, key=lambda k: (-cells.get((True, k), (0,))[0], k))
+    order = sorted({key for _side, key in cells}, key=lambda k: (-cells.get((True, k), (0,))[0], k))
     out = []
-    for key in keys:
+    for key in order:
         mine, theirs = cells.get((True, key), (0, 0, 0)), cells.get((False, key), (0, 0, 0))
         out.append(LiftRow(
             key=key, group=_lift_side(mine, totals[True]), others=_lift_side(theirs, totals[False]),
@@ -502,12 +526,19 @@ def _role_shares(shop: Shop, customers: np.ndarray) -> np.ndarray:
     ).values("order__customer_id", "product__role").order_by().annotate(items=Sum("quantity")).values_list(
         "order__customer_id", "product__role", "items",
     )
-    counts = np.zeros((customers.size, len(ROLE_ORDER)))
     role_index = {role: i for i, role in enumerate(ROLE_ORDER)}
-    for customer_id, role, items in rows.iterator(chunk_size=20000):
-        i = np.searchsorted(customers, customer_id)
-        if i < customers.size and customers[i] == customer_id and role in role_index:
-            counts[i, role_index[role]] = items
+    ids, roles, items = [], [], []
+    for customer_id, role, n in rows.iterator(chunk_size=20000):
+        ids.append(customer_id)
+        roles.append(role_index.get(role, -1))
+        items.append(n)
+    counts = np.zeros((customers.size, len(ROLE_ORDER)))
+    if customers.size == 0 or not ids:
+        return counts
+    ids_array, role_array = np.array(ids, dtype=np.int64), np.array(roles, dtype=np.int64)
+    at = np.minimum(np.searchsorted(customers, ids_array), customers.size - 1)
+    known = (customers[at] == ids_array) & (role_array >= 0)  # scored customers, known roles
+    np.add.at(counts, (at[known], role_array[known]), np.array(items, dtype=float)[known])
     totals = counts.sum(axis=1, keepdims=True)
     return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-CHUNK = 4096  # candidates per distance block: 4,096 × 5,000 gold rows × 8 bytes ≈ 160 MB at most
-MAX_GOLD = 5000  # more gold customers than this: an evenly spaced sample of them is the reference
+CHUNK = 4096  # candidates per distance block: 4,096 × 2,000 gold rows × 8 bytes ≈ 65 MB at most
+MAX_GOLD = 2000  # more gold customers than this: an evenly spaced sample of them is the reference (cost: candidates × MAX_GOLD)
 
 
 def standardise(features: np.ndarray) -> np.ndarray:
