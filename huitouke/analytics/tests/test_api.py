@@ -184,3 +184,20 @@ def test_an_associate_cannot_patch_rules(tenant_a):
         "/api/v1/analytics/tag-rules/big_spender", {"enabled": False}, content_type="application/json"
     )
     assert_error(response, 403, "forbidden")
+
+
+def test_tag_filters_the_scored_list_and_the_customer_list_of_the_callers_shop(tenant_a, tenant_b):
+    from huitouke.customers.services import set_tags
+
+    tagged, other = CustomerFactory(shop=tenant_a.shop), CustomerFactory(shop=tenant_a.shop)
+    foreign = CustomerFactory(shop=tenant_b.shop)
+    for customer in (tagged, other, foreign):
+        CustomerScoreFactory(customer=customer)
+    set_tags(shop=tenant_a.shop, customer=tagged, names=["高消费"])
+    set_tags(shop=tenant_b.shop, customer=foreign, names=["高消费"])
+    client = client_for(tenant_a.token)
+    body = client.get("/api/v1/analytics/customers", {"tag": "高消费"}).json()
+    assert [item["customer_id"] for item in body["items"]] == [tagged.pk]
+    body = client.get("/api/v1/customers", {"tag": "高消费"}).json()
+    assert [item["id"] for item in body["items"]] == [tagged.pk]
+    assert_error(client.get("/api/v1/customers", {"tag": "x" * 51}), 422, "invalid", "tag")

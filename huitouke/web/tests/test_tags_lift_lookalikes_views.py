@@ -120,3 +120,16 @@ def test_look_alike_page_and_csv_are_ranked_and_masked(owner_client, tenant_a):
     rows = list(csv.reader(io.StringIO(body[1:])))
     assert [row[1] for row in rows[1:]] == [str(people[k].pk) for k in ("near", "mid", "far")]
     assert rows[1][2:4] == ["王*芳", "138****5678"]
+
+
+@pytest.mark.parametrize(("language", "texts"), [
+    ("zh-hans", ["自动标签规则", "品类爱好者", "立即应用规则"]),
+    ("en", ["Auto-tag rules", "Category fan", "Apply the rules now"]),
+])
+def test_rules_page_speaks_chinese_by_default_and_english_on_request(owner_client, data_a, language, texts):
+    if language == "en":
+        owner_client.cookies["django_language"] = "en"
+    text = _text(owner_client.get(reverse("analytics_tag_rules")))
+    assert all(t in text for t in texts)
+    look = _text(owner_client.get(reverse("analytics_look_alikes")))
+    assert ("相似顾客" if language != "en" else "Look-alikes") in look
