@@ -128,8 +128,12 @@ def completeness_of(customer: Customer) -> completeness.Completeness:
     return completeness.score(facts)
 
 
-def tag_names(*, shop: Shop, customer: Customer) -> list[str]:
-    return sorted(customer.customer_tags.filter(shop=shop).values_list("tag__name", flat=True))
+def tag_names(*, shop: Shop, customer: Customer, source: str | None = None) -> list[str]:
+    """The customer's tags, sorted; `source` keeps only hand-made ("manual") or rule-made ("auto") ones."""
+    tags = customer.customer_tags.filter(shop=shop)
+    if source is not None:
+        tags = tags.filter(source=source)
+    return sorted(tags.values_list("tag__name", flat=True))
 
 
 def customer_export_data(*, shop: Shop, customer: Customer) -> dict[str, Any]:

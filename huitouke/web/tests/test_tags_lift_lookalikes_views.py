@@ -133,3 +133,24 @@ def test_rules_page_speaks_chinese_by_default_and_english_on_request(owner_clien
     assert all(t in text for t in texts)
     look = _text(owner_client.get(reverse("analytics_look_alikes")))
     assert ("相似顾客" if language != "en" else "Look-alikes") in look
+
+
+def test_customer_page_marks_rule_tags_and_the_profile_form_edits_only_hand_made_ones(owner_client, data_a):
+    from decimal import Decimal
+
+    from huitouke.analytics.autotags import refresh_auto_tags
+    from huitouke.customers.selectors import tag_names
+    from huitouke.web.tests.test_views import _profile_post
+
+    shop, wang = data_a.tenant.shop, data_a.wang
+    wang.net_spend = Decimal("900.00")
+    wang.save()
+    set_tags(shop=shop, customer=wang, names=["老顾客"])
+    refresh_auto_tags(shop=shop)  # 高消费 by rule
+    text = _text(owner_client.get(reverse("customer", args=[wang.pk])))
+    assert 'class="chip chip-rule"' in text and ">高消费</span>" in text
+    form = owner_client.get(reverse("customer_profile", args=[wang.pk])).context["form"]
+    assert form.initial["tags"] == "老顾客"
+    owner_client.post(reverse("customer_profile", args=[wang.pk]), _profile_post(wang, tags="老顾客, 真丝"))
+    assert tag_names(shop=shop, customer=wang, source="manual") == ["真丝", "老顾客"]
+    assert tag_names(shop=shop, customer=wang, source="auto") == ["高消费"]
