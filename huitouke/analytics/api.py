@@ -8,11 +8,13 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema
 
-from huitouke.analytics import selectors, services
+from huitouke.analytics import autotags, selectors, services
 from huitouke.analytics.models.scores import CustomerScore, Segment
-from huitouke.core.api import MAX_ID, MoneyOut, PageInfo, PageQuery, paginate
+from huitouke.analytics.models.tags import AutoTagRule
+from huitouke.core.api import MAX_ID, MoneyOut, PageInfo, PageQuery, caller, paginate
 from huitouke.core.errors import NotFound
 from huitouke.core.pii import mask_name
+from huitouke.customers import selectors as customer_selectors
 from huitouke.customers.selectors import customer_by_id
 
 router = Router(tags=["analytics"])
@@ -69,6 +71,7 @@ class CustomersQuery(Schema):
     segment: Segment | None = None
     at_risk: bool = Field(False, description=f"only customers with P(alive) below {selectors.RISK_P_ALIVE}")
     order: Literal["clv", "p_alive", "recency", "overdue"] = "clv"
+    tag: str = Field("", max_length=50, description="only customers carrying this tag (by hand or by rule)")
 
 
 class CohortQuery(Schema):
@@ -162,7 +165,7 @@ def segments(request: HttpRequest) -> dict[str, Any]:
 def customers(request: HttpRequest, filters: Query[CustomersQuery], page: Query[PageQuery]) -> dict[str, Any]:
     scores = selectors.scored_customers(
         shop=request.shop, segment=filters.segment.value if filters.segment else None, at_risk=filters.at_risk,
-        order=filters.order,
+        order=filters.order, tag=filters.tag,
     )
     items, info = paginate(scores, page)
     return {**info, "items": [_scored_item(score) for score in items]}
@@ -199,3 +202,121 @@ def win_back(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
 def model_check(request: HttpRequest, query: Query[ModelCheckQuery]) -> services.ModelCheck:
     """Computed on demand: about a second per 100,000 customers."""
     return services.model_check(shop=request.shop, holdout_days=query.holdout_days)
+
+
+# Auto-tag rules ------------------------------------------------------------------------------
+
+
+class TagRuleOut(Schema):
+    kind: str
+    name: str = Field(description="the rule's name in the request's language")
+    tag_name: str = Field(description="the tag given; {category} is replaced by the category (category_fan)")
+    params: dict[str, Any]
+    enabled: bool
+    updated_at: dt.datetime
+    customers: dict[str, int] = Field(description="tag name → customers carrying it by this rule now")
+
+
+class TagRulePatch(Schema):
+    enabled: bool | None = None
+    tag_name: str | None = Field(None, max_length=50)
+    params: dict[str, Any] | None = Field(None, description="merged into the current parameters")
+
+
+def _rule_out(rule: AutoTagRule, counts: dict[str, int]) -> dict[str, Any]:
+    return {
+        "kind": rule.kind, "name": rule.get_kind_display(), "tag_name": rule.tag_name,
+        "params": {**autotags.DEFAULTS[rule.kind][1], **rule.params}, "enabled": rule.enabled,
+        "updated_at": rule.updated_at, "customers": autotags.carried_by(rule, counts),
+    }
+
+
+@router.get("/tag-rules", response=list[TagRuleOut], summary="The auto-tag rules and who carries their tags")
+def tag_rules(request: HttpRequest) -> list[dict[str, Any]]:
+    counts = customer_selectors.auto_tag_counts(shop=request.shop)
+    return [_rule_out(rule, counts) for rule in autotags.rules_of(shop=request.shop)]
+
+
+@router.patch("/tag-rules/{kind}", response=TagRuleOut, summary="Change an auto-tag rule (owner or manager)")
+def patch_tag_rule(request: HttpRequest, kind: str, payload: TagRulePatch) -> dict[str, Any]:
+    """The tags follow at the next analytics refresh."""
+    rule = autotags.update_rule(
+        shop=request.shop, staff=caller(request), kind=kind, **payload.model_dump(exclude_none=True)
+    )
+    return _rule_out(rule, customer_selectors.auto_tag_counts(shop=request.shop))
+
+
+# Lift -----------------------------------------------------------------------------------------
+
+
+class LiftQuery(Schema):
+    categories: int = Field(50, ge=1, le=500, description="the group's top categories by items")
+
+
+class LiftSideOut(Schema):
+    items: int
+    revenue: MoneyOut
+    customers: int
+    item_share: float | None
+    revenue_share: float | None
+
+
+class LiftRowOut(Schema):
+    key: str = Field(description="product role or category; empty: unknown")
+    group: LiftSideOut
+    others: LiftSideOut
+    item_lift: float | None = Field(description="group's item share ÷ others' item share")
+    revenue_lift: float | None
+
+
+class LiftOut(Schema):
+    segment: str
+    customers: int
+    other_customers: int
+    roles: list[LiftRowOut]
+    categories: list[LiftRowOut]
+
+
+@router.get("/segments/{segment}/lift", response=LiftOut,
+            summary="Product roles and categories a segment buys vs all other customers")
+def segment_lift(request: HttpRequest, segment: str, query: Query[LiftQuery]) -> dict[str, Any]:
+    """`segment` is a segment value or `win-back-list`. Lift 2.0: twice the share of the others."""
+    table = selectors.segment_lift(shop=request.shop, segment=segment, categories=query.categories)
+    return {**table.__dict__, "segment": table.group}
+
+
+# Look-alikes ----------------------------------------------------------------------------------
+
+
+class LookAlikeQuery(Schema):
+    gold: Literal["champions", "top_clv"] = Field("champions", description="the customers to resemble")
+    limit: int = Field(selectors.DEFAULT_LOOK_ALIKES, ge=1, le=selectors.MAX_LOOK_ALIKES)
+
+
+class LookAlikeOut(Schema):
+    rank: int
+    customer_id: int
+    name: str
+    phone: str | None
+    segment: str
+    distance: float = Field(description="mean distance to the 5 nearest gold customers (standard deviations)")
+    recency_days: int
+    monetary: MoneyOut
+    net_spend: MoneyOut
+    role_shares: dict[str, float]
+
+
+class LookAlikesOut(Schema):
+    gold: str
+    gold_customers: int
+    candidates: int
+    items: list[LookAlikeOut]
+
+
+@router.get("/look-alikes", response=LookAlikesOut, summary="One-time buyers most like the gold customers (masked)")
+def look_alikes(request: HttpRequest, query: Query[LookAlikeQuery]) -> dict[str, Any]:
+    result = selectors.look_alikes(shop=request.shop, gold=query.gold, limit=query.limit)
+    return {**result.__dict__, "items": [
+        {**_scored_item(item.score), "rank": item.rank, "distance": item.distance, "role_shares": item.role_shares}
+        for item in result.items
+    ]}

@@ -10,14 +10,16 @@ import numpy as np
 from django.db import models
 from django.db.models import Avg, Count, F, Q, QuerySet, Sum
 
+from huitouke.analytics.models import lookalike
 from huitouke.analytics.models.cohorts import cohorts, monthly_repeat
 from huitouke.analytics.models.scores import SEGMENT_NAMES_EN, CustomerScore, ModelRun, Segment
-from huitouke.core.errors import Invalid
+from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop
 from huitouke.core.money import ZERO, MoneyField, from_fen, money
 from huitouke.core.timeutil import today
 from huitouke.customers.models import Customer, CustomerPhone
-from huitouke.orders.models import Order
+from huitouke.customers.selectors import customers_with_tag
+from huitouke.orders.models import Order, OrderLine, ProductRole
 
 DEFAULT_COHORT_MONTHS = 12
 MAX_COHORT_MONTHS = 36
@@ -222,9 +224,9 @@ def segment_overview(*, shop: Shop) -> list[SegmentSummary]:
 
 def scored_customers(
     *, shop: Shop, segment: str | None = None, at_risk: bool = False, risk_below: float = RISK_P_ALIVE,
-    order: str = "clv",
+    order: str = "clv", tag: str = "",
 ) -> QuerySet[CustomerScore]:
-    """Scores with their customers, filtered by segment and/or P(alive) below `risk_below`, in `order`."""
+    """Scores with their customers, filtered by segment, P(alive) below `risk_below` and/or a tag, in `order`."""
     if segment and segment not in Segment.values:
         raise Invalid(f"unknown segment {segment!r}: use one of {', '.join(Segment.values)}", field="segment")
     if order not in SCORE_ORDERS:
@@ -236,6 +238,8 @@ def scored_customers(
         scores = scores.filter(segment=segment)
     if at_risk:
         scores = scores.filter(p_alive__lt=risk_below)
+    if tag:
+        scores = scores.filter(customer__in=customers_with_tag(shop=shop, tag_name=tag))
     return _with_customers(scores).order_by(*SCORE_ORDERS[order])
 
 
@@ -293,3 +297,262 @@ def _nice_width(raw_fen: float) -> int:
             if step * factor >= raw_fen:
                 return step * factor
         step *= 10
+
+
+# Lift: what a segment buys compared with everybody else -------------------------------------------
+
+WIN_BACK_GROUP = "win-back-list"  # the win-back list as a group (its customers span several segments)
+UNKNOWN = ""  # lines without a product, or products without a category
+
+
+@dataclass(frozen=True)
+class LiftSide:
+    items: int
+    revenue: Decimal  # line amounts
+    customers: int  # who bought any of it
+    item_share: float | None  # of the side's items
+    revenue_share: float | None
+
+
+@dataclass(frozen=True)
+class LiftRow:
+    key: str  # product role or category; "" = unknown
+    group: LiftSide
+    others: LiftSide
+    item_lift: float | None  # group's item share ÷ others' item share; None when the others bought none
+    revenue_lift: float | None
+
+
+@dataclass(frozen=True)
+class LiftTable:
+    group: str
+    customers: int  # group customers with a purchase line
+    other_customers: int
+    roles: list[LiftRow]
+    categories: list[LiftRow]
+
+
+def lift_groups() -> list[str]:
+    return [*Segment.values, WIN_BACK_GROUP]
+
+
+def segment_lift(*, shop: Shop, segment: str, categories: int | None = None) -> LiftTable:
+    """Product roles and categories bought by a segment's customers (or the win-back list's) vs all others.
+
+    Shares are of each side's purchased items and line revenue; lift = group share ÷ others' share, so 2.0
+    means the group puts twice the share of its buying into it. One aggregate query (lines summed per
+    customer, role and category) and one for the group's ids, then numpy; `categories` keeps the group's
+    top categories by items.
+    """
+    if segment not in lift_groups():
+        raise NotFound(f"no segment {segment!r}: use one of {', '.join(lift_groups())}", field="segment")
+    members = win_back(shop=shop) if segment == WIN_BACK_GROUP else _current_scores(shop).filter(segment=segment)
+    group_ids = np.fromiter(members.order_by().values_list("customer_id", flat=True).iterator(chunk_size=20000),
+                            dtype=np.int64)
+    bought = _bought_by_role_and_category(shop)
+    in_group = np.isin(bought["customer"], group_ids)
+    category_rows = _lift_rows(bought["category"], bought, in_group)
+    roles = {row.key: row for row in _lift_rows(bought["role"], bought, in_group)}
+    return LiftTable(
+        group=segment, customers=np.unique(bought["customer"][in_group]).size,
+        other_customers=np.unique(bought["customer"][~in_group]).size,
+        roles=[roles[key] for key in [*ProductRole.values, UNKNOWN] if key in roles],
+        categories=category_rows if categories is None else category_rows[:categories],
+    )
+
+
+def _bought_by_role_and_category(shop: Shop) -> dict[str, np.ndarray]:
+    """Purchased items and line revenue (fen) per customer, product role and category, in one query."""
+    rows = OrderLine.objects.filter(
+        shop=shop, order__is_purchase=True, order__customer__isnull=False,
+        order__customer__merged_into__isnull=True, order__customer__erased_at__isnull=True,
+    ).values("order__customer_id", "product__role", "product__category").order_by().annotate(
+        items=Sum("quantity"), fen=Sum("line_amount", output_field=models.BigIntegerField()),
+    ).values_list("order__customer_id", "product__role", "product__category", "items", "fen")
+    columns: list[list] = [[], [], [], [], []]
+    for row in rows.iterator(chunk_size=20000):
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    customer, role, category, items, fen = columns
+    return {
+        "customer": np.array(customer, dtype=np.int64), "items": np.array(items, dtype=np.int64),
+        "fen": np.array(fen, dtype=np.int64), "role": np.array([r or UNKNOWN for r in role], dtype=object),
+        "category": np.array([c or UNKNOWN for c in category], dtype=object),
+    }
+
+
+def _lift_rows(keys: np.ndarray, bought: dict[str, np.ndarray], in_group: np.ndarray) -> list[LiftRow]:
+    """Rows per distinct key (role or category), the group's biggest item count first."""
+    if keys.size == 0:
+        return []
+    names, index = np.unique(keys.astype(str), return_inverse=True)
+    customer = bought["customer"]
+    width = int(customer.max()) + 1  # (key, customer) pairs as one int64: key · width + customer
+    cells: dict[tuple[bool, str], tuple[int, int, int]] = {}
+    for side in (True, False):
+        mask = in_group == side
+        items = np.bincount(index[mask], weights=bought["items"][mask], minlength=names.size)
+        fen = np.bincount(index[mask], weights=bought["fen"][mask], minlength=names.size)
+        pairs = np.unique(index[mask].astype(np.int64) * width + customer[mask])
+        buyers = np.bincount(pairs // width, minlength=names.size)  # distinct customers per key
+        for k, name in enumerate(names.tolist()):
+            if items[k] or fen[k] or buyers[k]:
+                cells[(side, name)] = (int(items[k]), int(fen[k]), int(buyers[k]))
+    totals = {side: [sum(v[i] for k, v in cells.items() if k[0] == side) for i in (0, 1)] for side in (True, False)}
+    order = sorted({key for _side, key in cells}, key=lambda k: (-cells.get((True, k), (0,))[0], k))
+    out = []
+    for key in order:
+        mine, theirs = cells.get((True, key), (0, 0, 0)), cells.get((False, key), (0, 0, 0))
+        out.append(LiftRow(
+            key=key, group=_lift_side(mine, totals[True]), others=_lift_side(theirs, totals[False]),
+            item_lift=_lift(mine[0], totals[True][0], theirs[0], totals[False][0]),
+            revenue_lift=_lift(mine[1], totals[True][1], theirs[1], totals[False][1]),
+        ))
+    return out
+
+
+def _lift_side(cell: tuple[int, int, int], total: list[int]) -> LiftSide:
+    items, fen, customers = cell
+    return LiftSide(
+        items=items, revenue=from_fen(fen), customers=customers,
+        item_share=round(items / total[0], 4) if total[0] else None,
+        revenue_share=round(fen / total[1], 4) if total[1] > 0 else None,
+    )
+
+
+def _lift(part: int, total: int, other_part: int, other_total: int) -> float | None:
+    """(part ÷ total) ÷ (other part ÷ other total), to 3 places; None when a side has nothing to compare."""
+    if total <= 0 or other_total <= 0 or other_part <= 0:
+        return None
+    return round((part * other_total) / (total * other_part), 3)
+
+
+# Look-alikes: one-time buyers who resemble the gold customers -------------------------------------
+
+GOLD_GROUPS = ("champions", "top_clv")
+TOP_CLV_SHARE = 0.10  # "top_clv" gold: the customers with the highest 12-month value, this share of those with one
+DEFAULT_LOOK_ALIKES = 50
+MAX_LOOK_ALIKES = 1000
+LOOK_ALIKE_K = 5
+ROLE_ORDER = tuple(ProductRole.values)
+
+
+@dataclass(frozen=True)
+class LookAlike:
+    rank: int
+    score: CustomerScore  # with the customer and their phones
+    distance: float  # mean distance to the nearest gold customers, in standard deviations
+    role_shares: dict[str, float]  # share of the customer's items per product role
+
+
+@dataclass(frozen=True)
+class LookAlikes:
+    gold: str
+    gold_customers: int
+    candidates: int
+    items: list[LookAlike]
+
+
+def look_alikes(*, shop: Shop, gold: str = "champions", limit: int = DEFAULT_LOOK_ALIKES) -> LookAlikes:
+    """One-time buyers (one purchase day, may be contacted) nearest to the gold customers, nearest first.
+
+    Features, standardised over the gold and the candidates: log mean spend per purchase day, log days
+    since the last purchase, and the share of items per product role. Frequency is left out on purpose:
+    every candidate has none, so it would only measure how unlike the gold they all are. Distance: the
+    mean over the 5 nearest gold customers (k-NN in numpy). Two queries load the arrays, one the rows shown.
+    """
+    if gold not in GOLD_GROUPS:
+        raise Invalid(f"unknown gold group {gold!r}: use one of {', '.join(GOLD_GROUPS)}", field="gold")
+    if not 1 <= limit <= MAX_LOOK_ALIKES:
+        raise Invalid(f"limit is between 1 and {MAX_LOOK_ALIKES}", field="limit")
+    table = _look_alike_arrays(shop)
+    is_gold = _gold_mask(table, gold)
+    is_candidate = (table["frequency"] == 0) & ~table["do_not_contact"] & ~is_gold
+    empty = LookAlikes(gold=gold, gold_customers=int(is_gold.sum()), candidates=int(is_candidate.sum()), items=[])
+    if not is_gold.any() or not is_candidate.any():
+        return empty
+    shares = _role_shares(shop, table["customer"])
+    features = np.column_stack([np.log1p(table["monetary_fen"] / 100.0), np.log1p(table["recency_days"]), shares])
+    rows = np.flatnonzero(is_gold | is_candidate)
+    z = lookalike.standardise(features[rows])
+    gold_rows = np.flatnonzero(is_gold[rows])[lookalike.gold_sample(int(is_gold.sum()))]
+    candidate_rows = np.flatnonzero(is_candidate[rows])
+    distance = lookalike.distance_to_gold(z[gold_rows], z[candidate_rows], k=LOOK_ALIKE_K)
+    best = candidate_rows[np.lexsort((table["customer"][rows][candidate_rows], distance))[:limit]]
+    distance_of = dict(zip(rows[candidate_rows].tolist(), distance.tolist(), strict=True))
+    return LookAlikes(**{**empty.__dict__, "items": _look_alike_items(shop, rows[best], table, shares, distance_of)})
+
+
+def _look_alike_arrays(shop: Shop) -> dict[str, np.ndarray]:
+    """Per scored customer still in the archive: id, frequency, mean spend (fen), recency, CLV (fen, −1 if
+    none), segment is champions, do-not-contact; ordered by customer id. One query."""
+    rows = _current_scores(shop).annotate(
+        monetary_fen=models.ExpressionWrapper(F("monetary"), output_field=models.BigIntegerField()),
+        clv_fen=models.ExpressionWrapper(F("clv_12m"), output_field=models.BigIntegerField()),
+    ).values_list(
+        "customer_id", "frequency", "monetary_fen", "recency_days", "clv_fen", "segment", "customer__do_not_contact",
+    ).order_by("customer_id")
+    columns: list[list] = [[] for _ in range(7)]
+    for row in rows.iterator(chunk_size=20000):
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    customer, frequency, fen, recency, clv, segment, blocked = columns
+    return {
+        "customer": np.array(customer, dtype=np.int64), "frequency": np.array(frequency, dtype=np.int64),
+        "monetary_fen": np.array(fen, dtype=np.int64), "recency_days": np.array(recency, dtype=np.int64),
+        "clv_fen": np.array([-1 if v is None else v for v in clv], dtype=np.int64),
+        "champion": np.array(segment, dtype=object) == Segment.CHAMPIONS.value if segment else np.zeros(0, bool),
+        "do_not_contact": np.array(blocked, dtype=bool),
+    }
+
+
+def _gold_mask(table: dict[str, np.ndarray], gold: str) -> np.ndarray:
+    if gold == "champions":
+        return table["champion"]
+    clv = table["clv_fen"]
+    known = clv >= 0
+    if not known.any():
+        return np.zeros(clv.size, dtype=bool)
+    ranked = np.sort(clv[known])[::-1]
+    edge = ranked[max(1, int(np.ceil(round(ranked.size * TOP_CLV_SHARE, 9)))) - 1]
+    return known & (clv >= edge)
+
+
+def _role_shares(shop: Shop, customers: np.ndarray) -> np.ndarray:
+    """customers × roles: share of each customer's purchased items per product role (0 without product lines).
+    One aggregate query over the shop's purchase lines; `customers` is sorted."""
+    rows = OrderLine.objects.filter(
+        shop=shop, order__is_purchase=True, order__customer__isnull=False, product__isnull=False,
+    ).values("order__customer_id", "product__role").order_by().annotate(items=Sum("quantity")).values_list(
+        "order__customer_id", "product__role", "items",
+    )
+    role_index = {role: i for i, role in enumerate(ROLE_ORDER)}
+    ids, roles, items = [], [], []
+    for customer_id, role, n in rows.iterator(chunk_size=20000):
+        ids.append(customer_id)
+        roles.append(role_index.get(role, -1))
+        items.append(n)
+    counts = np.zeros((customers.size, len(ROLE_ORDER)))
+    if customers.size == 0 or not ids:
+        return counts
+    ids_array, role_array = np.array(ids, dtype=np.int64), np.array(roles, dtype=np.int64)
+    at = np.minimum(np.searchsorted(customers, ids_array), customers.size - 1)
+    known = (customers[at] == ids_array) & (role_array >= 0)  # scored customers, known roles
+    np.add.at(counts, (at[known], role_array[known]), np.array(items, dtype=float)[known])
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+
+
+def _look_alike_items(
+    shop: Shop, best: np.ndarray, table: dict[str, np.ndarray], shares: np.ndarray, distance_of: dict[int, float],
+) -> list[LookAlike]:
+    ids = table["customer"][best].tolist()
+    scores = {s.customer_id: s for s in _with_customers(_current_scores(shop).filter(customer_id__in=ids))}
+    return [
+        LookAlike(
+            rank=rank, score=scores[customer_id], distance=round(distance_of[int(row)], 4),
+            role_shares={role: round(float(shares[row, i]), 4) for i, role in enumerate(ROLE_ORDER)},
+        )
+        for rank, (row, customer_id) in enumerate(zip(best.tolist(), ids, strict=True), start=1)
+        if customer_id in scores  # a merge between the two reads drops the row rather than failing
+    ]

@@ -11,6 +11,7 @@ import numpy as np
 from django.db import models, transaction
 from django.utils import timezone
 
+from huitouke.analytics.autotags import refresh_auto_tags
 from huitouke.analytics.models.bgnbd import BGNBDFit, fit_bgnbd
 from huitouke.analytics.models.clv import customer_lifetime_value
 from huitouke.analytics.models.errors import ModelDoesNotFit
@@ -122,7 +123,8 @@ def refresh_scores(
     *, shop: Shop, as_of: dt.date | None = None, monthly_discount: float = 0.01,
     lost_after_days: int = LOST_AFTER_DAYS, new_within_days: int = NEW_WITHIN_DAYS,
 ) -> ModelRun:
-    """Recompute every buying customer's RFM, segment, P(alive), expected purchases and 12-month CLV.
+    """Recompute every buying customer's RFM, segment, P(alive), expected purchases and 12-month CLV,
+    then the rule-made tags (analytics.autotags).
 
     A model that cannot describe the shop's data leaves its fields NULL and says why on the ModelRun;
     the scores of the shop are replaced in one transaction.
@@ -141,11 +143,15 @@ def refresh_scores(
     with transaction.atomic():
         CustomerScore.objects.filter(shop=shop).delete()
         CustomerScore.objects.bulk_create(rows, batch_size=BATCH_SIZE)
-        return ModelRun.objects.create(
+        run = ModelRun.objects.create(
             shop=shop, as_of=as_of, customers=len(summary), params=fitted.params,
             message="\n".join(fitted.messages), duration_seconds=round(time.perf_counter() - started, 3),
             created_at=now,
         )
+    # After the scores, which the lapsed-VIP rule reads; in its own transaction so that the (long)
+    # score replacement does not wait for it.
+    refresh_auto_tags(shop=shop, as_of=as_of)
+    return run
 
 
 def _rfm(summary: Any, purchases: Purchases, *, lost_after_days: int, new_within_days: int) -> _Rfm:

@@ -116,7 +116,9 @@ def _detail(*, shop: Shop, customer: Customer, reveal: bool) -> dict[str, Any]:
 def list_customers(
     request: HttpRequest, filters: Query[CustomerListQuery], page: Query[PageQuery]
 ) -> dict[str, Any]:
-    customers = selectors.search_customers(shop=request.shop, query=filters.q, order=filters.order)
+    customers = selectors.search_customers(
+        shop=request.shop, query=filters.q, order=filters.order, tag=filters.tag
+    )
     items, info = paginate(customers, page)
     return {**info, "items": [_list_item(c) for c in items]}
 

@@ -65,6 +65,7 @@ class CustomerUpdate(ProfileIn):
 class CustomerListQuery(Schema):
     q: SearchText = Field("", description="name, phone tail (3–11 digits) or platform nickname")
     order: CustomerOrder = "recent"
+    tag: str = Field("", max_length=50, description="only customers carrying this tag (by hand or by rule)")
 
 
 class CustomerListItem(Schema):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop
 from huitouke.customers import completeness
 from huitouke.customers.extensions import export_sections_for
-from huitouke.customers.models import Channel, Consent, Customer, CustomerPhone, PlatformIdentity
+from huitouke.customers.models import Channel, Consent, Customer, CustomerPhone, CustomerTag, PlatformIdentity
 from huitouke.customers.phones import parse_phone
 
 _DIGITS = re.compile(r"^\d{3,11}$")
@@ -51,9 +51,27 @@ def customer_by_phone(*, shop: Shop, phone: str) -> Customer | None:
     return row.customer if row else None
 
 
-def search_customers(*, shop: Shop, query: str = "", order: str = "recent") -> QuerySet[Customer]:
-    """Search by name, phone tail (3–11 digits) or platform nickname; newest buyers first."""
-    qs = Customer.objects.for_shop(shop).filter(erased_at__isnull=True)
+def customers_with_tag(*, shop: Shop, tag_name: str) -> QuerySet[Customer]:
+    """The shop's customers carrying the tag, by hand or by rule: an audience (erased customers left out)."""
+    return Customer.objects.for_shop(shop).filter(
+        erased_at__isnull=True, customer_tags__shop=shop, customer_tags__tag__name=tag_name
+    )
+
+
+def auto_tag_counts(*, shop: Shop) -> dict[str, int]:
+    """Customers carrying each rule-made tag now, by tag name (one aggregate query)."""
+    rows = (
+        CustomerTag.objects.for_shop(shop).filter(source=CustomerTag.Source.AUTO)
+        .values("tag__name").order_by("tag__name").annotate(n=Count("id"))
+    )
+    return {row["tag__name"]: row["n"] for row in rows}
+
+
+def search_customers(*, shop: Shop, query: str = "", order: str = "recent", tag: str = "") -> QuerySet[Customer]:
+    """Search by name, phone tail (3–11 digits) or platform nickname, optionally within a tag; newest buyers first."""
+    qs = customers_with_tag(shop=shop, tag_name=tag) if tag else Customer.objects.for_shop(shop).filter(
+        erased_at__isnull=True
+    )
     query = (query or "").strip()
     if query:
         qs = qs.filter(_search_match(shop, query))
@@ -110,8 +128,12 @@ def completeness_of(customer: Customer) -> completeness.Completeness:
     return completeness.score(facts)
 
 
-def tag_names(*, shop: Shop, customer: Customer) -> list[str]:
-    return sorted(customer.customer_tags.filter(shop=shop).values_list("tag__name", flat=True))
+def tag_names(*, shop: Shop, customer: Customer, source: str | None = None) -> list[str]:
+    """The customer's tags, sorted; `source` keeps only hand-made ("manual") or rule-made ("auto") ones."""
+    tags = customer.customer_tags.filter(shop=shop)
+    if source is not None:
+        tags = tags.filter(source=source)
+    return sorted(tags.values_list("tag__name", flat=True))
 
 
 def customer_export_data(*, shop: Shop, customer: Customer) -> dict[str, Any]:

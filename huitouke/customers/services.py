@@ -6,11 +6,13 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from huitouke.core.bulk import datetime_adapter, insert_rows
 from huitouke.core.errors import Conflict, Forbidden, Invalid
 from huitouke.core.models import AccessLog, Platform, Role, Shop, Staff, Store, log_access
 from huitouke.customers.models import (
@@ -252,6 +254,49 @@ def set_tags(*, shop: Shop, customer: Customer, names: Iterable[str]) -> list[st
         tag, _ = Tag.objects.get_or_create(shop=shop, name=name)
         CustomerTag.objects.create(shop=shop, customer=customer, tag=tag, source=CustomerTag.Source.MANUAL)
     return sorted(CustomerTag.objects.for_shop(shop).filter(customer=customer).values_list("tag__name", flat=True))
+
+
+TAG_DELETE_CHUNK = 10_000  # ids per DELETE: SQLite allows 32,766 parameters per statement
+
+
+@transaction.atomic
+def replace_auto_tags(*, shop: Shop, wanted: Mapping[str, np.ndarray]) -> tuple[int, int]:
+    """Make the shop's rule-made tags (source "auto") exactly `wanted` (tag name → customer ids); (removed, added).
+
+    Set-based for whole shops: one read of the shop's tag rows, the differences in numpy, deletes and
+    inserts in bulk. Hand-made tags are never touched, and a customer who carries a tag by hand does not
+    get it again by rule.
+    """
+    tag_ids = _tag_ids(shop, sorted(wanted))
+    empty = [np.zeros(0, dtype=np.int64)]
+    customer = np.concatenate([np.asarray(ids, dtype=np.int64) for ids in wanted.values()] + empty)
+    tag = np.concatenate([np.full(len(ids), tag_ids[name], dtype=np.int64) for name, ids in wanted.items()] + empty)
+    rows = CustomerTag.objects.for_shop(shop).values_list("id", "customer_id", "tag_id", "source").order_by()
+    ids, have_customer, have_tag, is_auto = [], [], [], []
+    for row_id, customer_id, tag_id, source in rows.iterator(chunk_size=20000):
+        ids.append(row_id)
+        have_customer.append(customer_id)
+        have_tag.append(tag_id)
+        is_auto.append(source == CustomerTag.Source.AUTO)
+    width = max(int(tag.max(initial=0)), max(have_tag, default=0)) + 1  # key = customer · width + tag
+    want_key = customer * width + tag
+    have_key = np.array(have_customer, dtype=np.int64) * width + np.array(have_tag, dtype=np.int64)
+    stale = np.array(ids, dtype=np.int64)[np.array(is_auto, dtype=bool) & ~np.isin(have_key, want_key)]
+    for start in range(0, stale.size, TAG_DELETE_CHUNK):
+        CustomerTag.objects.filter(shop=shop, pk__in=stale[start:start + TAG_DELETE_CHUNK].tolist()).delete()
+    new = np.unique(want_key[~np.isin(want_key, have_key)])
+    now = datetime_adapter()(timezone.now())
+    insert_rows(CustomerTag, {
+        "shop": [shop.pk] * new.size, "customer": (new // width).tolist(), "tag": (new % width).tolist(),
+        "source": [CustomerTag.Source.AUTO.value] * new.size, "created_at": [now] * new.size,
+    }, int(new.size))
+    return int(stale.size), int(new.size)
+
+
+def _tag_ids(shop: Shop, names: list[str]) -> dict[str, int]:
+    """Tag id per name, creating the missing tags."""
+    Tag.objects.bulk_create([Tag(shop=shop, name=name) for name in names], ignore_conflicts=True)
+    return dict(Tag.objects.for_shop(shop).filter(name__in=names).values_list("name", "id"))
 
 
 PURCHASE_STAT_FIELDS = (

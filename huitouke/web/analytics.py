@@ -13,16 +13,17 @@ from typing import Any
 from django import forms
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from huitouke.analytics import selectors, services
 from huitouke.analytics.models.scores import SEGMENT_NAMES_EN, CustomerScore, Segment
-from huitouke.core.errors import Invalid
+from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.money import fmt
 from huitouke.core.pii import mask_name
+from huitouke.orders.models import ProductRole
 from huitouke.web.views import PAGE_SIZE, staff_required
 
 CSV_CHUNK = 2000
@@ -38,6 +39,7 @@ class ScoreListForm(forms.Form):
     segment = forms.ChoiceField(required=False, label=gettext_lazy("Segment"))
     risk = forms.BooleanField(required=False, label=gettext_lazy("At risk only"))
     sort = forms.ChoiceField(required=False, choices=SORTS, label=gettext_lazy("Sort by"))
+    tag = forms.CharField(required=False, max_length=50, label=gettext_lazy("Tag"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -48,9 +50,12 @@ class ScoreListForm(forms.Form):
     def filters(self) -> dict[str, Any]:
         """The selector's arguments; an invalid query string falls back to the unfiltered list."""
         if not self.is_valid():
-            return {"segment": None, "at_risk": False, "order": "clv"}
+            return {"segment": None, "at_risk": False, "order": "clv", "tag": ""}
         data = self.cleaned_data
-        return {"segment": data["segment"] or None, "at_risk": data["risk"], "order": data["sort"] or "clv"}
+        return {
+            "segment": data["segment"] or None, "at_risk": data["risk"], "order": data["sort"] or "clv",
+            "tag": data["tag"].strip(),
+        }
 
 
 def _segment_names(segment: str) -> dict[str, str]:
@@ -103,6 +108,7 @@ def customers(request: HttpRequest) -> HttpResponse:
 def customers_csv(request: HttpRequest) -> StreamingHttpResponse:
     filters = ScoreListForm(request.GET or None).filters()
     scores = selectors.scored_customers(shop=request.shop, **filters)
+    # The tag stays out of the file name: it may hold characters a Content-Disposition header cannot.
     return _csv_response(scores, "customers-" + (filters["segment"] or "all") + ("-at-risk" if filters["at_risk"] else ""))
 
 
@@ -227,4 +233,77 @@ def _csv_response(scores: QuerySet[CustomerScore], name: str) -> StreamingHttpRe
     # The header is translated now, in the request's language; the rows follow lazily.
     response = StreamingHttpResponse(_csv_lines(scores, _csv_header()), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+LIFT_CATEGORIES = 30  # the page shows the group's top categories; the API can ask for more
+
+
+@staff_required
+def segment_lift(request: HttpRequest, segment: str) -> HttpResponse:
+    """What the segment's (or the win-back list's) customers buy, compared with every other customer."""
+    try:
+        table = selectors.segment_lift(shop=request.shop, segment=segment, categories=LIFT_CATEGORIES)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    roles = dict(ProductRole.choices)
+    if segment == selectors.WIN_BACK_GROUP:
+        names = {"zh": _("Win-back list"), "en": ""}
+    else:
+        names = _segment_names(segment)
+    return render(request, "web/analytics/lift.html", {
+        "table": table, "names": names, "is_win_back": segment == selectors.WIN_BACK_GROUP,
+        "roles": [(roles.get(row.key, _("Unknown")), row) for row in table.roles],
+        "categories": [(row.key or _("Uncategorised"), row) for row in table.categories],
+        "run": selectors.latest_run(shop=request.shop),
+    })
+
+
+def _look_alike_args(request: HttpRequest) -> dict[str, Any]:
+    """gold and limit from the query string; anything else falls back to the defaults."""
+    gold = request.GET.get("gold", "")
+    limit = request.GET.get("limit", "")
+    return {
+        "gold": gold if gold in selectors.GOLD_GROUPS else "champions",
+        "limit": int(limit) if limit.isdigit() and 1 <= int(limit) <= selectors.MAX_LOOK_ALIKES
+        else selectors.DEFAULT_LOOK_ALIKES,
+    }
+
+
+def _look_alike_rows(result: selectors.LookAlikes) -> list[dict[str, Any]]:
+    rows = list(_rows(item.score for item in result.items))
+    roles = dict(ProductRole.choices)
+    for row, item in zip(rows, result.items, strict=True):
+        main = max(item.role_shares, key=item.role_shares.get) if any(item.role_shares.values()) else None
+        row.update(rank=item.rank, distance=item.distance, main_role=roles[main] if main else "")
+    return rows
+
+
+@staff_required
+def look_alikes(request: HttpRequest) -> HttpResponse:
+    args = _look_alike_args(request)
+    result = selectors.look_alikes(shop=request.shop, **args)
+    return render(request, "web/analytics/look_alikes.html", {
+        "result": result, "rows": _look_alike_rows(result), "args": args, "query": request.GET.urlencode(),
+        "limits": (20, 50, 100, 500), "run": selectors.latest_run(shop=request.shop),
+    })
+
+
+@staff_required
+def look_alikes_csv(request: HttpRequest) -> HttpResponse:
+    """At most MAX_LOOK_ALIKES rows, so the file is built at once; masked like every analytics list."""
+    args = _look_alike_args(request)
+    rows = _look_alike_rows(selectors.look_alikes(shop=request.shop, **args))
+    writer = csv.writer(_Echo())
+    lines = ["\ufeff", writer.writerow([
+        _("Rank"), _("Customer ID"), _("Name (masked)"), _("Phone (masked)"), _("Segment"), _("Distance"),
+        _("Days since last purchase"), _("Net spend"), _("Mostly buys"),
+    ])]
+    for row in rows:
+        lines.append(writer.writerow([
+            row["rank"], row["customer"].pk, row["name"], row["phone"], row["segment"]["zh"], f"{row['distance']:.4f}",
+            row["score"].recency_days, fmt(row["customer"].net_spend), row["main_role"],
+        ]))
+    response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="look-alikes-{args["gold"]}.csv"'
     return response

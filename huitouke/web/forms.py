@@ -23,6 +23,7 @@ class SearchForm(forms.Form):
         ("completeness", _("Profile completeness")),
     )
     q = forms.CharField(required=False, max_length=100, label=_("Search"))
+    tag = forms.CharField(required=False, max_length=50, label=_("Tag"))
     sort = forms.ChoiceField(required=False, choices=SORTS, label=_("Sort by"))
 
 

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from huitouke.web import analytics, imports, loyalty, views
+from huitouke.web import analytics, analytics_tags, imports, loyalty, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True), name="login"),
@@ -26,6 +26,12 @@ urlpatterns = [
     path("loyalty/members/", loyalty.members, name="loyalty_members"),
     path("loyalty/coupons/", loyalty.coupon_templates, name="loyalty_coupons"),
     path("loyalty/gifts/", loyalty.gift_catalogue, name="loyalty_gifts"),
+    path("analytics/segments/<str:segment>/", analytics.segment_lift, name="analytics_segment_lift"),
+    path("analytics/look-alikes/", analytics.look_alikes, name="analytics_look_alikes"),
+    path("analytics/look-alikes.csv", analytics.look_alikes_csv, name="analytics_look_alikes_csv"),
+    path("analytics/tag-rules/", analytics_tags.tag_rules, name="analytics_tag_rules"),
+    path("analytics/tag-rules/apply/", analytics_tags.tag_rules_apply, name="analytics_tag_rules_apply"),
+    path("analytics/tag-rules/<str:kind>/", analytics_tags.tag_rule_update, name="analytics_tag_rule"),
     path("imports/", imports.import_list, name="imports"),
     path("imports/formats/", imports.import_formats, name="import_formats"),
     path("imports/formats/generic-orders.csv", imports.import_example, name="import_example"),

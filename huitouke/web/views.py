@@ -29,7 +29,7 @@ from huitouke.core.models import Role
 from huitouke.core.money import ZERO
 from huitouke.core.timeutil import today
 from huitouke.customers import extensions, merges, selectors, services
-from huitouke.customers.models import Channel, Customer
+from huitouke.customers.models import Channel, Customer, CustomerTag
 from huitouke.customers.phones import display_phone
 from huitouke.orders import selectors as order_selectors
 from huitouke.web.forms import ProfileForm, SearchForm
@@ -120,13 +120,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @staff_required
 def customer_list(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
-    query, sort = "", "recent"
+    query, sort, tag = "", "recent", ""
     if form.is_valid():
-        query, sort = form.cleaned_data["q"], form.cleaned_data["sort"] or "recent"
-    customers = selectors.search_customers(shop=request.shop, query=query, order=sort)
+        query, sort, tag = form.cleaned_data["q"], form.cleaned_data["sort"] or "recent", form.cleaned_data["tag"]
+    customers = selectors.search_customers(shop=request.shop, query=query, order=sort, tag=tag)
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [{"customer": c, "phone": next(iter(c.phones.all()), None)} for c in page.object_list]
-    context = {"form": form, "page": page, "rows": rows, "query": query, "sort": sort}
+    context = {"form": form, "page": page, "rows": rows, "query": query, "sort": sort, "tag": tag}
     template = "web/customers/_results.html" if is_htmx(request) else "web/customers/list.html"
     response = render(request, template, context)
     response["Vary"] = "HX-Request"
@@ -140,6 +140,7 @@ def _profile_context(request: HttpRequest, customer: Customer) -> dict[str, Any]
     return {
         "customer": customer,
         "tags": selectors.tag_names(shop=request.shop, customer=customer),
+        "rule_tags": selectors.tag_names(shop=request.shop, customer=customer, source=CustomerTag.Source.AUTO),
         "completeness": _completeness_context(customer),
     }
 
@@ -293,7 +294,8 @@ def customer_merge_undo(request: HttpRequest, customer_id: int, merge_id: int) -
 def customer_profile(request: HttpRequest, customer_id: int) -> HttpResponse:
     """Edit hard and soft profile and tags. HTMX swaps the section in place; a plain POST redirects."""
     customer = _customer_or_404(request, customer_id)
-    tags = selectors.tag_names(shop=request.shop, customer=customer)
+    # Only hand-made tags are edited here; rule-made ones follow their rules (analytics auto-tags).
+    tags = selectors.tag_names(shop=request.shop, customer=customer, source=CustomerTag.Source.MANUAL)
     if request.method == "POST":
         form = ProfileForm(request.POST)
         if form.is_valid() and _save_profile(request, customer, form):

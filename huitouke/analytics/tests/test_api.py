@@ -119,3 +119,85 @@ def test_model_check_endpoint_and_its_refusals(tenant_a):
     assert "customers" in body["message"]  # one customer: too few to fit, and it says so
     assert_error(client.get("/api/v1/analytics/model-check?holdout_days=40"), 422, "invalid", "holdout_days")
     assert_error(client.get("/api/v1/analytics/model-check?holdout_days=0"), 422, "invalid", "holdout_days")
+
+
+# Auto-tag rules -------------------------------------------------------------------------------
+
+
+def test_tag_rules_list_the_defaults_with_who_carries_them(tenant_a, tenant_b):
+    from huitouke.analytics.autotags import refresh_auto_tags
+
+    CustomerFactory(shop=tenant_a.shop, net_spend=Decimal("500.00"))
+    CustomerFactory(shop=tenant_b.shop, net_spend=Decimal("500.00"))
+    CustomerFactory(shop=tenant_b.shop, net_spend=Decimal("400.00"))
+    refresh_auto_tags(shop=tenant_a.shop)
+    refresh_auto_tags(shop=tenant_b.shop)
+    body = client_for(tenant_a.token).get("/api/v1/analytics/tag-rules").json()
+    assert [rule["kind"] for rule in body] == [
+        "category_fan", "birthday_month", "big_spender", "discount_only", "lapsed_vip"
+    ]
+    big = body[2]
+    assert (big["tag_name"], big["params"], big["enabled"], big["customers"]) == (
+        "高消费", {"top_percent": 5}, True, {"高消费": 1}
+    )
+
+
+def test_patch_a_tag_rule_changes_only_the_callers_shop(tenant_a, tenant_b):
+    client = client_for(tenant_a.token)
+    response = client.patch(
+        "/api/v1/analytics/tag-rules/lapsed_vip", {"params": {"max_p_alive": 0.2}, "enabled": False},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["enabled"], body["params"]["max_p_alive"], body["params"]["min_recency_days"]) == (False, 0.2, 180)
+    other = client_for(tenant_b.token).get("/api/v1/analytics/tag-rules").json()
+    assert other[4]["enabled"] is True and other[4]["params"]["max_p_alive"] == 0.3
+
+
+def test_patch_an_unknown_rule_is_a_404(tenant_a):
+    response = client_for(tenant_a.token).patch(
+        "/api/v1/analytics/tag-rules/vip", {"enabled": False}, content_type="application/json"
+    )
+    assert_error(response, 404, "not_found", "kind")
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({"params": {"top_percent": 90}}, "params.top_percent"),
+    ({"params": {"colour": "red"}}, "params.colour"),
+    ({"enabled": "maybe"}, "enabled"),
+])
+def test_patch_a_rule_with_bad_values_is_a_422(tenant_a, payload, field):
+    response = client_for(tenant_a.token).patch(
+        "/api/v1/analytics/tag-rules/big_spender", payload, content_type="application/json"
+    )
+    assert_error(response, 422, "invalid", field)
+
+
+def test_an_associate_cannot_patch_rules(tenant_a):
+    from huitouke.core.models import Role
+    from huitouke.core.services import create_token
+    from huitouke.testing.factories import StaffFactory
+
+    _, token = create_token(staff=StaffFactory(shop=tenant_a.shop, role=Role.ASSOCIATE))
+    response = client_for(token).patch(
+        "/api/v1/analytics/tag-rules/big_spender", {"enabled": False}, content_type="application/json"
+    )
+    assert_error(response, 403, "forbidden")
+
+
+def test_tag_filters_the_scored_list_and_the_customer_list_of_the_callers_shop(tenant_a, tenant_b):
+    from huitouke.customers.services import set_tags
+
+    tagged, other = CustomerFactory(shop=tenant_a.shop), CustomerFactory(shop=tenant_a.shop)
+    foreign = CustomerFactory(shop=tenant_b.shop)
+    for customer in (tagged, other, foreign):
+        CustomerScoreFactory(customer=customer)
+    set_tags(shop=tenant_a.shop, customer=tagged, names=["高消费"])
+    set_tags(shop=tenant_b.shop, customer=foreign, names=["高消费"])
+    client = client_for(tenant_a.token)
+    body = client.get("/api/v1/analytics/customers", {"tag": "高消费"}).json()
+    assert [item["customer_id"] for item in body["items"]] == [tagged.pk]
+    body = client.get("/api/v1/customers", {"tag": "高消费"}).json()
+    assert [item["id"] for item in body["items"]] == [tagged.pk]
+    assert_error(client.get("/api/v1/customers", {"tag": "x" * 51}), 422, "invalid", "tag")

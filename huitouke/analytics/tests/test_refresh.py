@@ -178,6 +178,7 @@ def test_refresh_command_prints_counts_segments_and_why_models_did_not_fit(tenan
     assert "重要价值客户 (champions): 1" in text
     assert "流失客户 (lost): 1" in text
     assert "not fitted: BG/NBD" in text
+    assert "rule tags: 高消费 1" in text  # D: ¥1,000, the top 5% of five buyers
 
 
 def test_refresh_command_names_an_unknown_shop(db):

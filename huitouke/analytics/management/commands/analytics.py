@@ -31,6 +31,7 @@ from huitouke.analytics.tasks import enqueue_refresh_all
 from huitouke.core.cliargs import iso_date
 from huitouke.core.errors import DomainError
 from huitouke.core.selectors import shop_by_slug
+from huitouke.customers.selectors import auto_tag_counts
 
 COLUMNS = ("frequency", "recency", "T", "monetary_value")
 MODEL_TITLES = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "gamma_gamma": "Gamma-Gamma"}
@@ -78,6 +79,9 @@ class Command(BaseCommand):
             self.stdout.write(f"{MODEL_TITLES[name]}: {params}")
         for line in filter(None, run.message.splitlines()):
             self.stdout.write(f"not fitted: {line}")
+        tags = auto_tag_counts(shop=shop)
+        if tags:
+            self.stdout.write("rule tags: " + ", ".join(f"{name} {count}" for name, count in tags.items()))
 
     def _refresh_all(self, opts: dict[str, Any]) -> None:
         shop_ids = enqueue_refresh_all()

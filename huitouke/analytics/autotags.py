@@ -1,0 +1,306 @@
+"""Auto-tags: rule-made customer tags, recomputed for the whole shop on every analytics refresh.
+
+Each enabled AutoTagRule says which customers should carry its tag (one aggregate query per rule, ids
+as numpy arrays); customers.services.replace_auto_tags then makes the shop's rule-made CustomerTag rows
+(source "auto") exactly that set. Hand-made tags (source "manual") are never touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from huitouke.analytics.models.scores import CustomerScore
+from huitouke.analytics.models.tags import AutoTagRule, RuleKind
+from huitouke.core.errors import Forbidden, Invalid, NotFound
+from huitouke.core.models import Role, Shop, Staff
+from huitouke.core.timeutil import today
+from huitouke.customers.models import Calendar, Customer
+from huitouke.customers.services import replace_auto_tags
+from huitouke.orders.models import Order, OrderLine
+
+# F and M scores at or above this are "high" (as in the segments), so "was a champion or at risk"
+# means F and M high; the lapsed-VIP rule asks for an even higher M (its min_m_score).
+HIGH_SCORE = 3
+CATEGORY = "{category}"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One rule parameter: its type and allowed range (text: the maximum length)."""
+
+    kind: type
+    low: float = 0
+    high: float = 0
+
+
+# Per rule: default tag name, default parameters, and the parameters' limits.
+DEFAULTS: dict[str, tuple[str, dict[str, Any]]] = {
+    # bought at least min_items items (quantities summed over purchases) of one category; "" = every category
+    RuleKind.CATEGORY_FAN: ("{category}爱好者", {"min_items": 3, "category": ""}),
+    # birthday (month and day known) in the refresh's month; lunar birthdays by the solar day they fall on
+    RuleKind.BIRTHDAY_MONTH: ("生日月", {"lunar": True}),
+    # lifetime net spend in the top top_percent of buying customers (ties at the edge included)
+    RuleKind.BIG_SPENDER: ("高消费", {"top_percent": 5}),
+    # at least min_purchases purchases, every one of them with a discount
+    RuleKind.DISCOUNT_ONLY: ("只买折扣", {"min_purchases": 1}),
+    # was valuable (F score ≥ 3 and M score ≥ min_m_score, as champions and at-risk customers are) and is
+    # slipping: P(alive) below max_p_alive or no purchase for more than min_recency_days
+    RuleKind.LAPSED_VIP: ("流失VIP", {"min_m_score": 4, "max_p_alive": 0.3, "min_recency_days": 180}),
+}
+LIMITS: dict[str, dict[str, Param]] = {
+    RuleKind.CATEGORY_FAN: {"min_items": Param(int, 1, 10_000), "category": Param(str, 0, 50)},
+    RuleKind.BIRTHDAY_MONTH: {"lunar": Param(bool)},
+    RuleKind.BIG_SPENDER: {"top_percent": Param(float, 0.1, 50)},
+    RuleKind.DISCOUNT_ONLY: {"min_purchases": Param(int, 1, 1000)},
+    RuleKind.LAPSED_VIP: {
+        "min_m_score": Param(int, 1, 5), "max_p_alive": Param(float, 0.01, 1), "min_recency_days": Param(int, 1, 3650),
+    },
+}
+
+
+# Rules: read, defaults, edit -----------------------------------------------------------------
+
+
+def rules_of(*, shop: Shop) -> list[AutoTagRule]:
+    """The shop's rules in RuleKind order; the built-in defaults are created on first use."""
+    have = {rule.kind: rule for rule in AutoTagRule.objects.for_shop(shop)}
+    missing = [kind for kind in RuleKind.values if kind not in have]
+    if missing:
+        AutoTagRule.objects.bulk_create(
+            [AutoTagRule(shop=shop, kind=kind, tag_name=DEFAULTS[kind][0], params=dict(DEFAULTS[kind][1]))
+             for kind in missing],
+            ignore_conflicts=True,  # a concurrent first use created them too
+        )
+        have = {rule.kind: rule for rule in AutoTagRule.objects.for_shop(shop)}
+    return [have[kind] for kind in RuleKind.values]
+
+
+def rule_of(*, shop: Shop, kind: str) -> AutoTagRule:
+    if kind not in RuleKind.values:
+        raise NotFound(f"no auto-tag rule {kind!r}: the rules are {', '.join(RuleKind.values)}", field="kind")
+    return next(rule for rule in rules_of(shop=shop) if rule.kind == kind)
+
+
+@transaction.atomic
+def update_rule(
+    *, shop: Shop, staff: Staff | None, kind: str, enabled: bool | None = None, tag_name: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> AutoTagRule:
+    """Change a rule (owner or manager; `staff=None` is the shell operator). Given params are merged into
+    the current ones. The tags follow at the next refresh."""
+    require_editor(shop=shop, staff=staff)
+    rule = rule_of(shop=shop, kind=kind)
+    if enabled is not None:
+        rule.enabled = enabled
+    if tag_name is not None:
+        rule.tag_name = clean_tag_name(kind, tag_name)
+    if params is not None:
+        rule.params = clean_params(kind, {**rule.params, **params})
+    rule.updated_at = timezone.now()
+    rule.save()
+    return rule
+
+
+def require_editor(*, shop: Shop, staff: Staff | None) -> None:
+    """Rules are the shop's policy: its owner and managers change or apply them (`None`: the shell operator)."""
+    if staff is not None and (staff.shop_id != shop.pk or staff.role not in (Role.OWNER, Role.MANAGER)):
+        raise Forbidden("only the shop's owner or a manager can change or apply auto-tag rules")
+
+
+def clean_tag_name(kind: str, name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 50:
+        raise Invalid("a tag name has 1 to 50 characters", field="tag_name")
+    if CATEGORY in name and kind != RuleKind.CATEGORY_FAN:
+        raise Invalid(f"only the category-fan rule can put {CATEGORY} in its tag name", field="tag_name")
+    return name
+
+
+def clean_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters checked against LIMITS (unknown names, wrong types and out-of-range values are Invalid)."""
+    limits = LIMITS[kind]
+    clean: dict[str, Any] = {}
+    for name, value in params.items():
+        if name not in limits:
+            raise Invalid(f"the {kind} rule has no parameter {name!r}: use {', '.join(limits)}", field=f"params.{name}")
+        clean[name] = _checked(name, value, limits[name])
+    return clean
+
+
+def _checked(name: str, value: Any, limit: Param) -> Any:
+    field = f"params.{name}"
+    if limit.kind is bool:
+        if not isinstance(value, bool):
+            raise Invalid(f"{name} is true or false", field=field)
+        return value
+    if limit.kind is str:
+        if not isinstance(value, str) or len(value.strip()) > limit.high:
+            raise Invalid(f"{name} is a text of at most {int(limit.high)} characters", field=field)
+        return value.strip()
+    number_ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if limit.kind is int and not (number_ok and float(value).is_integer()):
+        raise Invalid(f"{name} is a whole number", field=field)
+    if not number_ok or not limit.low <= value <= limit.high:
+        raise Invalid(f"{name} is a number from {limit.low:g} to {limit.high:g}", field=field)
+    return int(value) if limit.kind is int else float(value)
+
+
+# Who matches a rule: customer ids per tag name -------------------------------------------------
+
+
+def _live(prefix: str = "") -> Q:
+    """Customers still in the archive: not merged away, not erased."""
+    return Q(**{f"{prefix}merged_into__isnull": True, f"{prefix}erased_at__isnull": True})
+
+
+def _ids(rows: QuerySet) -> np.ndarray:
+    return np.fromiter(rows.iterator(chunk_size=20000), dtype=np.int64)
+
+
+def category_fans(*, shop: Shop, as_of: dt.date, min_items: int, category: str = "") -> dict[str, np.ndarray]:
+    """Category → customers who bought at least `min_items` items of it (one aggregate query)."""
+    lines = OrderLine.objects.filter(
+        _live("order__customer__"), shop=shop, order__is_purchase=True, order__purchase_day__lte=as_of,
+        order__customer__isnull=False, product__isnull=False,
+    ).exclude(product__category="")
+    if category:
+        lines = lines.filter(product__category=category)
+    rows = (
+        lines.values("order__customer_id", "product__category").order_by()
+        .annotate(items=Sum("quantity")).filter(items__gte=min_items)
+        .values_list("product__category", "order__customer_id")
+    )
+    fans: dict[str, list[int]] = {}
+    for name, customer_id in rows.iterator(chunk_size=20000):
+        fans.setdefault(name, []).append(customer_id)
+    return {name: np.array(ids, dtype=np.int64) for name, ids in fans.items()}
+
+
+def birthday_month(*, shop: Shop, as_of: dt.date, lunar: bool) -> np.ndarray:
+    """Customers whose birthday (month and day known) falls in as-of's solar month."""
+    known = Customer.objects.for_shop(shop).filter(_live(), birth_month__isnull=False, birth_day__isnull=False)
+    match = Q(birth_month=as_of.month) & ~Q(birthday_calendar=Calendar.LUNAR)
+    if lunar:
+        for (month, leap), days in _lunar_birthdays_in(as_of.year, as_of.month).items():
+            match |= Q(birthday_calendar=Calendar.LUNAR, birth_month=month, birth_leap_month=leap, birth_day__in=days)
+    return _ids(known.filter(match).values_list("id", flat=True))
+
+
+@lru_cache(maxsize=24)
+def _lunar_birthdays_in(year: int, month: int) -> dict[tuple[int, bool], list[int]]:
+    """(lunar month, leap) → lunar days whose birthday falls in this solar month, for the lunar years that
+    touch it. Same fallback as the loyalty birthday gift: a day 30 or a leap month this lunar year lacks
+    counts on day 29 of the plain month. 1,440 conversions (about a second), once per month and process."""
+    from lunar_python import Lunar
+
+    found: dict[tuple[int, bool], list[int]] = {}
+    for lunar_year in (year - 1, year):
+        for lunar_month in range(1, 13):
+            for leap in (False, True):
+                for day in range(1, 31):
+                    try:
+                        solar = Lunar.fromYmd(lunar_year, -lunar_month if leap else lunar_month, day).getSolar()
+                    except Exception:  # noqa: BLE001 - lunar-python raises bare Exception for a missing day/month
+                        solar = Lunar.fromYmd(lunar_year, lunar_month, min(day, 29)).getSolar()
+                    if (solar.getYear(), solar.getMonth()) == (year, month):
+                        days = found.setdefault((lunar_month, leap), [])
+                        if day not in days:
+                            days.append(day)
+    return found
+
+
+def big_spenders(*, shop: Shop, top_percent: float) -> np.ndarray:
+    """Buying customers whose lifetime net spend is at least the spend of the ⌈n · top%⌉-th highest."""
+    buyers = Customer.objects.for_shop(shop).filter(_live(), net_spend__gt=0)
+    n = buyers.count()
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    rank = max(1, math.ceil(round(n * top_percent / 100, 9)))  # round: 20 × 5 / 100 is 1, not 1.0000000002
+    edge = buyers.order_by("-net_spend").values_list("net_spend", flat=True)[rank - 1]
+    return _ids(buyers.filter(net_spend__gte=edge).values_list("id", flat=True))
+
+
+def discount_only(*, shop: Shop, as_of: dt.date, min_purchases: int) -> np.ndarray:
+    """Customers with at least `min_purchases` purchases, every one of them discounted (one aggregate query)."""
+    rows = (
+        Order.objects.filter(
+            _live("customer__"), shop=shop, is_purchase=True, purchase_day__lte=as_of, customer__isnull=False,
+        )
+        .values("customer_id").order_by()
+        .annotate(n=Count("id"), discounted=Count("id", filter=Q(discount_amount__gt=0)))
+        .filter(n__gte=min_purchases, discounted=F("n"))
+        .values_list("customer_id", flat=True)
+    )
+    return _ids(rows)
+
+
+def lapsed_vips(*, shop: Shop, min_m_score: int, max_p_alive: float, min_recency_days: int) -> np.ndarray:
+    """Scored customers who were valuable (F high, M ≥ min_m_score) and are slipping (from the stored scores)."""
+    rows = CustomerScore.objects.for_shop(shop).filter(
+        _live("customer__"), Q(p_alive__lt=max_p_alive) | Q(recency_days__gt=min_recency_days),
+        f_score__gte=HIGH_SCORE, m_score__gte=min_m_score,
+    ).values_list("customer_id", flat=True)
+    return _ids(rows)
+
+
+def matches(*, shop: Shop, rule: AutoTagRule, as_of: dt.date) -> dict[str, np.ndarray]:
+    """Tag name → ids of the customers the rule gives it to."""
+    p = {**DEFAULTS[rule.kind][1], **rule.params}
+    if rule.kind == RuleKind.CATEGORY_FAN:
+        fans = category_fans(shop=shop, as_of=as_of, min_items=p["min_items"], category=p["category"])
+        return {rule.tag_name.replace(CATEGORY, name)[:50]: ids for name, ids in fans.items()}
+    ids = {
+        RuleKind.BIRTHDAY_MONTH: lambda: birthday_month(shop=shop, as_of=as_of, lunar=p["lunar"]),
+        RuleKind.BIG_SPENDER: lambda: big_spenders(shop=shop, top_percent=p["top_percent"]),
+        RuleKind.DISCOUNT_ONLY: lambda: discount_only(shop=shop, as_of=as_of, min_purchases=p["min_purchases"]),
+        RuleKind.LAPSED_VIP: lambda: lapsed_vips(
+            shop=shop, min_m_score=p["min_m_score"], max_p_alive=p["max_p_alive"],
+            min_recency_days=p["min_recency_days"],
+        ),
+    }[rule.kind]()
+    return {rule.tag_name: ids}
+
+
+# The refresh -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TagRefresh:
+    added: int
+    removed: int
+    tags: dict[str, int]  # tag name → customers carrying it by rule after the refresh
+
+
+def refresh_auto_tags(*, shop: Shop, as_of: dt.date | None = None) -> TagRefresh:
+    """Make the shop's rule-made tags exactly what the enabled rules say today (hand-made tags stay)."""
+    as_of = as_of or today()
+    wanted: dict[str, np.ndarray] = {}
+    for rule in rules_of(shop=shop):
+        if rule.enabled:
+            for name, ids in matches(shop=shop, rule=rule, as_of=as_of).items():
+                wanted[name] = np.union1d(wanted.get(name, np.zeros(0, dtype=np.int64)), ids)
+    removed, added = replace_auto_tags(shop=shop, wanted=wanted)
+    return TagRefresh(added=added, removed=removed, tags={name: int(ids.size) for name, ids in sorted(wanted.items())})
+
+
+def apply_now(*, shop: Shop, staff: Staff | None) -> TagRefresh:
+    """The rules applied on demand (after an edit), instead of waiting for the nightly refresh."""
+    require_editor(shop=shop, staff=staff)
+    return refresh_auto_tags(shop=shop)
+
+
+def carried_by(rule: AutoTagRule, counts: dict[str, int]) -> dict[str, int]:
+    """The part of auto_tag_counts that is this rule's: its tag, or each category's tag for {category} names."""
+    if CATEGORY not in rule.tag_name:
+        return {rule.tag_name: counts[rule.tag_name]} if rule.tag_name in counts else {}
+    prefix, _sep, suffix = rule.tag_name.partition(CATEGORY)
+    return {name: n for name, n in counts.items() if name.startswith(prefix) and name.endswith(suffix)}
