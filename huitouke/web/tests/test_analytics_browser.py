@@ -7,11 +7,10 @@ import os
 import pytest
 
 from huitouke.analytics.services import refresh_scores
-from huitouke.testing.factories import TEST_PASSWORD
 from huitouke.testing.fixtures import make_tenant
 from huitouke.web.tests.conftest import make_shop_data
 from huitouke.web.tests.test_analytics_views import make_recent_cohort
-from huitouke.web.tests.test_browser import _shot, page  # noqa: F401 - the chromium page fixture
+from huitouke.web.tests.test_browser import _shot, log_in, page  # noqa: F401 - the chromium page fixture
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -25,11 +24,7 @@ def test_cohort_heat_map_and_segment_list(live_server, transactional_db, page): 
     last_month = make_recent_cohort(data.tenant)
     refresh_scores(shop=data.tenant.shop)
 
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "shop-a-owner")
-    page.fill("#id_password", TEST_PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    expect(page).to_have_url(f"{live_server.url}/")
+    log_in(page, live_server)
 
     # Cohorts: from the main navigation; the heat map is drawn on a canvas and the table has the rates.
     page.click("nav.mainnav >> text=同期群")

@@ -43,6 +43,17 @@ def page():
         browser.close()
 
 
+def log_in(page, live_server, username: str = "shop-a-owner") -> None:
+    """Log in through the real form and land on the dashboard."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", TEST_PASSWORD)
+    page.click("button[type=submit].btn-primary")
+    expect(page).to_have_url(f"{live_server.url}/")
+
+
 def _shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 

@@ -9,9 +9,8 @@ import pytest
 from huitouke.customers.models import CustomerMerge
 from huitouke.orders.importing.services import progress_path
 from huitouke.orders.models import ImportRun, Order
-from huitouke.testing.factories import TEST_PASSWORD
 from huitouke.testing.fixtures import make_tenant
-from huitouke.web.tests.test_browser import _shot, page  # noqa: F401 - the chromium page fixture
+from huitouke.web.tests.test_browser import _shot, log_in, page  # noqa: F401 - the chromium page fixture
 from huitouke.web.tests.test_imports import BAD_ROW, HEADER
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test are safe here.
@@ -57,10 +56,7 @@ def test_owner_uploads_an_export_and_reads_the_outcome(live_server, transactiona
     export = var_dir / "门店订单-2025Q2.csv"
     export.write_bytes(("\ufeff" + EXPORT).encode("utf-8"))
 
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "shop-a-owner")
-    page.fill("#id_password", TEST_PASSWORD)
-    page.click("button[type=submit].btn-primary")
+    log_in(page, live_server)
     page.click("nav.mainnav >> text=导入")
     expect(page.locator("h1")).to_have_text("导入")
     expect(page.locator("#id_store option")).to_have_count(1)
@@ -136,10 +132,7 @@ def test_the_run_page_follows_a_running_import_live(live_server, transactional_d
     progress.parent.mkdir(parents=True, exist_ok=True)
     progress.write_text('{"rows": 1200, "bytes": 3000, "size": 10000}')
 
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "shop-a-owner")
-    page.fill("#id_password", TEST_PASSWORD)
-    page.click("button[type=submit].btn-primary")
+    log_in(page, live_server)
     page.goto(f"{live_server.url}/imports/{run.pk}/")
     expect(page.get_by_test_id("run-status")).to_have_text("导入中")
     expect(page.get_by_test_id("run-progress")).to_contain_text("30% · 已读取 1200 行")

@@ -7,9 +7,9 @@ import os
 import pytest
 
 from huitouke.loyalty.services import coupons, points
-from huitouke.testing.factories import TEST_PASSWORD, CustomerFactory
+from huitouke.testing.factories import CustomerFactory
 from huitouke.testing.fixtures import make_tenant
-from huitouke.web.tests.test_browser import _shot, page  # noqa: F401 - the chromium page fixture
+from huitouke.web.tests.test_browser import _shot, log_in, page  # noqa: F401 - the chromium page fixture
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -26,11 +26,7 @@ def test_programme_360_panel_and_member_card(live_server, transactional_db, page
         name="满200减30", kind="amount_off", value=30, min_spend=200))
     coupon, _ = coupons.issue_coupon(shop=tenant.shop, template=template, customer=customer, issue_key="t")
 
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "shop-a-owner")
-    page.fill("#id_password", TEST_PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    expect(page).to_have_url(f"{live_server.url}/")
+    log_in(page, live_server)
 
     page.goto(f"{live_server.url}/loyalty/")
     expect(page.locator('[data-testid="tier-counts"] .stat')).to_have_count(4)

@@ -9,10 +9,9 @@ from decimal import Decimal
 import pytest
 
 from huitouke.analytics.tests.test_lift import make_lift_shop
-from huitouke.testing.factories import TEST_PASSWORD
 from huitouke.testing.fixtures import make_tenant
 from huitouke.web.tests.conftest import make_shop_data
-from huitouke.web.tests.test_browser import _shot, page  # noqa: F401 - the chromium page fixture
+from huitouke.web.tests.test_browser import _shot, log_in, page  # noqa: F401 - the chromium page fixture
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -27,11 +26,7 @@ def test_rules_page_to_tag_audience_and_lift(live_server, transactional_db, page
     data.wang.net_spend = Decimal("9000.00")  # by far the biggest spender of the shop
     data.wang.save()
 
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "shop-a-owner")
-    page.fill("#id_password", TEST_PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    expect(page).to_have_url(f"{live_server.url}/")
+    log_in(page, live_server)
 
     page.goto(f"{live_server.url}/analytics/tag-rules/")
     expect(page.locator("section[data-rule]")).to_have_count(5)
