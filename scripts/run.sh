@@ -7,6 +7,8 @@ py=.venv/bin/python
 if ! "$py" -m huitouke shop list | cut -f1 | grep -qx demo; then
     echo "First run: building the demo shop (5,000 customers, two years of orders)…"
     "$py" -m huitouke demo
+    echo "Scoring the demo customers (segments, P(alive), CLV, auto-tags)…"
+    "$py" -m huitouke analytics refresh --shop demo
 fi
 "$py" -m huitouke collectstatic --noinput -v 0
 "$py" -m huitouke worker > var/worker.log 2>&1 &

@@ -118,7 +118,7 @@ def members(request: HttpRequest) -> HttpResponse:
 
 
 class TemplateForm(forms.Form):
-    name = forms.CharField(max_length=80, label=gettext_lazy("Name"))
+    name = forms.CharField(max_length=80, label=gettext_lazy("Coupon name"))
     kind = forms.ChoiceField(choices=DiscountKind.choices, label=gettext_lazy("Kind"))
     value = forms.DecimalField(min_value=Decimal("0.01"), decimal_places=2, label=gettext_lazy("Yuan or percent off"))
     min_spend = forms.DecimalField(min_value=0, decimal_places=2, initial=0, label=gettext_lazy("Minimum spend (¥)"))
