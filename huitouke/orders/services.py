@@ -58,6 +58,7 @@ class LineInput:
     quantity: int = 1
     unit_price: Any = 0
     line_amount: Any = None
+    product: Product | None = None  # already looked up by the caller (must be this shop's); saves a query
 
 
 @dataclass
@@ -76,8 +77,9 @@ class OrderInput:
 
 
 def _validated_lines(shop: Shop, lines: Sequence[LineInput]) -> list[OrderLine]:
-    skus = {line.sku.strip() for line in lines if line.sku}
-    products = {p.sku: p for p in Product.objects.for_shop(shop).filter(sku__in=skus)}
+    given = {line.product.sku: line.product for line in lines if line.product is not None and line.product.shop_id == shop.pk}
+    skus = {line.sku.strip() for line in lines if line.sku and line.sku.strip() not in given}
+    products = {**given, **({p.sku: p for p in Product.objects.for_shop(shop).filter(sku__in=skus)} if skus else {})}
     result = []
     for index, line in enumerate(lines):
         where = f"lines[{index}]"

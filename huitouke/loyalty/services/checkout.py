@@ -262,9 +262,9 @@ def _record(shop, store, request: CheckoutRequest, priced: Priced, key: str, now
         goods_amount=from_fen(q.goods_fen), shipping_amount=from_fen(q.shipping_fen - waived),
         discount_amount=from_fen(q.discount_fen - waived), paid_amount=from_fen(q.total_fen),
         lines=[
-            LineInput(title=p.line.title, sku=p.line.sku, quantity=p.line.quantity,
+            LineInput(title=p.line.title, sku=p.line.sku, quantity=p.line.quantity, product=product,
                       unit_price=from_fen(p.line.unit_price_fen), line_amount=from_fen(p.net_fen))
-            for p in q.lines
+            for p, (product, _) in zip(q.lines, priced.lines, strict=True)
         ],
     ))
     if not created:

@@ -70,6 +70,8 @@ def test_commit_records_order_coupon_points_and_tier_in_one_go(shop_setup):
     assert (order.goods_amount, order.discount_amount, order.paid_amount) == (
         Decimal("1200.00"), Decimal("50.00"), Decimal("1150.00"))  # ¥30 coupon + ¥20 of points
     assert Coupon.objects.get(pk=coupon.pk).status == "redeemed"
+    assert [(line.product.sku, line.quantity, line.line_amount) for line in order.lines.all()] == [
+        ("DRESS", 4, Decimal("1150.00"))]
     entries = {e.kind: e.delta for e in PointsEntry.objects.filter(order=order)}
     assert entries == {"redeem": -2000, "earn": 11500}
     assert result["points_balance"] == 5000 - 2000 + 11500 == Membership.objects.get(customer=customer).points_balance
