@@ -69,7 +69,7 @@ class ScoredPage(PageInfo):
 
 class CustomersQuery(Schema):
     segment: Segment | None = None
-    at_risk: bool = Field(False, description=f"only customers with P(alive) below {selectors.RISK_P_ALIVE}")
+    at_risk: bool = Field(False, description="only customers with P(alive) below the shop's risk threshold (default 0.5)")
     order: Literal["clv", "p_alive", "recency", "overdue"] = "clv"
     tag: str = Field("", max_length=50, description="only customers carrying this tag (by hand or by rule)")
 
@@ -229,6 +229,38 @@ def _rule_out(rule: AutoTagRule, counts: dict[str, int]) -> dict[str, Any]:
         "params": {**autotags.DEFAULTS[rule.kind][1], **rule.params}, "enabled": rule.enabled,
         "updated_at": rule.updated_at, "customers": autotags.carried_by(rule, counts),
     }
+
+
+class ThresholdsOut(Schema):
+    lost_after_days: int
+    new_within_days: int
+    high_score: int
+    risk_p_alive: float
+    win_back_min_score: int
+
+
+class ThresholdsPatch(Schema):
+    lost_after_days: int | None = Field(None, ge=30, le=3650)
+    new_within_days: int | None = Field(None, ge=1, le=365)
+    high_score: int | None = Field(None, ge=2, le=5)
+    risk_p_alive: float | None = Field(None, gt=0, le=1)
+    win_back_min_score: int | None = Field(None, ge=1, le=5)
+
+
+def _thresholds_out(limits: Any) -> dict[str, Any]:
+    return {name: getattr(limits, name) for name in services.THRESHOLD_FIELDS}
+
+
+@router.get("/settings", response=ThresholdsOut, summary="The shop's segment, risk and win-back thresholds")
+def get_thresholds(request: HttpRequest) -> dict[str, Any]:
+    return _thresholds_out(selectors.thresholds_of(shop=request.shop))
+
+
+@router.patch("/settings", response=ThresholdsOut, summary="Change the thresholds (owner or manager)")
+def patch_thresholds(request: HttpRequest, payload: ThresholdsPatch) -> dict[str, Any]:
+    """Segments follow at the next refresh; the risk and win-back lists at once."""
+    limits = services.update_thresholds(shop=request.shop, staff=caller(request), **payload.model_dump(exclude_none=True))
+    return _thresholds_out(limits)
 
 
 @router.get("/tag-rules", response=list[TagRuleOut], summary="The auto-tag rules and who carries their tags")

@@ -13,6 +13,7 @@ from django.db.models import Avg, Count, F, Q, QuerySet, Sum
 from huitouke.analytics.models import lookalike
 from huitouke.analytics.models.cohorts import cohorts, monthly_repeat
 from huitouke.analytics.models.scores import SEGMENT_NAMES_EN, CustomerScore, ModelRun, Segment
+from huitouke.analytics.models.settings import AnalyticsSettings
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop
 from huitouke.core.money import ZERO, MoneyField, from_fen, money
@@ -23,13 +24,11 @@ from huitouke.orders.models import Order, OrderLine, ProductRole
 
 DEFAULT_COHORT_MONTHS = 12
 MAX_COHORT_MONTHS = 36
-# "At risk": the purchase model gives less than an even chance that the customer still buys here.
-RISK_P_ALIVE = 0.5
-# Win-back list: customers worth winning back (spend or frequency in the top two quintiles, RFM score
-# 4 or 5) whom the model thinks are slipping away (P(alive) below RISK_P_ALIVE). Lower the score to
-# widen the list, raise the P(alive) bound to reach customers earlier.
-WIN_BACK_MIN_SCORE = 4
-WIN_BACK_MAX_P_ALIVE = RISK_P_ALIVE
+# "At risk" and the win-back list follow the shop's thresholds (AnalyticsSettings, /analytics/settings/).
+# At risk: the purchase model gives less than the risk bound (default: an even chance) that the customer
+# still buys here. Win-back list: customers worth winning back (spend or frequency score at least the
+# minimum, default 4: the top two quintiles) who are at risk. Lower the score to widen the list, raise
+# the P(alive) bound to reach customers earlier.
 CLV_BUCKETS = 10
 # The histogram's last bucket starts at this share of customers, so one very large CLV cannot squash
 # every other customer into the first bucket.
@@ -222,11 +221,18 @@ def segment_overview(*, shop: Shop) -> list[SegmentSummary]:
     return out
 
 
+def thresholds_of(*, shop: Shop) -> AnalyticsSettings:
+    """The shop's analytics thresholds; the defaults (unsaved) when it never changed them."""
+    return AnalyticsSettings.objects.filter(shop=shop).first() or AnalyticsSettings(shop=shop)
+
+
 def scored_customers(
-    *, shop: Shop, segment: str | None = None, at_risk: bool = False, risk_below: float = RISK_P_ALIVE,
+    *, shop: Shop, segment: str | None = None, at_risk: bool = False, risk_below: float | None = None,
     order: str = "clv", tag: str = "",
 ) -> QuerySet[CustomerScore]:
-    """Scores with their customers, filtered by segment, P(alive) below `risk_below` and/or a tag, in `order`."""
+    """Scores with their customers, filtered by segment, P(alive) below `risk_below` (default: the shop's
+    threshold) and/or a tag, in `order`."""
+    risk_below = thresholds_of(shop=shop).risk_p_alive if risk_below is None else risk_below
     if segment and segment not in Segment.values:
         raise Invalid(f"unknown segment {segment!r}: use one of {', '.join(Segment.values)}", field="segment")
     if order not in SCORE_ORDERS:
@@ -245,8 +251,9 @@ def scored_customers(
 
 def win_back(*, shop: Shop) -> QuerySet[CustomerScore]:
     """High past value, falling P(alive), may be contacted; biggest lifetime spend first (rules above)."""
-    top = Q(m_score__gte=WIN_BACK_MIN_SCORE) | Q(f_score__gte=WIN_BACK_MIN_SCORE)
-    scores = _current_scores(shop).filter(top, p_alive__lt=WIN_BACK_MAX_P_ALIVE, customer__do_not_contact=False)
+    limits = thresholds_of(shop=shop)
+    top = Q(m_score__gte=limits.win_back_min_score) | Q(f_score__gte=limits.win_back_min_score)
+    scores = _current_scores(shop).filter(top, p_alive__lt=limits.risk_p_alive, customer__do_not_contact=False)
     return _with_customers(scores).order_by("-customer__net_spend", "p_alive", "id")
 
 

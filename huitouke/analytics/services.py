@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -18,9 +19,10 @@ from huitouke.analytics.models.errors import ModelDoesNotFit
 from huitouke.analytics.models.gammagamma import GammaGammaFit, fit_gamma_gamma
 from huitouke.analytics.models.holdout import by_calibration_frequency
 from huitouke.analytics.models.scores import CustomerScore, ModelRun, Segment
+from huitouke.analytics.models.settings import AnalyticsSettings
 from huitouke.analytics.models.summary import customer_summary
-from huitouke.core.errors import Invalid
-from huitouke.core.models import Shop
+from huitouke.core.errors import Forbidden, Invalid
+from huitouke.core.models import Role, Shop, Staff
 from huitouke.core.money import from_fen
 from huitouke.core.timeutil import today
 from huitouke.orders.models import Order
@@ -73,10 +75,10 @@ def quintile_scores(values: np.ndarray) -> np.ndarray:
 def segments(
     *, r_score: np.ndarray, f_score: np.ndarray, m_score: np.ndarray, recency_days: np.ndarray,
     frequency: np.ndarray, age_days: np.ndarray, lost_after_days: int = LOST_AFTER_DAYS,
-    new_within_days: int = NEW_WITHIN_DAYS,
+    new_within_days: int = NEW_WITHIN_DAYS, high_score: int = HIGH_SCORE,
 ) -> np.ndarray:
     """Segment value per customer by the rules in CustomerScore's docstring."""
-    r, f, m = r_score >= HIGH_SCORE, f_score >= HIGH_SCORE, m_score >= HIGH_SCORE
+    r, f, m = r_score >= high_score, f_score >= high_score, m_score >= high_score
     by_rfm = np.empty(r.size, dtype=object)
     table = {
         (True, True, True): Segment.CHAMPIONS, (False, True, True): Segment.AT_RISK,
@@ -121,7 +123,7 @@ class _Models:
 
 def refresh_scores(
     *, shop: Shop, as_of: dt.date | None = None, monthly_discount: float = 0.01,
-    lost_after_days: int = LOST_AFTER_DAYS, new_within_days: int = NEW_WITHIN_DAYS,
+    lost_after_days: int | None = None, new_within_days: int | None = None,
 ) -> ModelRun:
     """Recompute every buying customer's RFM, segment, P(alive), expected purchases and 12-month CLV,
     then the rule-made tags (analytics.autotags).
@@ -131,11 +133,15 @@ def refresh_scores(
     """
     started = time.perf_counter()
     as_of = as_of or today()
+    limits = AnalyticsSettings.objects.filter(shop=shop).first() or AnalyticsSettings(shop=shop)
+    lost_after_days = limits.lost_after_days if lost_after_days is None else lost_after_days
+    new_within_days = limits.new_within_days if new_within_days is None else new_within_days
     purchases = load_purchases(shop=shop, as_of=as_of)
     summary = customer_summary(
         customer=purchases.customer, day=purchases.day, amount=purchases.fen, as_of=as_of.toordinal()
     )
-    rfm = _rfm(summary, purchases, lost_after_days=lost_after_days, new_within_days=new_within_days)
+    rfm = _rfm(summary, purchases, lost_after_days=lost_after_days, new_within_days=new_within_days,
+               high_score=limits.high_score)
     fitted = _fit_models(summary)
     predictions = _predictions(summary, fitted, monthly_discount=monthly_discount)
     now = timezone.now()
@@ -154,7 +160,9 @@ def refresh_scores(
     return run
 
 
-def _rfm(summary: Any, purchases: Purchases, *, lost_after_days: int, new_within_days: int) -> _Rfm:
+def _rfm(
+    summary: Any, purchases: Purchases, *, lost_after_days: int, new_within_days: int, high_score: int = HIGH_SCORE,
+) -> _Rfm:
     """Quintile scores and segments. Summary rows are the sorted customer ids; totals follow them."""
     n = len(summary)
     position = np.searchsorted(summary.customer, purchases.customer)
@@ -168,7 +176,7 @@ def _rfm(summary: Any, purchases: Purchases, *, lost_after_days: int, new_within
     segment = segments(
         r_score=r_score, f_score=f_score, m_score=m_score, recency_days=recency_days,
         frequency=summary.frequency, age_days=age_days, lost_after_days=lost_after_days,
-        new_within_days=new_within_days,
+        new_within_days=new_within_days, high_score=high_score,
     )
     overdue = days_overdue(
         recency_days=recency_days, first_to_last_days=summary.recency, frequency=summary.frequency
@@ -309,3 +317,26 @@ def model_check(*, shop: Shop, as_of: dt.date | None = None, holdout_days: int |
         ],
         predicted_total=round(float(predicted.sum()), 2),
     )
+
+
+THRESHOLD_FIELDS = ("lost_after_days", "new_within_days", "high_score", "risk_p_alive", "win_back_min_score")
+
+
+@transaction.atomic
+def update_thresholds(*, shop: Shop, staff: Staff, **changes: Any) -> AnalyticsSettings:
+    """Change the shop's analytics thresholds (owner or manager); they apply from the next refresh
+    (segments) or at once (risk and win-back lists)."""
+    if staff.shop_id != shop.pk or staff.role not in (Role.OWNER, Role.MANAGER):
+        raise Forbidden("only the shop's owner or a manager can change the analytics thresholds")
+    if unknown := set(changes) - set(THRESHOLD_FIELDS):
+        raise Invalid(f"unknown setting(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    limits = AnalyticsSettings.objects.select_for_update().filter(shop=shop).first() or AnalyticsSettings(shop=shop)
+    for name, value in changes.items():
+        setattr(limits, name, value)
+    try:
+        limits.full_clean(exclude=["shop"])
+    except ValidationError as exc:
+        name, problems = next(iter(exc.message_dict.items()))
+        raise Invalid(f"{name}: {' '.join(problems)}", field=name) from exc
+    limits.save()
+    return limits

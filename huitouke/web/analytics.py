@@ -88,7 +88,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     }
     return render(request, "web/analytics/overview.html", {
         "segments": segments, "total": sum(s.customers for s in segments), "chart": chart,
-        "run": selectors.latest_run(shop=request.shop), "risk_threshold": selectors.RISK_P_ALIVE,
+        "run": selectors.latest_run(shop=request.shop), "risk_threshold": selectors.thresholds_of(shop=request.shop).risk_p_alive,
     })
 
 
@@ -99,7 +99,7 @@ def customers(request: HttpRequest) -> HttpResponse:
     page, rows = _page(request, selectors.scored_customers(shop=request.shop, **filters))
     return render(request, "web/analytics/customers.html", {
         "form": form, "page": page, "rows": rows, "filters": filters, "query": request.GET.urlencode(),
-        "query_without_page": _without_page(request), "risk_threshold": selectors.RISK_P_ALIVE,
+        "query_without_page": _without_page(request), "risk_threshold": selectors.thresholds_of(shop=request.shop).risk_p_alive,
         "segment_names": _segment_names(filters["segment"]) if filters["segment"] else None,
     })
 
@@ -116,8 +116,8 @@ def customers_csv(request: HttpRequest) -> StreamingHttpResponse:
 def win_back(request: HttpRequest) -> HttpResponse:
     page, rows = _page(request, selectors.win_back(shop=request.shop))
     return render(request, "web/analytics/win_back.html", {
-        "page": page, "rows": rows, "min_score": selectors.WIN_BACK_MIN_SCORE,
-        "max_p_alive": selectors.WIN_BACK_MAX_P_ALIVE, "run": selectors.latest_run(shop=request.shop),
+        "page": page, "rows": rows, "min_score": selectors.thresholds_of(shop=request.shop).win_back_min_score,
+        "max_p_alive": selectors.thresholds_of(shop=request.shop).risk_p_alive, "run": selectors.latest_run(shop=request.shop),
     })
 
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from huitouke.analytics import autotags
+from huitouke.analytics import autotags, selectors, services
+from huitouke.analytics.models.settings import AnalyticsSettings
 from huitouke.analytics.models.tags import RuleKind
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.customers import selectors as customer_selectors
@@ -125,3 +127,31 @@ def _number(text: str, kind: type) -> Any:
     except ValueError:
         return text
 
+
+
+class ThresholdsForm(forms.ModelForm):
+    class Meta:
+        model = AnalyticsSettings
+        fields = list(services.THRESHOLD_FIELDS)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def thresholds(request: HttpRequest) -> HttpResponse:
+    """The shop's segment, risk and win-back thresholds (owners and managers change them)."""
+    current = selectors.thresholds_of(shop=request.shop)
+    form = ThresholdsForm(instance=current)
+    if request.method == "POST":
+        form = ThresholdsForm(request.POST, instance=AnalyticsSettings(shop=request.shop))
+        if form.is_valid():
+            changes = {name: form.cleaned_data[name] for name in services.THRESHOLD_FIELDS}
+            try:
+                with _forbidden_as_403():
+                    services.update_thresholds(shop=request.shop, staff=request.staff, **changes)
+            except Invalid as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("Thresholds saved: segments follow at the next analytics refresh, "
+                                            "the risk and win-back lists at once."))
+                return redirect("analytics_thresholds")
+    return render(request, "web/analytics/thresholds.html", {"form": form, "can_edit": request.staff.can_view_pii})

@@ -30,6 +30,7 @@ urlpatterns = [
     path("analytics/look-alikes/", analytics.look_alikes, name="analytics_look_alikes"),
     path("analytics/look-alikes.csv", analytics.look_alikes_csv, name="analytics_look_alikes_csv"),
     path("analytics/tag-rules/", analytics_tags.tag_rules, name="analytics_tag_rules"),
+    path("analytics/settings/", analytics_tags.thresholds, name="analytics_thresholds"),
     path("analytics/tag-rules/apply/", analytics_tags.tag_rules_apply, name="analytics_tag_rules_apply"),
     path("analytics/tag-rules/<str:kind>/", analytics_tags.tag_rule_update, name="analytics_tag_rule"),
     path("imports/", imports.import_list, name="imports"),

@@ -9,7 +9,7 @@ import pytest
 
 from huitouke.analytics.tests.test_cohorts import buy
 from huitouke.core.timeutil import today
-from huitouke.testing.api import assert_error, client_for
+from huitouke.testing.api import JSON, assert_error, client_for
 from huitouke.testing.factories import CustomerFactory, CustomerPhoneFactory, CustomerScoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -201,3 +201,14 @@ def test_tag_filters_the_scored_list_and_the_customer_list_of_the_callers_shop(t
     body = client.get("/api/v1/customers", {"tag": "高消费"}).json()
     assert [item["id"] for item in body["items"]] == [tagged.pk]
     assert_error(client.get("/api/v1/customers", {"tag": "x" * 51}), 422, "invalid", "tag")
+
+
+def test_thresholds_api_reads_defaults_patches_and_refuses_bad_values(tenant_a, tenant_b):
+    api = client_for(tenant_a.token)
+    assert api.get("/api/v1/analytics/settings").json() == {
+        "lost_after_days": 365, "new_within_days": 30, "high_score": 3, "risk_p_alive": 0.5, "win_back_min_score": 4}
+    changed = api.patch("/api/v1/analytics/settings", {"risk_p_alive": 0.4}, content_type=JSON)
+    assert changed.status_code == 200 and changed.json()["risk_p_alive"] == 0.4
+    assert client_for(tenant_b.token).get("/api/v1/analytics/settings").json()["risk_p_alive"] == 0.5
+    assert_error(api.patch("/api/v1/analytics/settings", {"high_score": 9}, content_type=JSON), 422, "invalid",
+                 "high_score")

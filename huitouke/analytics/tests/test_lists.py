@@ -9,7 +9,6 @@ import pytest
 from django.utils import timezone
 
 from huitouke.analytics.selectors import (
-    WIN_BACK_MIN_SCORE,
     clv_histogram,
     score_of,
     scored_customers,
@@ -100,7 +99,7 @@ def test_bad_list_parameters_are_refused_by_name(tenant_a, kwargs, field):
 
 
 def test_win_back_takes_high_past_value_with_falling_p_alive_and_respects_do_not_contact(tenant_a, tenant_b):
-    top = WIN_BACK_MIN_SCORE
+    top = 4  # the default win-back minimum score
     big_spender = scored(tenant_a, m_score=5, f_score=1, p_alive=0.2, net_spend="5000.00")
     frequent = scored(tenant_a, m_score=1, f_score=top, p_alive=0.4, net_spend="800.00")
     scored(tenant_a, m_score=5, f_score=5, p_alive=0.6)  # still likely alive
@@ -129,3 +128,14 @@ def test_clv_histogram_is_empty_without_clv(tenant_a):
     scored(tenant_a, clv_12m=None)
     assert clv_histogram(shop=tenant_a.shop) == []
 
+
+
+def test_a_shops_own_thresholds_move_the_risk_and_win_back_lists(tenant_a):
+    from huitouke.analytics.services import update_thresholds
+
+    wavering = scored(tenant_a, m_score=3, f_score=3, p_alive=0.6, net_spend="900.00")
+    assert wavering not in win_back(shop=tenant_a.shop)
+    assert wavering not in scored_customers(shop=tenant_a.shop, at_risk=True)
+    update_thresholds(shop=tenant_a.shop, staff=tenant_a.owner, risk_p_alive=0.7, win_back_min_score=3)
+    assert wavering in scored_customers(shop=tenant_a.shop, at_risk=True)
+    assert list(win_back(shop=tenant_a.shop)) == [wavering]

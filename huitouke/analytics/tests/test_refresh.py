@@ -195,3 +195,29 @@ def test_refresh_all_queues_a_refresh_for_every_shop(tenant_a, tenant_b, small_s
     assert "2 shops" in out.getvalue()
     assert CustomerScore.objects.filter(shop=tenant_a.shop).count() == 5
     assert ModelRun.objects.filter(shop=tenant_b.shop).get().customers == 0
+
+
+def test_a_shops_own_thresholds_change_the_segments(tenant_a, small_shop):
+    from huitouke.analytics.services import update_thresholds
+
+    # B bought 546 days ago (lost by default), C 10 days ago (new by default); E is R3 (high by default).
+    update_thresholds(shop=tenant_a.shop, staff=tenant_a.owner, lost_after_days=600, new_within_days=5,
+                      high_score=4)
+    refresh_scores(shop=tenant_a.shop, as_of=AS_OF)
+    segment = {key: figures(tenant_a.shop, small_shop[key])[-1] for key in "BCE"}
+    # With "high" from 4: B (R1 F1 M2) and E (R3 F1 M1) have nothing high, C (R4 F1 M3) only R.
+    assert segment == {"B": "low_value", "C": "developing", "E": "low_value"}
+
+
+def test_thresholds_are_checked_and_need_an_owner_or_manager(tenant_a):
+    from huitouke.analytics.services import update_thresholds
+    from huitouke.core.errors import Forbidden, Invalid
+    from huitouke.core.models import Role
+    from huitouke.testing.factories import StaffFactory
+
+    with pytest.raises(Invalid) as bad:
+        update_thresholds(shop=tenant_a.shop, staff=tenant_a.owner, risk_p_alive=1.5)
+    assert bad.value.field == "risk_p_alive"
+    with pytest.raises(Forbidden):
+        update_thresholds(shop=tenant_a.shop, staff=StaffFactory(shop=tenant_a.shop, role=Role.ASSOCIATE),
+                          lost_after_days=200)

@@ -189,3 +189,25 @@ def test_analytics_pages_speak_english_after_the_switch(owner_client, scored_a):
     assert "重要价值客户" in text and "Champions" in text  # segment names: both, in every language
     header, *_ = _csv(owner_client.get(reverse("analytics_win_back_csv")))
     assert header[:3] == ["Customer ID", "Name (masked)", "Phone (masked)"]
+
+
+THRESHOLDS = {"lost_after_days": "400", "new_within_days": "45", "high_score": "4", "risk_p_alive": "0.6",
+              "win_back_min_score": "3"}
+
+
+def test_owner_changes_the_thresholds(owner_client, tenant_a):
+    from huitouke.analytics.models.settings import AnalyticsSettings
+
+    assert owner_client.post("/analytics/settings/", THRESHOLDS).status_code == 302
+    saved = AnalyticsSettings.objects.get(shop=tenant_a.shop)
+    assert (saved.lost_after_days, saved.high_score, saved.risk_p_alive) == (400, 4, 0.6)
+    page = owner_client.post("/analytics/settings/", {**THRESHOLDS, "risk_p_alive": "2"})
+    assert page.status_code == 200 and AnalyticsSettings.objects.get(shop=tenant_a.shop).risk_p_alive == 0.6
+
+
+def test_an_associate_sees_the_thresholds_but_may_not_change_them(associate_client, tenant_a):
+    from huitouke.analytics.models.settings import AnalyticsSettings
+
+    assert associate_client.get("/analytics/settings/").status_code == 200
+    assert associate_client.post("/analytics/settings/", THRESHOLDS).status_code == 403
+    assert not AnalyticsSettings.objects.filter(shop=tenant_a.shop).exists()
