@@ -6,14 +6,17 @@ from django_tasks import task
 
 from huitouke.core.models import Shop
 from huitouke.loyalty.services.coupons import issue_birthday_coupons
-from huitouke.loyalty.services.points import expire_points
+from huitouke.loyalty.services.points import expire_points, reverse_refunded_orders
 
 
 @task()
 def daily_loyalty(shop_id: int) -> dict:
-    """The daily round for one shop: expire points, issue birthday coupons."""
+    """The daily round for one shop: reverse points of refunded orders, expire points, birthday coupons."""
     shop = Shop.objects.get(pk=shop_id)
-    return {"expired_points": expire_points(shop=shop), "birthday_coupons": issue_birthday_coupons(shop=shop)}
+    return {
+        "refund_reversals": reverse_refunded_orders(shop=shop), "expired_points": expire_points(shop=shop),
+        "birthday_coupons": issue_birthday_coupons(shop=shop),
+    }
 
 
 def enqueue_daily_all() -> list[int]:

@@ -189,6 +189,20 @@ def reverse_for_refund(*, shop: Shop, order: Order, on: dt.date | None = None) -
     )
 
 
+def reverse_refunded_orders(*, shop: Shop, on: dt.date | None = None) -> int:
+    """Reverse the points of every order refunded since its points were earned, however the refund came
+    in (the refund API, a re-imported export with a new refunded amount, the admin). Idempotent: run daily.
+
+    Returns the number of reversal entries written.
+    """
+    earned_orders = PointsEntry.objects.filter(shop=shop, kind=Kind.EARN, order__isnull=False).values("order_id")
+    refunded = Order.objects.filter(shop=shop, pk__in=earned_orders, refunded_amount__gt=0).order_by("id")
+    written = 0
+    for order in refunded.iterator(chunk_size=2000):
+        written += reverse_for_refund(shop=shop, order=order, on=on) is not None
+    return written
+
+
 def refund_share_of(earned: int, *, refunded: Decimal, paid: Decimal) -> int:
     """earned × refunded / paid, rounded half up to a whole point, in exact integer arithmetic."""
     refunded_fen, paid_fen = min(to_fen(refunded), to_fen(paid)), to_fen(paid)

@@ -17,6 +17,7 @@ from huitouke.loyalty import ledger
 from huitouke.loyalty.models import Membership, PointsEntry
 from huitouke.loyalty.services import points as service
 from huitouke.loyalty.services.programme import update_programme
+from huitouke.orders.models import Order
 from huitouke.testing.factories import CustomerFactory, OrderFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -214,3 +215,16 @@ def test_another_shops_customer_is_refused(tenant_a, tenant_b):
     theirs = CustomerFactory(shop=tenant_b.shop)
     with pytest.raises(Invalid):
         service.earn_points(shop=tenant_a.shop, customer=theirs, points=10, idempotency_key="x")
+
+
+def test_refunds_that_arrive_by_import_are_reversed_by_the_daily_reconciliation(tenant_a):
+    shop, customer = tenant_a.shop, CustomerFactory(shop=tenant_a.shop)
+    refunded = OrderFactory(shop=shop, store=tenant_a.store, customer=customer, paid_amount=Decimal("100.00"))
+    kept = OrderFactory(shop=shop, store=tenant_a.store, customer=customer, paid_amount=Decimal("100.00"))
+    for order in (refunded, kept):
+        service.earn_points(shop=shop, customer=customer, points=1000, idempotency_key=f"e{order.pk}", order=order)
+    # What a re-imported export does: a new refunded amount on the order row, nobody calls the refund API.
+    Order.objects.filter(pk=refunded.pk).update(refunded_amount=Decimal("40.00"))
+    assert service.reverse_refunded_orders(shop=shop) == 1
+    assert service.reverse_refunded_orders(shop=shop) == 0  # the next day: nothing new
+    assert cached_balance(customer) == entries_sum(customer) == 2000 - 400
