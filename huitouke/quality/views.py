@@ -184,7 +184,7 @@ def audit_new(request: HttpRequest) -> HttpResponse:
 
 class ActionForm(forms.Form):
     description = forms.CharField(max_length=300, label=gettext_lazy("What to do"))
-    owner = forms.TypedChoiceField(coerce=int, label=gettext_lazy("Owner"))
+    owner = forms.TypedChoiceField(coerce=int, label=gettext_lazy("Responsible person"))
     due_date = forms.DateField(label=gettext_lazy("Due"), widget=forms.DateInput(attrs={"type": "date"}))
     item = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label=gettext_lazy("Item"))
 
