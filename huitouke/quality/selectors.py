@@ -320,6 +320,55 @@ def delivery_promise(*, shop: Shop, period: Period = Period()) -> dict[str, Any]
     }
 
 
+# The customer 360 page: panel, timeline, data-subject export -----------------------------------------
+
+
+def customer_surveys(*, shop: Shop, customer) -> QuerySet[Survey]:
+    return Survey.objects.for_shop(shop).filter(customer=customer).select_related("store", "associate", "order")
+
+
+def customer_churn_reasons(*, shop: Shop, customer) -> QuerySet[ChurnReason]:
+    return ChurnReason.objects.for_shop(shop).filter(customer=customer).select_related("recorded_by")
+
+
+def quality_panel(*, shop: Shop, customer):
+    """Her satisfaction answers and why-she-left answers, with the forms to record one or send a survey."""
+    from huitouke.customers.extensions import Panel
+
+    return Panel("quality/_panel.html", {
+        "customer": customer,
+        "surveys": list(customer_surveys(shop=shop, customer=customer).order_by("-created_at")[:10]),
+        "churn": list(customer_churn_reasons(shop=shop, customer=customer).order_by("-recorded_at")[:10]),
+        "churn_choices": ChurnReasonCode.choices,
+    })
+
+
+def quality_timeline_entries(*, shop: Shop, customer) -> list:
+    from huitouke.customers.extensions import TimelineEntry
+
+    entries = [TimelineEntry(
+        at=s.answered_at, kind="satisfaction",
+        title=f"★ {s.goods_stars}/{s.service_stars}/{s.delivery_stars or '–'} · {s.recommend}/10",
+        detail={"comment": s.comment, "needs_follow_up": s.needs_follow_up},
+    ) for s in customer_surveys(shop=shop, customer=customer).filter(answered_at__isnull=False)]
+    entries += [TimelineEntry(at=r.recorded_at, kind="churn_reason", title=r.get_code_display(),
+                              detail={"comment": r.comment})
+                for r in customer_churn_reasons(shop=shop, customer=customer)]
+    return entries
+
+
+def quality_export_data(*, shop: Shop, customer) -> dict[str, Any]:
+    return {
+        "satisfaction": [{
+            "sent_at": s.created_at.isoformat(), "answered_at": s.answered_at.isoformat() if s.answered_at else None,
+            "goods_stars": s.goods_stars, "service_stars": s.service_stars, "delivery_stars": s.delivery_stars,
+            "recommend": s.recommend, "comment": s.comment,
+        } for s in customer_surveys(shop=shop, customer=customer).order_by("created_at")],
+        "churn_reasons": [{"at": r.recorded_at.isoformat(), "reason": r.code, "comment": r.comment}
+                          for r in customer_churn_reasons(shop=shop, customer=customer).order_by("recorded_at")],
+    }
+
+
 # The report -------------------------------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from huitouke.core.models import Role, Staff
 from huitouke.core.timeutil import SHANGHAI, today
 from huitouke.quality import selectors
 from huitouke.quality.models import AuditItem, AuditPhoto, CorrectiveAction, ItemKind, RefundReasonCode
-from huitouke.quality.services import audits, refunds, satisfaction
+from huitouke.quality.services import audits, churn, refunds, satisfaction
 from huitouke.web.views import staff_required
 
 
@@ -339,6 +339,47 @@ def refund_reasons(request: HttpRequest) -> HttpResponse:
         "reasons": RefundReason.objects.for_shop(request.shop).select_related("order", "line")
         .order_by("-recorded_at")[:100],
     }, status=422 if error else 200)
+
+
+# From the customer 360 page: why she left, a satisfaction link -------------------------------------
+
+
+def _customer(request: HttpRequest, customer_id: int):
+    from huitouke.customers.selectors import customer_by_id
+
+    return _or_404(lambda: customer_by_id(shop=request.shop, customer_id=customer_id))
+
+
+@staff_required
+@require_POST
+def customer_churn_reason(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _customer(request, customer_id)
+    try:
+        churn.record_churn_reason(shop=request.shop, customer=customer, code=request.POST.get("reason", ""),
+                                  comment=request.POST.get("comment", ""), staff=request.staff)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Recorded why she left."))
+    return redirect("customer", customer_id=customer.pk)
+
+
+@staff_required
+@require_POST
+def customer_survey(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """A satisfaction link for her latest order (after delivery), else for a store visit."""
+    customer = _customer(request, customer_id)
+    from huitouke.orders.models import Order
+
+    order = Order.objects.for_shop(request.shop).filter(customer=customer).order_by("-ordered_at").first()
+    try:
+        _survey, token = satisfaction.create_survey(shop=request.shop, order=order, customer=customer)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        url = request.build_absolute_uri(reverse("satisfaction_survey", args=[token]))
+        messages.success(request, _("Satisfaction link (send it to her): %(url)s") % {"url": url})
+    return redirect("customer", customer_id=customer.pk)
 
 
 # The customer-facing satisfaction page ----------------------------------------------------------

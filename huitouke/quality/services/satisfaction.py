@@ -55,6 +55,8 @@ def create_survey(
     if order is not None:
         customer = customer or order.customer
         store = store or Store.objects.get(pk=order.store_id)
+    if associate is None and customer is not None and customer.registered_by_id is not None:
+        associate = customer.registered_by  # her associate: the one a low rating's follow-up goes to
     days = settings_of(shop=shop).survey_link_days
     now = timezone.now()
     survey = Survey.objects.create(
