@@ -134,3 +134,18 @@ def test_corrective_action_from_the_store_page(month):
     action.refresh_from_db()
     assert action.status == "verified"
     assert "早班开门前演练迎宾" in browser.get(url).content.decode()
+
+
+def test_auditor_command_creates_a_login_for_some_stores(setup):
+    out = io.StringIO()
+    call_command("quality", "auditor", "--shop", "shop-a", "--user", "mystery-2", "--stores", "shop-a-boutique",
+                 "--password", "secret-pass-9", stdout=out)
+    assert "mystery-2" in out.getvalue()
+    browser = Client()
+    assert browser.login(username="mystery-2", password="secret-pass-9")
+    page = browser.get("/quality/audits/").content.decode()
+    assert "静安店" in page
+    with pytest.raises(CommandError, match="not an auditor"):
+        call_command("quality", "auditor", "--shop", "shop-a", "--user", "shop-a-owner", "--stores", "shop-a-tb")
+    with pytest.raises(CommandError, match="no store"):
+        call_command("quality", "auditor", "--shop", "shop-a", "--user", "mystery-3", "--stores", "nope")
