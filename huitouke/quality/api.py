@@ -7,6 +7,7 @@ only its assigned stores; another store's audit is a 404."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
@@ -23,6 +24,7 @@ from huitouke.orders.models import Order
 from huitouke.quality import schemas, selectors
 from huitouke.quality.models import Audit, RefundReason
 from huitouke.quality.services import audits, churn, refunds, satisfaction, shipments
+from huitouke.quality.services import settings as quality_settings
 
 router = Router(tags=["quality"])
 
@@ -200,3 +202,24 @@ def put_shipment(request: HttpRequest, payload: schemas.ShipmentIn) -> dict[str,
 @router.get("/report", response=dict, summary="The quality report (same figures as the dashboard page)")
 def report(request: HttpRequest, month: str | None = None) -> dict[str, Any]:
     return selectors.quality_report(shop=request.shop, month=month)
+
+
+def _settings_out(current) -> dict[str, Any]:
+    return {"quality_ok_threshold": float(current.quality_ok_threshold),
+            "delivery_promise_hours": current.delivery_promise_hours, "survey_link_days": current.survey_link_days}
+
+
+@router.get("/settings", response=schemas.SettingsOut, summary="The shop's quality threshold, delivery promise, link days")
+def get_settings(request: HttpRequest) -> dict[str, Any]:
+    return _settings_out(quality_settings.settings_of(shop=request.shop))
+
+
+@router.patch("/settings", response=schemas.SettingsOut, summary="Change them (owner or manager)")
+def patch_settings(request: HttpRequest, payload: schemas.SettingsIn) -> dict[str, Any]:
+    if caller(request).role not in (Role.OWNER, Role.MANAGER):
+        raise Forbidden("only the shop's owner or a manager changes the quality settings")
+    threshold = payload.quality_ok_threshold
+    return _settings_out(quality_settings.update_settings(
+        shop=request.shop, quality_ok_threshold=Decimal(str(threshold)) if threshold is not None else None,
+        delivery_promise_hours=payload.delivery_promise_hours, survey_link_days=payload.survey_link_days,
+    ))

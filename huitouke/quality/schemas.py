@@ -197,3 +197,15 @@ class ShipmentIn(StrictSchema):
     order: Id
     shipped_at: dt.datetime
     delivered_at: dt.datetime | None = None
+
+
+class SettingsIn(StrictSchema):
+    quality_ok_threshold: float | None = Field(None, ge=0, le=100, description="percent, default 90")
+    delivery_promise_hours: int | None = Field(None, ge=1, le=720, description="default 48")
+    survey_link_days: int | None = Field(None, ge=1, le=365, description="default 30")
+
+
+class SettingsOut(Schema):
+    quality_ok_threshold: float
+    delivery_promise_hours: int
+    survey_link_days: int

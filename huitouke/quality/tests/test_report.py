@@ -149,3 +149,19 @@ def test_auditor_command_creates_a_login_for_some_stores(setup):
         call_command("quality", "auditor", "--shop", "shop-a", "--user", "shop-a-owner", "--stores", "shop-a-tb")
     with pytest.raises(CommandError, match="no store"):
         call_command("quality", "auditor", "--shop", "shop-a", "--user", "mystery-3", "--stores", "nope")
+
+
+def test_settings_change_the_threshold_and_the_promise(month):
+    client = client_for(month.tenant.token)
+    assert client.get("/api/v1/quality/settings").json() == {
+        "quality_ok_threshold": 90.0, "delivery_promise_hours": 48, "survey_link_days": 30}
+    changed = client.patch("/api/v1/quality/settings", {"quality_ok_threshold": 40, "delivery_promise_hours": 24},
+                           content_type=JSON)
+    assert changed.json()["quality_ok_threshold"] == 40.0
+    report = selectors.quality_report(shop=month.tenant.shop, month="2025-03")
+    assert report["products_below_threshold"] == []  # 50% is above 40%
+    assert report["delivery_promise"]["within_promise"] == 0  # shipped after 30 h: late for 24 h
+    assert_error(client.patch("/api/v1/quality/settings", {"quality_ok_threshold": 101}, content_type=JSON),
+                 422, "invalid", "quality_ok_threshold")
+    assert_error(client_for(month.auditor_token).patch("/api/v1/quality/settings", {"survey_link_days": 5},
+                                                       content_type=JSON), 403, "forbidden")
