@@ -7,8 +7,12 @@ from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
-from huitouke.core.errors import DomainError
+from huitouke.core.errors import DomainError, Forbidden
+from huitouke.core.models import Role
 from huitouke.core.services import authenticate_token
+
+# The only API paths an auditor's token reaches (an external mystery shopper gets nothing else).
+AUDITOR_PATHS = ("/api/v1/me", "/api/v1/quality/audits", "/api/v1/quality/templates")
 
 
 class TokenAuth(HttpBearer):
@@ -18,6 +22,8 @@ class TokenAuth(HttpBearer):
         api_token = authenticate_token(token)
         if api_token is None:
             return None
+        if api_token.staff.role == Role.AUDITOR and not request.path.startswith(AUDITOR_PATHS):
+            raise Forbidden("an auditor's token reaches only the audits of its stores", code="forbidden")
         request.api_token = api_token
         request.staff = api_token.staff
         request.shop = api_token.shop
@@ -107,6 +113,7 @@ def _register_routers() -> None:
     from huitouke.engagement.api import router as engagement_router
     from huitouke.loyalty.api import router as loyalty_router
     from huitouke.orders.api import imports_router, orders_router, products_router
+    from huitouke.quality.api import router as quality_router
 
     api.add_router("", core_router)
     api.add_router("/customers", customers_router)
@@ -116,6 +123,7 @@ def _register_routers() -> None:
     api.add_router("/analytics", analytics_router)
     api.add_router("/loyalty", loyalty_router)
     api.add_router("/engagement", engagement_router)
+    api.add_router("/quality", quality_router)
     api.add_router("", _fallback)  # last: it matches every path
 
 

@@ -77,6 +77,8 @@ class Role(models.TextChoices):
     OWNER = "owner", _("Owner")
     MANAGER = "manager", _("Manager")
     ASSOCIATE = "associate", _("Sales associate")
+    # A mystery shopper (暗访): sees and submits audits of the stores assigned to it, nothing else.
+    AUDITOR = "auditor", _("Auditor (mystery shopper)")
 
 
 class Staff(ShopScoped):

@@ -47,7 +47,10 @@ def is_htmx(request: HttpRequest) -> bool:
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Logged-in staff only; a login without a staff record gets a 403 explaining why."""
+    """Logged-in staff only; a login without a staff record gets a 403 explaining why.
+
+    An auditor (mystery shopper) reaches only the views marked `auditors_allowed`; elsewhere it is sent to
+    its audits."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -59,6 +62,10 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
             return redirect_to_login(request.get_full_path())
         if request.staff is None:
             raise PermissionDenied(_("Your account is not linked to any shop. Ask the shop owner to add you as staff."))
+        if request.staff.role == Role.AUDITOR and not getattr(view, "auditors_allowed", False):
+            if request.method == "GET" and not is_htmx(request):
+                return redirect("quality_audits")
+            raise PermissionDenied(_("Auditors see only the audits of their stores."))
         return view(request, *args, **kwargs)
 
     return wrapper

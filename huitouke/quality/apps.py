@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class QualityConfig(AppConfig):
+    name = "huitouke.quality"
+    label = "quality"
+    verbose_name = _("Quality: mystery-shopper audits, satisfaction, product quality, churn reasons")
+
+    def ready(self) -> None:
+        from huitouke.customers.extensions import (
+            register_export_section,
+            register_panel,
+            register_timeline_source,
+        )
+        from huitouke.quality import selectors
+
+        register_panel("quality", selectors.quality_panel)
+        register_timeline_source("quality", selectors.quality_timeline_entries)
+        register_export_section("quality", selectors.quality_export_data)

@@ -1,0 +1,425 @@
+"""HTML pages of the quality app: the dashboard, audits (phone-friendly form), store and associate pages,
+refund reasons, and the customer-facing satisfaction page behind a signed link.
+
+Views parse and render; the rules live in services and selectors. Auditors reach only the views marked
+`auditors_allowed`, and there only their assigned stores (another store is a 404).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from huitouke.core.errors import DomainError, NotFound
+from huitouke.core.models import Role, Staff
+from huitouke.core.timeutil import SHANGHAI, today
+from huitouke.quality import selectors
+from huitouke.quality.models import AuditItem, AuditPhoto, CorrectiveAction, ItemKind, RefundReasonCode
+from huitouke.quality.services import audits, churn, refunds, satisfaction
+from huitouke.web.views import staff_required
+
+
+def auditors_allowed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    view.auditors_allowed = True
+    return view
+
+
+def _may_manage(request: HttpRequest) -> bool:
+    return request.staff.role in (Role.OWNER, Role.MANAGER)
+
+
+def _or_404(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+# Dashboard --------------------------------------------------------------------------------------
+
+
+@staff_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    month = request.GET.get("month") or None
+    try:
+        period = selectors.month_period(month)
+    except DomainError:
+        month, period = None, selectors.month_period(None)
+    report = selectors.quality_report(shop=request.shop, month=month)
+    products = selectors.product_quality(shop=request.shop, period=period)
+    stores = selectors.store_scores(shop=request.shop, period=period)
+    return render(request, "quality/dashboard.html", {
+        "month": month or "", "report": report, "stores": stores,
+        "below": [row for row in products if row["below"]],
+        "satisfaction": selectors.satisfaction_breakdown(shop=request.shop, period=period),
+        "churn": selectors.churn_reasons(shop=request.shop, period=period),
+        "delivery": selectors.delivery_promise(shop=request.shop, period=period),
+        "follow_ups": selectors.follow_ups(shop=request.shop)[:20],
+        "threshold": report["quality_ok_threshold"] * 100,
+    })
+
+
+@staff_required
+@require_POST
+def follow_up_done(request: HttpRequest, survey_id: int) -> HttpResponse:
+    _or_404(lambda: satisfaction.mark_followed_up(shop=request.shop, survey_id=survey_id))
+    return redirect("quality")
+
+
+# Audits -----------------------------------------------------------------------------------------
+
+
+@staff_required
+@auditors_allowed
+def audit_list(request: HttpRequest) -> HttpResponse:
+    audits.ensure_default_templates(shop=request.shop)
+    return render(request, "quality/audits.html", {
+        "audits": selectors.audits_visible(shop=request.shop, staff=request.staff)[:100],
+        "stores": audits.audit_stores(shop=request.shop, staff=request.staff),
+        "templates": selectors.templates(shop=request.shop),
+        "is_auditor": request.staff.role == Role.AUDITOR,
+    })
+
+
+def _answers_from_post(request: HttpRequest, items: list[AuditItem]) -> tuple[list, list, dict[str, str]]:
+    """(answers, photos, per-item errors) from the audit form; the service checks ranges and completeness."""
+    answers, photos, errors = [], [], {}
+    for item in items:
+        na = request.POST.get(f"na-{item.code}") == "on"
+        raw = request.POST.get(f"a-{item.code}", "").strip()
+        text = request.POST.get(f"t-{item.code}", "").strip()
+        value = None
+        if item.kind in (ItemKind.YES_NO, ItemKind.SCALE) and not na:
+            if raw == "":
+                if item.is_scored:
+                    errors[item.code] = _("Answer this item, or mark it N/A.")
+                continue
+            try:
+                value = int(raw)
+            except ValueError:
+                errors[item.code] = _("Choose one of the values.")
+                continue
+        if na or value is not None or text:
+            answers.append(audits.AnswerInput(item=item.code, value=value, na=na, text=text))
+        for upload in request.FILES.getlist(f"p-{item.code}"):
+            photos.append(audits.PhotoInput(file=upload, item=item.code))
+    photos += [audits.PhotoInput(file=upload) for upload in request.FILES.getlist("photos")]
+    return answers, photos, errors
+
+
+def _visited_at(raw: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(raw).replace(tzinfo=SHANGHAI)
+    except ValueError:
+        return None
+
+
+@staff_required
+@auditors_allowed
+@require_http_methods(["GET", "POST"])
+def audit_new(request: HttpRequest) -> HttpResponse:
+    audits.ensure_default_templates(shop=request.shop)
+    stores = audits.audit_stores(shop=request.shop, staff=request.staff)
+    templates = list(selectors.templates(shop=request.shop))
+    store = next((s for s in stores if str(s.pk) == request.GET.get("store", request.POST.get("store"))), None)
+    template = next((t for t in templates if t.key == request.GET.get("template", request.POST.get("template"))),
+                    None)
+    if store is None and request.GET.get("store"):
+        raise Http404("no such store")
+    if template is None:
+        template = next((t for t in templates if store is None or (t.kind == "offline") == (store.platform == "offline")),
+                        templates[0] if templates else None)
+    items = list(AuditItem.objects.filter(shop=request.shop, template=template).select_related("section")) \
+        if template else []
+    errors: dict[str, str] = {}
+    error = None
+    if request.method == "POST":
+        answers, photos, errors = _answers_from_post(request, items)
+        visited_at = _visited_at(request.POST.get("visited_at", ""))
+        associate_id = request.POST.get("associate") or None
+        if store is None:
+            error = _("Choose the store you visited.")
+        elif visited_at is None:
+            error = _("Give the date and time of the visit.")
+        elif errors:
+            error = _("Some items are not answered yet.")
+        else:
+            try:
+                audit = audits.submit_audit(shop=request.shop, auditor=request.staff, data=audits.AuditInput(
+                    store_id=store.pk, template_key=template.key, visited_at=visited_at,
+                    associate_id=int(associate_id) if associate_id and associate_id.isdigit() else None,
+                    associate_name=request.POST.get("associate_name", "")[:50],
+                    notes=request.POST.get("notes", "")[:5000], answers=answers, photos=photos,
+                ))
+            except DomainError as exc:
+                error = exc.message
+            else:
+                messages.success(request, _("Audit saved: score %(score)s.") % {"score": audit.score or "—"})
+                if request.staff.role == Role.AUDITOR:
+                    return redirect("quality_audit", audit_id=audit.pk)
+                return redirect("quality_store", store_id=store.pk)
+    sections: dict[str, list[AuditItem]] = {}
+    for item in items:
+        sections.setdefault(item.section.title, []).append(item)
+    associates = Staff.objects.for_shop(request.shop).exclude(role=Role.AUDITOR) \
+        if request.staff.role != Role.AUDITOR else []
+    return render(request, "quality/audit_form.html", {
+        "stores": stores, "store": store, "templates": templates, "template": template, "sections": sections,
+        "errors": errors, "error": error, "post": request.POST, "associates": associates,
+        "now": dt.datetime.now(SHANGHAI).strftime("%Y-%m-%dT%H:%M"),
+    }, status=422 if error else 200)
+
+
+class ActionForm(forms.Form):
+    description = forms.CharField(max_length=300, label=gettext_lazy("What to do"))
+    owner = forms.TypedChoiceField(coerce=int, label=gettext_lazy("Responsible person"))
+    due_date = forms.DateField(label=gettext_lazy("Due"), widget=forms.DateInput(attrs={"type": "date"}))
+    item = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label=gettext_lazy("Item"))
+
+    def __init__(self, *args: Any, owners: list[tuple[int, str]], items: list[tuple[int, str]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = owners
+        self.fields["item"].choices = [("", "—"), *items]
+
+
+def _action_form(request: HttpRequest, data=None, items: list[tuple[int, str]] | None = None) -> ActionForm:
+    owners = [(s.pk, s.display_name) for s in Staff.objects.for_shop(request.shop).exclude(role=Role.AUDITOR)]
+    return ActionForm(data, owners=owners, items=items or [], initial={"due_date": today() + dt.timedelta(days=7)})
+
+
+def _save_action(request: HttpRequest, form: ActionForm, store, audit=None) -> str | None:
+    if not form.is_valid():
+        return _("Check the corrective action's fields.")
+    try:
+        audits.add_corrective_action(
+            shop=request.shop, staff=request.staff, store=store, audit=audit, owner_id=form.cleaned_data["owner"],
+            description=form.cleaned_data["description"], due_date=form.cleaned_data["due_date"],
+            item_id=form.cleaned_data["item"],
+        )
+    except DomainError as exc:
+        return exc.message
+    messages.success(request, _("Corrective action added."))
+    return None
+
+
+@staff_required
+@auditors_allowed
+@require_http_methods(["GET", "POST"])
+def audit_detail(request: HttpRequest, audit_id: int) -> HttpResponse:
+    audit = _or_404(lambda: selectors.audit_for(shop=request.shop, staff=request.staff, audit_id=audit_id))
+    answers = list(selectors.audit_answers(shop=request.shop, audit=audit))
+    items = [(a.item_id, a.item.text) for a in answers if a.item.is_scored]
+    form, error = None, None
+    if _may_manage(request):
+        form = _action_form(request, request.POST if request.method == "POST" else None, items)
+        if request.method == "POST":
+            error = _save_action(request, form, audit.store, audit)
+            if error is None:
+                return redirect("quality_audit", audit_id=audit.pk)
+    elif request.method == "POST":
+        raise PermissionDenied(_("Only the shop's owner or a manager adds corrective actions."))
+    return render(request, "quality/audit_detail.html", {
+        "audit": audit, "answers": answers, "photos": audit.photos.all(), "form": form, "error": error,
+        "actions": audit.actions.select_related("owner"),
+    })
+
+
+@staff_required
+@auditors_allowed
+@never_cache
+def audit_photo(request: HttpRequest, photo_id: int) -> FileResponse:
+    visible = selectors.audits_visible(shop=request.shop, staff=request.staff)
+    photo = AuditPhoto.objects.filter(shop=request.shop, pk=photo_id, audit__in=visible).first()
+    if photo is None:
+        raise Http404("no such photo")
+    response = FileResponse(photo.file.open("rb"), content_type=photo.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# Store and associate pages ----------------------------------------------------------------------
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def store_page(request: HttpRequest, store_id: int) -> HttpResponse:
+    store = _or_404(lambda: selectors.store_by_id(shop=request.shop, store_id=store_id))
+    weakest = selectors.weakest_items(shop=request.shop, store=store)
+    form, error = None, None
+    if _may_manage(request):
+        form = _action_form(request, request.POST if request.method == "POST" else None,
+                            [(row["item_id"], row["text"]) for row in weakest])
+        if request.method == "POST":
+            error = _save_action(request, form, store)
+            if error is None:
+                return redirect("quality_store", store_id=store.pk)
+    elif request.method == "POST":
+        raise PermissionDenied(_("Only the shop's owner or a manager adds corrective actions."))
+    trend = selectors.store_trend(shop=request.shop, store=store)
+    return render(request, "quality/store.html", {
+        "store": store, "weakest": weakest, "form": form, "error": error,
+        "actions": selectors.corrective_actions(shop=request.shop, store=store),
+        "audits": selectors.audits_visible(shop=request.shop, staff=request.staff).filter(store=store)[:50],
+        "chart": {"at": [row["at"] for row in trend], "score": [row["score"] for row in trend],
+                  "labels": {"score": _("Score"), "title": _("Audit score by visit")}},
+        "may_manage": _may_manage(request), "today": today(),
+    })
+
+
+@staff_required
+@require_POST
+def action_status(request: HttpRequest, action_id: int) -> HttpResponse:
+    try:
+        action = audits.set_action_status(shop=request.shop, staff=request.staff, action_id=action_id,
+                                          status=request.POST.get("status", ""))
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        action = CorrectiveAction.objects.filter(shop=request.shop, pk=action_id).first()
+    return redirect("quality_store", store_id=action.store_id)
+
+
+@staff_required
+def associate_page(request: HttpRequest, staff_id: int) -> HttpResponse:
+    associate = Staff.objects.for_shop(request.shop).filter(pk=staff_id).exclude(role=Role.AUDITOR).first()
+    if associate is None:
+        raise Http404("no such staff member")
+    on_duty = list(selectors.associate_audits(shop=request.shop, associate=associate)[:50])
+    scores = [a.score for a in on_duty if a.score is not None]
+    return render(request, "quality/associate.html", {
+        "associate": associate, "audits": on_duty,
+        "average": round(sum(scores) / len(scores), 1) if scores else None,
+        "satisfaction": selectors.associate_satisfaction(shop=request.shop, associate=associate),
+    })
+
+
+# Refund reasons ---------------------------------------------------------------------------------
+
+
+class RefundReasonForm(forms.Form):
+    order = forms.CharField(max_length=64, label=gettext_lazy("Order number"))
+    line = forms.IntegerField(required=False, min_value=1, label=gettext_lazy("Line (empty: whole order)"))
+    code = forms.ChoiceField(choices=RefundReasonCode.choices, label=gettext_lazy("Reason"))
+    units = forms.IntegerField(required=False, min_value=1, label=gettext_lazy("Units refunded"))
+    comment = forms.CharField(required=False, max_length=300, label=gettext_lazy("Comment"))
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def refund_reasons(request: HttpRequest) -> HttpResponse:
+    form, error = RefundReasonForm(request.POST or None), None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            order = refunds.order_by_number(shop=request.shop, external_id=data["order"])
+            refunds.set_refund_reason(shop=request.shop, order=order, line_id=data["line"], code=data["code"],
+                                      units=data["units"], comment=data["comment"], staff=request.staff)
+        except DomainError as exc:
+            error = exc.message
+        else:
+            messages.success(request, _("Refund reason saved."))
+            return redirect("quality_refunds")
+    from huitouke.quality.models import RefundReason
+
+    return render(request, "quality/refunds.html", {
+        "form": form, "error": error,
+        "reasons": RefundReason.objects.for_shop(request.shop).select_related("order", "line")
+        .order_by("-recorded_at")[:100],
+    }, status=422 if error else 200)
+
+
+# From the customer 360 page: why she left, a satisfaction link -------------------------------------
+
+
+def _customer(request: HttpRequest, customer_id: int):
+    from huitouke.customers.selectors import customer_by_id
+
+    return _or_404(lambda: customer_by_id(shop=request.shop, customer_id=customer_id))
+
+
+@staff_required
+@require_POST
+def customer_churn_reason(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _customer(request, customer_id)
+    try:
+        churn.record_churn_reason(shop=request.shop, customer=customer, code=request.POST.get("reason", ""),
+                                  comment=request.POST.get("comment", ""), staff=request.staff)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Recorded why she left."))
+    return redirect("customer", customer_id=customer.pk)
+
+
+@staff_required
+@require_POST
+def customer_survey(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """A satisfaction link for her latest order (after delivery), else for a store visit."""
+    customer = _customer(request, customer_id)
+    from huitouke.orders.models import Order
+
+    order = Order.objects.for_shop(request.shop).filter(customer=customer).order_by("-ordered_at").first()
+    try:
+        _survey, token = satisfaction.create_survey(shop=request.shop, order=order, customer=customer)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        url = request.build_absolute_uri(reverse("satisfaction_survey", args=[token]))
+        messages.success(request, _("Satisfaction link (send it to her): %(url)s") % {"url": url})
+    return redirect("customer", customer_id=customer.pk)
+
+
+# The customer-facing satisfaction page ----------------------------------------------------------
+
+
+def _stars(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() else None
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def survey_page(request: HttpRequest, token: str) -> HttpResponse:
+    """No login: the signed link is the key. Forged/expired → 404; already answered → 409 with thanks."""
+    try:
+        survey = satisfaction.survey_from_token(token)
+    except satisfaction.AlreadyAnswered:
+        return render(request, "quality/survey.html", {"state": "answered"}, status=409)
+    except satisfaction.LinkRefused as exc:
+        raise Http404(exc.message) from exc
+    error, status = None, 200
+    if request.method == "POST":
+        answer = satisfaction.Answer(
+            goods_stars=_stars(request.POST.get("goods_stars")),
+            service_stars=_stars(request.POST.get("service_stars")),
+            delivery_stars=_stars(request.POST.get("delivery_stars")) if survey.order_id else None,
+            recommend=_stars(request.POST.get("recommend")), comment=request.POST.get("comment", "")[:2000],
+        )
+        try:
+            satisfaction.answer_survey(token=token, answer=answer)
+        except satisfaction.AlreadyAnswered:
+            return render(request, "quality/survey.html", {"state": "answered"}, status=409)
+        except DomainError as exc:
+            error, status = exc.message, 422
+        else:
+            return render(request, "quality/survey.html", {"state": "thanks", "shop": survey.shop})
+    response = render(request, "quality/survey.html", {
+        "state": "open", "shop": survey.shop, "error": error, "with_delivery": survey.order_id is not None,
+        "post": request.POST, "action": reverse("satisfaction_survey", args=[token]),
+        "stars": range(1, 6), "scale": range(0, 11),
+    }, status=status)
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response
