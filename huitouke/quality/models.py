@@ -26,6 +26,11 @@ from huitouke.orders.models import Order, OrderLine
 photo_storage = FileSystemStorage(location=settings.VAR_DIR / "quality-photos")
 
 
+def audit_photo_storage() -> FileSystemStorage:
+    """The field names this callable, not the storage, so the migration does not bake in a machine's path."""
+    return photo_storage
+
+
 class QualitySettings(ShopScoped):
     """The shop's quality thresholds (one row per shop, created on first use)."""
 
@@ -173,7 +178,7 @@ class AuditAnswer(ShopScoped):
 class AuditPhoto(ShopScoped):
     audit = models.ForeignKey(Audit, on_delete=models.CASCADE, related_name="photos")
     item = models.ForeignKey(AuditItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    file = models.FileField(storage=photo_storage, upload_to="%Y/%m/")
+    file = models.FileField(storage=audit_photo_storage, upload_to="%Y/%m/")
     content_type = models.CharField(max_length=50)
     size = models.PositiveIntegerField()
     width = models.PositiveIntegerField(default=0)
