@@ -236,9 +236,12 @@ class ReviewOutcome:
 
 
 @transaction.atomic
-def review_tiers(*, shop: Shop, on: dt.date | None = None) -> ReviewOutcome:
+def review_tiers(*, shop: Shop, on: dt.date | None = None, promotions_only: bool = False) -> ReviewOutcome:
     """The yearly review: promote whoever qualifies higher, start the grace period of members below their
     tier, and move down those whose grace period has ended and who still fall short.
+
+    `promotions_only` is the daily catch-up: purchases that did not come through the checkout (imports,
+    the orders API) move their customers up within a day; nobody moves down outside the yearly review.
 
     Set-based for a million members: every figure comes from one aggregate query, each decision is
     made in memory, and the writes go out as one UPDATE per (tier, kind of change) plus bulk inserts.
@@ -249,7 +252,7 @@ def review_tiers(*, shop: Shop, on: dt.date | None = None) -> ReviewOutcome:
     by_id = {tier.pk: tier for tier in tiers}
     outcome = ReviewOutcome(enrolled=enrol_buyers(shop=shop))
     figures = _figures(shop, programme.tier_basis, on)
-    plan = _ReviewPlan()
+    plan = _ReviewPlan(promotions_only=promotions_only)
     members = (
         Membership.objects.select_for_update().filter(shop=shop).order_by("id")
         .values_list("id", "customer_id", "tier_id", "demotion_due_on")
@@ -281,6 +284,7 @@ def _figures(shop: Shop, basis: str, on: dt.date) -> dict[int, Decimal | int]:
 class _ReviewPlan:
     """The review's decisions, kept until they are written in bulk."""
 
+    promotions_only: bool = False
     moves: list[tuple[int, int, Tier, Tier, str]] = field(default_factory=list)  # member, customer, from, to, why
     start_grace: list[int] = field(default_factory=list)
     clear_grace: list[int] = field(default_factory=list)
@@ -291,8 +295,11 @@ class _ReviewPlan:
     ) -> None:
         basis = programme.tier_basis
         if target.rank > current.rank:
+            occasion = "purchases recorded by" if self.promotions_only else "yearly review"
             self.moves.append((member_id, customer_id, current, target,
-                               f"yearly review {on}: {_describe(basis, figure, target)}"))
+                               f"{occasion} {on}: {_describe(basis, figure, target)}"))
+        elif self.promotions_only:
+            return
         elif target.rank == current.rank:
             if due_on is not None:
                 self.clear_grace.append(member_id)

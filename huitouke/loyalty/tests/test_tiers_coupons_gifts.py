@@ -226,3 +226,17 @@ def test_a_batch_announcement_is_handed_to_the_registered_messaging_listener(ten
         extensions._BATCH_LISTENERS.pop("test")
     assert len(heard) == 1  # the second batch had no announcement (and no new coupon)
     assert len(heard[0]["coupon_ids"]) == 2 and heard[0]["batch"].announcement == "送您一张回购券"
+
+
+def test_the_daily_round_moves_imported_buyers_up_but_never_down(tenant_a):
+    shop = tenant_a.shop
+    programme.update_programme(shop=shop, tier_basis="trailing_spend")
+    climber, faller = CustomerFactory(shop=shop), CustomerFactory(shop=shop)
+    buy(tenant_a, climber, "1200.00", today())  # came in by import: no checkout, no tier move yet
+    buy(tenant_a, faller, "6000.00", dt.date(2023, 1, 1))
+    programme.review_tiers(shop=shop, on=dt.date(2023, 12, 31))  # faller became VIP back then
+    outcome = programme.review_tiers(shop=shop, promotions_only=True)
+    assert (outcome.promoted, outcome.demoted, outcome.grace_started) == (1, 0, 0)
+    assert (tier_name(climber), tier_name(faller)) == ("高级会员", "VIP会员")
+    assert Membership.objects.get(customer=faller).demotion_due_on is None
+    assert TierChange.objects.filter(customer=climber).get().reason.startswith("purchases recorded by")
