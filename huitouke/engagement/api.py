@@ -7,22 +7,24 @@ The inbound and receipt webhooks take the usual Bearer token, or — for SMS pro
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.security import APIKeyQuery
 
 from huitouke.api import TokenAuth
-from huitouke.core.api import Id, PageQuery, StrictSchema, paginate
+from huitouke.core.api import Id, PageQuery, StrictSchema, caller, paginate
 from huitouke.core.models import Shop
+from huitouke.core.timeutil import today
 from huitouke.customers.selectors import customer_by_id
 from huitouke.engagement import library, selectors
 from huitouke.engagement.channels import load_secrets
 from huitouke.engagement.library import Kind
-from huitouke.engagement.models import ChannelConfig, MessageChannel
-from huitouke.engagement.services import inbound
+from huitouke.engagement.models import ChannelConfig, MessageChannel, TaskKind, TaskStatus
+from huitouke.engagement.services import followups, inbound
 from huitouke.engagement.services.outbox import outgoing_text
 from huitouke.engagement.services.preview import preview_text
 
@@ -150,3 +152,117 @@ def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
     customer = customer_by_id(shop=request.shop, customer_id=payload.customer_id)
     text = preview_text(shop=request.shop, customer=customer, kind=payload.kind, template=payload.template)
     return tone_check(request, ToneIn(text=text, kind=payload.kind))
+
+
+# Follow-up tasks ---------------------------------------------------------------------------------
+
+class TaskOut(Schema):
+    id: int
+    customer_id: int
+    kind: str
+    title: str
+    due_on: dt.date
+    owner_id: int | None
+    status: str
+    outcome: str
+    source: str
+    rule: str
+    overdue: bool
+
+    @staticmethod
+    def resolve_overdue(obj) -> bool:
+        return obj.status == TaskStatus.OPEN and obj.due_on < today()
+
+
+class TaskFilter(Schema):
+    status: TaskStatus | None = None
+    owner_id: Id | None = None
+    customer_id: Id | None = None
+    overdue: bool = False
+
+
+@router.get("/tasks", summary="Follow-up tasks by due day (filter by status, owner, customer; overdue only)")
+def list_tasks(request: HttpRequest, filters: Query[TaskFilter], page: Query[PageQuery]) -> dict[str, Any]:
+    rows = selectors.tasks(shop=request.shop, status=filters.status, owner_id=filters.owner_id,
+                           customer_id=filters.customer_id, overdue_on=today() if filters.overdue else None)
+    items, info = paginate(rows, page)
+    return {**info, "items": [TaskOut.from_orm(t).model_dump(mode="json") for t in items]}
+
+
+class TaskIn(StrictSchema):
+    customer_id: Id
+    kind: TaskKind
+    title: str
+    due_on: dt.date
+    owner_id: Id | None = None
+
+
+@router.post("/tasks", response={201: TaskOut}, summary="Add a follow-up task (owner: her own associate unless given)")
+def create_task(request: HttpRequest, payload: TaskIn) -> Any:
+    customer = customer_by_id(shop=request.shop, customer_id=payload.customer_id)
+    owner = selectors.staff_member(shop=request.shop, staff_id=payload.owner_id) if payload.owner_id else None
+    task, _ = followups.create_task(shop=request.shop, customer=customer, kind=payload.kind, title=payload.title,
+                                    due_on=payload.due_on, owner=owner)
+    return Status(201, task)
+
+
+class CloseIn(StrictSchema):
+    outcome: str = ""
+
+
+@router.post("/tasks/{task_id}/done", response=TaskOut, summary="Done, with the outcome (what she said)")
+def task_done(request: HttpRequest, task_id: Id, payload: CloseIn) -> Any:
+    return followups.close_task(shop=request.shop, task_id=task_id, by=caller(request), outcome=payload.outcome)
+
+
+@router.post("/tasks/{task_id}/cancel", response=TaskOut, summary="Cancel a task (the note says why)")
+def task_cancel(request: HttpRequest, task_id: Id, payload: CloseIn) -> Any:
+    return followups.close_task(shop=request.shop, task_id=task_id, by=caller(request), outcome=payload.outcome,
+                                done=False)
+
+
+class AssociateOut(Schema):
+    staff_id: int
+    name: str
+    open_tasks: int
+    overdue_tasks: int
+    tasks_done: int
+    contacts: int
+    registered: int
+    registered_total: int
+    avg_completeness: float | None
+
+
+class MonthQuery(Schema):
+    month: dt.date | None = None  # any day of the month; default this month
+
+
+@router.get("/associates", response=list[AssociateOut],
+            summary="Per associate: tasks open/overdue/done, contacts, customers registered, profile completeness")
+def associates(request: HttpRequest, query: Query[MonthQuery]) -> list[dict[str, Any]]:
+    rows = selectors.associate_figures(shop=request.shop, month=query.month or today(), today=today())
+    return [{"staff_id": r.staff.pk, "name": r.staff.display_name, **{
+        key: getattr(r, key) for key in AssociateOut.model_fields if key not in ("staff_id", "name")}} for r in rows]
+
+
+class SpotCheckIn(StrictSchema):
+    customer_id: Id
+    valid: bool
+    note: str = ""
+    checked_on: dt.date | None = None
+
+
+class SpotCheckOut(Schema):
+    id: int
+    customer_id: int
+    associate_id: int | None
+    valid: bool
+    checked_on: dt.date
+
+
+@router.post("/spot-checks", response={201: SpotCheckOut}, summary="Record a profile spot check (valid or not)")
+def spot_check(request: HttpRequest, payload: SpotCheckIn) -> Any:
+    customer = customer_by_id(shop=request.shop, customer_id=payload.customer_id)
+    return Status(201, followups.record_spot_check(
+        shop=request.shop, customer=customer, checked_by=caller(request), valid=payload.valid, note=payload.note,
+        on=payload.checked_on or today()))

@@ -163,3 +163,96 @@ class InboundSms(ShopScoped):
 
     def __str__(self) -> str:
         return f"{self.phone}: {self.text[:20]}"
+
+
+class TaskKind(models.TextChoices):
+    CALL = "call", _("Phone call")
+    VISIT = "visit", _("Personal visit")
+    WECHAT = "wechat", _("WeChat / Wangwang")
+    FEEDBACK = "feedback", _("Ask for feedback")
+    OTHER = "other", _("Other")
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class TaskSource(models.TextChoices):
+    RULE = "rule", _("Care rule")
+    MANUAL = "manual", _("Added by staff")
+    COMPLAINT = "complaint", _("Complaint follow-up")
+
+
+class FollowUpTask(ShopScoped):
+    """A follow-up (回访) for an associate: call, visit … by a due day, with the outcome noted when done.
+    `source_key` (rule + order or year) makes a rule that runs twice create one task."""
+
+    Kind = TaskKind
+    Status = TaskStatus
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("customer")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=TaskKind.choices)
+    title = models.CharField(_("what to do"), max_length=200)
+    due_on = models.DateField(_("due on"))
+    owner = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("owner")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    outcome = models.TextField(_("outcome"), blank=True)
+    source = models.CharField(_("source"), max_length=10, choices=TaskSource.choices, default=TaskSource.MANUAL)
+    rule = models.CharField(_("rule"), max_length=50, blank=True)
+    source_key = models.CharField(_("source key"), max_length=120, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("closed by")
+    )
+
+    class Meta:
+        verbose_name = _("follow-up task")
+        verbose_name_plural = _("follow-up tasks")
+        ordering = ["due_on", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "source_key"], condition=~Q(source_key=""),
+                                    name="task_unique_source"),
+        ]
+        indexes = [
+            models.Index(fields=["shop", "status", "due_on"], name="task_status_due"),
+            models.Index(fields=["shop", "customer"], name="task_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.customer_id} by {self.due_on} ({self.status})"
+
+
+class SpotCheck(ShopScoped):
+    """A manager's check of one sampled profile (the quarterly archive contest's validity round)."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("customer")
+    )
+    associate = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("registered by"),
+    )
+    checked_by = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("checked by")
+    )
+    valid = models.BooleanField(_("valid"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    checked_on = models.DateField(_("checked on"))
+
+    class Meta:
+        verbose_name = _("profile spot check")
+        verbose_name_plural = _("profile spot checks")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "customer", "checked_on"], name="spot_check_once_a_day"),
+        ]
+        indexes = [models.Index(fields=["shop", "checked_on"], name="spot_check_day")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {'valid' if self.valid else 'invalid'}"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Avg, Count, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import NotFound
-from huitouke.core.models import Shop
+from huitouke.core.models import Shop, Staff
+from huitouke.core.timeutil import day_start
 from huitouke.customers.extensions import TimelineEntry
 from huitouke.customers.models import Customer
-from huitouke.engagement.models import Message
+from huitouke.engagement.models import FollowUpTask, Message, MessageStatus, SpotCheck, TaskStatus
 
 
 def messages(*, shop: Shop, status: str | None = None, customer_id: int | None = None) -> QuerySet[Message]:
@@ -60,3 +63,132 @@ def message_export_data(*, shop: Shop, customer: Customer) -> list[dict[str, Any
          "status": m.status, "reason": m.reason, "sent_at": m.sent_at.isoformat() if m.sent_at else None}
         for m in messages(shop=shop, customer_id=customer.pk)
     ]
+
+
+# Follow-up tasks and associates -------------------------------------------------------------------
+
+def staff_member(*, shop: Shop, staff_id: int, field: str = "owner_id") -> Staff:
+    member = Staff.objects.for_shop(shop).filter(pk=staff_id).first()
+    if member is None:
+        raise NotFound(f"staff member {staff_id} not found", field=field)
+    return member
+
+
+def tasks(
+    *, shop: Shop, status: str | None = None, owner_id: int | None = None, customer_id: int | None = None,
+    overdue_on: dt.date | None = None,
+) -> QuerySet[FollowUpTask]:
+    """Tasks by due day; `overdue_on`: the open ones due before that day."""
+    rows = FollowUpTask.objects.for_shop(shop).select_related("customer", "owner").order_by("due_on", "id")
+    if status:
+        rows = rows.filter(status=status)
+    if owner_id is not None:
+        rows = rows.filter(owner_id=owner_id)
+    if customer_id is not None:
+        rows = rows.filter(customer_id=customer_id)
+    if overdue_on is not None:
+        rows = rows.filter(status=TaskStatus.OPEN, due_on__lt=overdue_on)
+    return rows
+
+
+def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The Shanghai month holding `month` as [start, end) aware datetimes."""
+    first = month.replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return day_start(first), day_start(following)
+
+
+@dataclass(frozen=True)
+class AssociateFigures:
+    staff: Staff
+    open_tasks: int
+    overdue_tasks: int
+    tasks_done: int  # closed as done in the month
+    contacts: int  # tasks done + messages sent in her name, in the month
+    registered: int  # customers registered in the month
+    registered_total: int
+    avg_completeness: float | None  # over all the customers she registered
+
+
+def associate_figures(*, shop: Shop, month: dt.date, today: dt.date, staff_id: int | None = None) -> list[AssociateFigures]:
+    """Per staff member (or one): the figures of the associate and manager pages, a few grouped queries."""
+    start, end = month_bounds(month)
+    people = Staff.objects.for_shop(shop).order_by("display_name", "id")
+    if staff_id is not None:
+        people = people.filter(pk=staff_id)
+    task_rows = FollowUpTask.objects.for_shop(shop)
+    open_by = dict(task_rows.filter(status=TaskStatus.OPEN).values_list("owner_id").annotate(n=Count("id")).order_by())
+    overdue_by = dict(task_rows.filter(status=TaskStatus.OPEN, due_on__lt=today).values_list("owner_id")
+                      .annotate(n=Count("id")).order_by())
+    done_by = dict(task_rows.filter(status=TaskStatus.DONE, closed_at__gte=start, closed_at__lt=end)
+                   .values_list("closed_by_id").annotate(n=Count("id")).order_by())
+    sent_by = dict(Message.objects.for_shop(shop).filter(
+        status__in=(MessageStatus.SENT, MessageStatus.DELIVERED), sent_at__gte=start, sent_at__lt=end,
+    ).values_list("associate_id").annotate(n=Count("id")).order_by())
+    customers = Customer.objects.for_shop(shop).filter(erased_at__isnull=True, registered_by__isnull=False)
+    registered = {row["registered_by_id"]: row for row in customers.values("registered_by_id").annotate(
+        total=Count("id"), month=Count("id", filter=Q(registered_at__gte=start, registered_at__lt=end)),
+        avg=Avg("completeness"),
+    ).order_by()}
+    return [
+        AssociateFigures(
+            staff=person, open_tasks=open_by.get(person.pk, 0), overdue_tasks=overdue_by.get(person.pk, 0),
+            tasks_done=done_by.get(person.pk, 0), contacts=done_by.get(person.pk, 0) + sent_by.get(person.pk, 0),
+            registered=registered.get(person.pk, {}).get("month", 0),
+            registered_total=registered.get(person.pk, {}).get("total", 0),
+            avg_completeness=(round(float(registered[person.pk]["avg"]), 1) if person.pk in registered else None),
+        )
+        for person in people
+    ]
+
+
+def quarter_bounds(year: int, quarter: int) -> tuple[dt.date, dt.date]:
+    """[first day, first day of the next quarter)."""
+    first = dt.date(year, 3 * quarter - 2, 1)
+    return first, (dt.date(year + 1, 1, 1) if quarter == 4 else dt.date(year, 3 * quarter + 1, 1))
+
+
+@dataclass(frozen=True)
+class ContestRow:
+    staff: Staff
+    q1_registered: int  # profiles registered in Q1
+    q2_complete: int  # profiles she registered that are complete (≥ COMPLETE_AT %) by the end of Q2
+    q3_checked: int
+    q3_valid: int
+
+    @property
+    def q3_validity(self) -> float | None:
+        return round(100 * self.q3_valid / self.q3_checked, 1) if self.q3_checked else None
+
+
+COMPLETE_AT = 80  # completeness (%) from which a profile counts as complete in the Q2 round
+
+
+def archive_contest(*, shop: Shop, year: int) -> dict[str, Any]:
+    """The quarterly archive contest: Q1 most profiles registered, Q2 most complete profiles, Q3 spot-check
+    validity; each round's winner (None when nobody scored)."""
+    q1_start, q1_end = quarter_bounds(year, 1)
+    _q2_start, q2_end = quarter_bounds(year, 2)
+    q3_start, q3_end = quarter_bounds(year, 3)
+    customers = Customer.objects.for_shop(shop).filter(erased_at__isnull=True, registered_by__isnull=False)
+    q1 = dict(customers.filter(registered_at__gte=day_start(q1_start), registered_at__lt=day_start(q1_end))
+              .values_list("registered_by_id").annotate(n=Count("id")).order_by())
+    q2 = dict(customers.filter(registered_at__lt=day_start(q2_end), completeness__gte=COMPLETE_AT)
+              .values_list("registered_by_id").annotate(n=Count("id")).order_by())
+    q3 = {row["associate_id"]: row for row in SpotCheck.objects.for_shop(shop).filter(
+        checked_on__gte=q3_start, checked_on__lt=q3_end, associate__isnull=False,
+    ).values("associate_id").annotate(checked=Count("id"), valid=Count("id", filter=Q(valid=True))).order_by()}
+    rows = [
+        ContestRow(staff=person, q1_registered=q1.get(person.pk, 0), q2_complete=q2.get(person.pk, 0),
+                   q3_checked=q3.get(person.pk, {}).get("checked", 0), q3_valid=q3.get(person.pk, {}).get("valid", 0))
+        for person in Staff.objects.for_shop(shop).order_by("display_name", "id")
+    ]
+
+    def winner(score) -> Staff | None:
+        scored = [(score(row), row) for row in rows if score(row)]
+        return max(scored, key=lambda pair: pair[0])[1].staff if scored else None
+
+    return {"year": year, "rows": rows, "winners": {
+        "q1": winner(lambda r: r.q1_registered), "q2": winner(lambda r: r.q2_complete),
+        "q3": winner(lambda r: r.q3_validity),
+    }}
