@@ -12,6 +12,7 @@ import hmac
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from ninja.security import APIKeyQuery
 
@@ -23,8 +24,16 @@ from huitouke.customers.selectors import customer_by_id
 from huitouke.engagement import library, selectors
 from huitouke.engagement.channels import load_secrets
 from huitouke.engagement.library import Kind
-from huitouke.engagement.models import ChannelConfig, MessageChannel, TaskKind, TaskStatus
-from huitouke.engagement.services import followups, inbound
+from huitouke.engagement.models import (
+    ChannelConfig,
+    ComplaintRoute,
+    ComplaintStep,
+    ComplaintVia,
+    MessageChannel,
+    TaskKind,
+    TaskStatus,
+)
+from huitouke.engagement.services import complaints, followups, inbound
 from huitouke.engagement.services.outbox import outgoing_text
 from huitouke.engagement.services.preview import preview_text
 
@@ -266,3 +275,100 @@ def spot_check(request: HttpRequest, payload: SpotCheckIn) -> Any:
     return Status(201, followups.record_spot_check(
         shop=request.shop, customer=customer, checked_by=caller(request), valid=payload.valid, note=payload.note,
         on=payload.checked_on or today()))
+
+
+# Complaints --------------------------------------------------------------------------------------
+
+class StepOut(Schema):
+    step: str
+    by: str | None
+    at: dt.datetime
+    note: str
+
+
+class ComplaintOut(Schema):
+    id: int
+    customer_id: int
+    description: str
+    route: str
+    region: str
+    via: str
+    received_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+    coupon_code: str | None
+    gift: str | None
+    overdue: list[str]
+    steps: list[StepOut]
+
+
+def _complaint_out(complaint) -> dict[str, Any]:
+    return {
+        **{key: getattr(complaint, key) for key in ("id", "customer_id", "description", "route", "region", "via",
+                                                     "received_at", "acknowledged_at", "resolved_at")},
+        "coupon_code": complaint.coupon.code if complaint.coupon_id else None,
+        "gift": complaint.gift.name if complaint.gift_id else None,
+        "overdue": complaints.overdue_flags(complaint, now=timezone.now()),
+        "steps": [{"step": r.step, "by": r.by.display_name if r.by else None, "at": r.at, "note": r.note}
+                  for r in complaint.steps.order_by("at", "id")],
+    }
+
+
+class ComplaintIn(StrictSchema):
+    customer_id: Id
+    description: str
+    route: ComplaintRoute = ComplaintRoute.HEAD_OFFICE
+    region: str = ""
+
+
+@router.post("/complaints", response={201: ComplaintOut}, summary="File a complaint (region or head office)")
+def file_complaint(request: HttpRequest, payload: ComplaintIn) -> Any:
+    customer = customer_by_id(shop=request.shop, customer_id=payload.customer_id)
+    complaint = complaints.file_complaint(shop=request.shop, customer=customer, description=payload.description,
+                                          route=payload.route, region=payload.region, via=ComplaintVia.API,
+                                          filed_by=caller(request))
+    return Status(201, _complaint_out(complaint))
+
+
+class ComplaintFilter(Schema):
+    open: bool = False
+    customer_id: Id | None = None
+
+
+@router.get("/complaints", summary="Complaints, newest first, each with its steps and overdue flags")
+def list_complaints(request: HttpRequest, filters: Query[ComplaintFilter], page: Query[PageQuery]) -> dict[str, Any]:
+    rows = selectors.complaints(shop=request.shop, open_only=filters.open, customer_id=filters.customer_id)
+    items, info = paginate(rows, page)
+    return {**info, "items": [ComplaintOut.model_validate(_complaint_out(c)).model_dump(mode="json") for c in items]}
+
+
+@router.get("/complaints/{complaint_id}", response=ComplaintOut, summary="One complaint with its steps")
+def get_complaint(request: HttpRequest, complaint_id: Id) -> Any:
+    return _complaint_out(complaints.complaint_by_id(shop=request.shop, complaint_id=complaint_id))
+
+
+class StepIn(StrictSchema):
+    step: ComplaintStep
+    note: str = ""
+
+
+@router.post("/complaints/{complaint_id}/steps", response=ComplaintOut,
+             summary="Record one of the nine steps (any step acknowledges; confirm resolves)")
+def complaint_step(request: HttpRequest, complaint_id: Id, payload: StepIn) -> Any:
+    complaints.record_step(shop=request.shop, complaint_id=complaint_id, step=payload.step, by=caller(request),
+                           note=payload.note)
+    return _complaint_out(complaints.complaint_by_id(shop=request.shop, complaint_id=complaint_id))
+
+
+class CompensationIn(StrictSchema):
+    coupon_template_id: Id | None = None
+    gift_id: Id | None = None
+    note: str = ""
+
+
+@router.post("/complaints/{complaint_id}/compensation", response=ComplaintOut,
+             summary="Compensate once: a loyalty coupon (issued now) or a gift")
+def complaint_compensation(request: HttpRequest, complaint_id: Id, payload: CompensationIn) -> Any:
+    return _complaint_out(complaints.compensate(
+        shop=request.shop, complaint_id=complaint_id, by=caller(request),
+        coupon_template_id=payload.coupon_template_id, gift_id=payload.gift_id, note=payload.note))

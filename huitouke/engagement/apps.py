@@ -13,3 +13,5 @@ class EngagementConfig(AppConfig):
 
         register_timeline_source("engagement", selectors.message_timeline_entries)
         register_export_section("engagement", selectors.message_export_data)
+        register_timeline_source("complaints", selectors.complaint_timeline_entries)
+        register_export_section("complaints", selectors.complaint_export_data)

@@ -256,3 +256,85 @@ class SpotCheck(ShopScoped):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {'valid' if self.valid else 'invalid'}"
+
+
+class ComplaintStep(models.TextChoices):
+    """The nine steps of handling a complaint (DOMAIN.md §5), in order."""
+
+    LISTEN = "listen", _("Listen")
+    TALK = "talk", _("Talk it through")
+    APOLOGISE = "apologise", _("Apologise")
+    ANALYSE = "analyse", _("Analyse the cause")
+    EXPLAIN = "explain", _("Explain")
+    HANDLE = "handle", _("Handle")
+    COMPENSATE = "compensate", _("Compensate")
+    CONFIRM = "confirm", _("Confirm the result")
+    FOLLOW_UP = "follow_up", _("Follow up")
+
+
+class ComplaintRoute(models.TextChoices):
+    REGION = "region", _("Region")
+    HEAD_OFFICE = "head_office", _("Head office")
+
+
+class ComplaintVia(models.TextChoices):
+    STAFF = "staff", _("Staff")
+    API = "api", _("API")
+    LINK = "link", _("Customer's own link")
+
+
+class Complaint(ShopScoped):
+    """A complaint and its handling: acknowledged the same (Shanghai) day, resolved within 3 days; feedback about a
+    region goes to the region, about the company to head office. Compensation is a loyalty coupon or a gift."""
+
+    Route = ComplaintRoute
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("customer")
+    )
+    description = models.TextField(_("what happened"))
+    route = models.CharField(_("routed to"), max_length=12, choices=ComplaintRoute.choices,
+                             default=ComplaintRoute.HEAD_OFFICE)
+    region = models.CharField(_("region"), max_length=50, blank=True)
+    via = models.CharField(_("filed through"), max_length=8, choices=ComplaintVia.choices, default=ComplaintVia.STAFF)
+    filed_by = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("filed by")
+    )
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    coupon = models.ForeignKey("loyalty.Coupon", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                               verbose_name=_("compensation coupon"))
+    gift = models.ForeignKey("loyalty.Gift", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                             verbose_name=_("compensation gift"))
+
+    class Meta:
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["shop", "resolved_at", "received_at"], name="complaint_open"),
+            models.Index(fields=["shop", "customer"], name="complaint_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"complaint {self.pk} ({self.customer_id})"
+
+
+class ComplaintStepRecord(ShopScoped):
+    """Who did one of the nine steps, when, and a note; a step is recorded once (recording it again corrects it)."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="steps")
+    step = models.CharField(_("step"), max_length=12, choices=ComplaintStep.choices)
+    by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                           verbose_name=_("by"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("complaint step")
+        verbose_name_plural = _("complaint steps")
+        constraints = [models.UniqueConstraint(fields=["shop", "complaint", "step"], name="complaint_step_once")]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id}: {self.step}"

@@ -14,7 +14,15 @@ from huitouke.core.models import Shop, Staff
 from huitouke.core.timeutil import day_start
 from huitouke.customers.extensions import TimelineEntry
 from huitouke.customers.models import Customer
-from huitouke.engagement.models import FollowUpTask, Message, MessageStatus, SpotCheck, TaskStatus
+from huitouke.engagement.models import (
+    Complaint,
+    ComplaintStep,
+    FollowUpTask,
+    Message,
+    MessageStatus,
+    SpotCheck,
+    TaskStatus,
+)
 
 
 def messages(*, shop: Shop, status: str | None = None, customer_id: int | None = None) -> QuerySet[Message]:
@@ -192,3 +200,59 @@ def archive_contest(*, shop: Shop, year: int) -> dict[str, Any]:
         "q1": winner(lambda r: r.q1_registered), "q2": winner(lambda r: r.q2_complete),
         "q3": winner(lambda r: r.q3_validity),
     }}
+
+
+# Complaints --------------------------------------------------------------------------------------
+
+def complaints(*, shop: Shop, open_only: bool = False, customer_id: int | None = None) -> QuerySet[Complaint]:
+    rows = (Complaint.objects.for_shop(shop).select_related("customer", "coupon", "gift", "filed_by")
+            .prefetch_related("steps__by").order_by("-received_at", "-id"))
+    if open_only:
+        rows = rows.filter(resolved_at__isnull=True)
+    if customer_id is not None:
+        rows = rows.filter(customer_id=customer_id)
+    return rows
+
+
+def overdue_complaints(*, shop: Shop, now: dt.datetime) -> list[tuple[Complaint, list[str]]]:
+    """Open complaints past a deadline (acknowledge the same day, resolve within 3 days), with which ones."""
+    from huitouke.engagement.services.complaints import overdue_flags
+
+    return [(c, flags) for c in complaints(shop=shop, open_only=True) if (flags := overdue_flags(c, now=now))]
+
+
+def steps_in_order(complaint: Complaint) -> list[dict[str, Any]]:
+    """The nine steps, each with its record (or None when not done yet)."""
+    done = {record.step: record for record in complaint.steps.all()}
+    return [{"step": step, "label": label, "record": done.get(step)} for step, label in ComplaintStep.choices]
+
+
+def _compensation(complaint: Complaint) -> str:
+    if complaint.coupon_id:
+        return f"{complaint.coupon.code}"
+    return complaint.gift.name if complaint.gift_id else ""
+
+
+def complaint_timeline_entries(*, shop: Shop, customer: Customer) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(
+            at=c.received_at, kind="complaint", title=f"{_('Complaint')} #{c.pk} · {c.get_route_display()}",
+            detail={"description": c.description, "resolved": c.resolved_at is not None,
+                    "steps": [str(s["label"]) for s in steps_in_order(c) if s["record"]],
+                    "compensation": _compensation(c)},
+            template="engagement/timeline/_complaint.html",
+        )
+        for c in complaints(shop=shop, customer_id=customer.pk)[:100]
+    ]
+
+
+def complaint_export_data(*, shop: Shop, customer: Customer) -> list[dict[str, Any]]:
+    return [
+        {"id": c.pk, "received_at": c.received_at.isoformat(), "description": c.description, "route": c.route,
+         "region": c.region, "via": c.via,
+         "acknowledged_at": c.acknowledged_at.isoformat() if c.acknowledged_at else None,
+         "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
+         "compensation": _compensation(c),
+         "steps": [{"step": r.step, "at": r.at.isoformat(), "note": r.note} for r in c.steps.all()]}
+        for c in complaints(shop=shop, customer_id=customer.pk)
+    ]
