@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
@@ -25,6 +26,7 @@ from huitouke.engagement import library, selectors
 from huitouke.engagement.channels import load_secrets
 from huitouke.engagement.library import Kind
 from huitouke.engagement.models import (
+    AudienceKind,
     ChannelConfig,
     ComplaintRoute,
     ComplaintStep,
@@ -33,7 +35,7 @@ from huitouke.engagement.models import (
     TaskKind,
     TaskStatus,
 )
-from huitouke.engagement.services import complaints, followups, inbound
+from huitouke.engagement.services import campaigns, complaints, followups, inbound
 from huitouke.engagement.services.outbox import outgoing_text
 from huitouke.engagement.services.preview import preview_text
 
@@ -372,3 +374,82 @@ def complaint_compensation(request: HttpRequest, complaint_id: Id, payload: Comp
     return _complaint_out(complaints.compensate(
         shop=request.shop, complaint_id=complaint_id, by=caller(request),
         coupon_template_id=payload.coupon_template_id, gift_id=payload.gift_id, note=payload.note))
+
+
+# Campaigns ---------------------------------------------------------------------------------------
+
+class CampaignIn(StrictSchema):
+    name: str
+    template: str
+    audience_kind: AudienceKind
+    audience_value: str | int | list[int]
+    kind: Kind = Kind.COMMERCIAL
+    channel: MessageChannel = MessageChannel.SMS
+    holdout_percent: int = 10
+    price_per_segment: Decimal = Decimal("0.045")
+
+
+class CampaignOut(Schema):
+    id: int
+    name: str
+    kind: str
+    channel: str
+    template: str
+    audience_kind: str
+    audience_value: str | int | list[int]
+    holdout_percent: int
+    price_per_segment: Decimal
+    status: str
+    scheduled_for: dt.datetime | None
+    sent_at: dt.datetime | None
+    audience_count: int
+    holdout_count: int
+    queued_count: int
+    suppressed_count: int
+
+
+@router.post("/campaigns", response={201: CampaignOut}, summary="Create a campaign (a draft) for an audience")
+def create_campaign(request: HttpRequest, payload: CampaignIn) -> Any:
+    return Status(201, campaigns.create_campaign(shop=request.shop, created_by=caller(request), **payload.dict()))
+
+
+@router.get("/campaigns", summary="Campaigns, newest first")
+def list_campaigns(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
+    items, info = paginate(selectors.campaigns(shop=request.shop), page)
+    return {**info, "items": [CampaignOut.from_orm(c).model_dump(mode="json") for c in items]}
+
+
+@router.get("/campaigns/{campaign_id}/preview",
+            summary="Count, sample texts, SMS segments and cost, who would be suppressed and why (nothing saved)")
+def preview_campaign(request: HttpRequest, campaign_id: Id) -> dict[str, Any]:
+    campaign = selectors.campaign_by_id(shop=request.shop, campaign_id=campaign_id)
+    result = campaigns.preview_campaign(shop=request.shop, campaign=campaign)
+    for sample in result["samples"]:
+        sample["tone_problems"] = [vars(p) for p in sample["tone_problems"]]
+    return {**result, "cost": str(result["cost"])}
+
+
+class ScheduleIn(StrictSchema):
+    at: dt.datetime
+
+
+@router.post("/campaigns/{campaign_id}/schedule", response=CampaignOut, summary="Schedule (care run sends it then)")
+def schedule_campaign(request: HttpRequest, campaign_id: Id, payload: ScheduleIn) -> Any:
+    return campaigns.schedule_campaign(shop=request.shop, campaign_id=campaign_id, at=payload.at)
+
+
+@router.post("/campaigns/{campaign_id}/send", response=CampaignOut, summary="Send now: into the outbox")
+def send_campaign(request: HttpRequest, campaign_id: Id) -> Any:
+    return campaigns.send_campaign(shop=request.shop, campaign_id=campaign_id)
+
+
+@router.post("/campaigns/{campaign_id}/cancel", response=CampaignOut, summary="Cancel a draft or scheduled campaign")
+def cancel_campaign(request: HttpRequest, campaign_id: Id) -> Any:
+    return campaigns.cancel_campaign(shop=request.shop, campaign_id=campaign_id)
+
+
+@router.get("/campaigns/{campaign_id}/results",
+            summary="Sent, delivered, failed, opted out; repurchase within 30 days against the hold-out group")
+def campaign_results(request: HttpRequest, campaign_id: Id) -> dict[str, Any]:
+    campaign = selectors.campaign_by_id(shop=request.shop, campaign_id=campaign_id)
+    return selectors.campaign_results(shop=request.shop, campaign=campaign)

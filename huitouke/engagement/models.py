@@ -338,3 +338,73 @@ class ComplaintStepRecord(ShopScoped):
 
     def __str__(self) -> str:
         return f"{self.complaint_id}: {self.step}"
+
+
+class AudienceKind(models.TextChoices):
+    SEGMENT = "segment", _("Analytics segment")
+    TIER = "tier", _("Loyalty tier")
+    TAG = "tag", _("Tag")
+    LIST = "list", _("Customer list")
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENT = "sent", _("Sent")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Campaign(ShopScoped):
+    """One message to an audience, with a random hold-out group kept out of the send so the uplift is honest."""
+
+    Status = CampaignStatus
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.COMMERCIAL)
+    channel = models.CharField(_("channel"), max_length=20, choices=MessageChannel.choices,
+                               default=MessageChannel.SMS)
+    template = models.TextField(_("text"), help_text=_("placeholders: {称呼} {店名} {导购}"))
+    audience_kind = models.CharField(_("audience"), max_length=10, choices=AudienceKind.choices)
+    audience_value = models.JSONField(_("audience value"), default=dict, blank=True)
+    holdout_percent = models.PositiveSmallIntegerField(_("hold-out group (%)"), default=10)
+    price_per_segment = models.DecimalField(_("price per SMS segment (¥)"), max_digits=6, decimal_places=3,
+                                            default=0.045)
+    status = models.CharField(_("status"), max_length=10, choices=CampaignStatus.choices,
+                              default=CampaignStatus.DRAFT)
+    scheduled_for = models.DateTimeField(_("scheduled for"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    seed = models.PositiveIntegerField(_("random seed"), default=0)
+    audience_count = models.PositiveIntegerField(default=0)
+    holdout_count = models.PositiveIntegerField(default=0)
+    queued_count = models.PositiveIntegerField(default=0)
+    suppressed_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "scheduled_for"], name="campaign_due")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def rule(self) -> str:
+        """The outbox rule of its messages."""
+        return f"campaign:{self.pk}"
+
+
+class CampaignMember(ShopScoped):
+    """Who was in the audience when it was sent, and in which group (results compare the two)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members", db_index=False)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False)
+    holdout = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "campaign", "customer"], name="campaign_member_once")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.customer_id}{' (hold-out)' if self.holdout else ''}"

@@ -15,6 +15,8 @@ from huitouke.core.timeutil import day_start
 from huitouke.customers.extensions import TimelineEntry
 from huitouke.customers.models import Customer
 from huitouke.engagement.models import (
+    Campaign,
+    CampaignMember,
     Complaint,
     ComplaintStep,
     FollowUpTask,
@@ -256,3 +258,56 @@ def complaint_export_data(*, shop: Shop, customer: Customer) -> list[dict[str, A
          "steps": [{"step": r.step, "at": r.at.isoformat(), "note": r.note} for r in c.steps.all()]}
         for c in complaints(shop=shop, customer_id=customer.pk)
     ]
+
+
+# Campaigns ---------------------------------------------------------------------------------------
+
+REPURCHASE_DAYS = 30
+
+
+def campaigns(*, shop: Shop) -> QuerySet[Campaign]:
+    return Campaign.objects.for_shop(shop).order_by("-created_at", "-id")
+
+
+def campaign_by_id(*, shop: Shop, campaign_id: int) -> Campaign:
+    campaign = Campaign.objects.for_shop(shop).filter(pk=campaign_id).first()
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    return campaign
+
+
+def campaign_results(*, shop: Shop, campaign: Campaign) -> dict[str, Any]:
+    """Sent, delivered, failed, suppressed, opted out after it; and repurchase within 30 days in the send group
+    (everyone picked to receive it, suppressed or not: intention to treat) against the hold-out group."""
+    from huitouke.customers.models import Consent
+    from huitouke.engagement.models import CONSENT_CHANNEL
+    from huitouke.orders.models import Order
+
+    statuses = dict(Message.objects.for_shop(shop).filter(rule=campaign.rule).values_list("status")
+                    .annotate(n=Count("id")).order_by())
+    result: dict[str, Any] = {
+        "queued": statuses.get(MessageStatus.QUEUED, 0) + statuses.get(MessageStatus.SENDING, 0),
+        "sent": statuses.get(MessageStatus.SENT, 0) + statuses.get(MessageStatus.DELIVERED, 0),
+        "delivered": statuses.get(MessageStatus.DELIVERED, 0), "failed": statuses.get(MessageStatus.FAILED, 0),
+        "suppressed": statuses.get(MessageStatus.SUPPRESSED, 0), "opted_out": 0, "groups": {}, "uplift": None,
+    }
+    if campaign.sent_at is None:
+        return result
+    members = CampaignMember.objects.for_shop(shop).filter(campaign=campaign)
+    until = campaign.sent_at + dt.timedelta(days=REPURCHASE_DAYS)
+    result["opted_out"] = Consent.objects.for_shop(shop).filter(
+        customer_id__in=members.filter(holdout=False).values("customer_id"), channel=CONSENT_CHANNEL[campaign.channel],
+        granted=False, at__gte=campaign.sent_at, at__lt=until,
+    ).values("customer_id").distinct().count()
+    for name, holdout in (("send", False), ("holdout", True)):
+        group = members.filter(holdout=holdout).values("customer_id")
+        size = members.filter(holdout=holdout).count()
+        bought = Order.objects.for_shop(shop).filter(
+            customer_id__in=group, is_purchase=True, ordered_at__gte=campaign.sent_at, ordered_at__lt=until,
+        ).values("customer_id").distinct().count()
+        result["groups"][name] = {"customers": size, "repurchased": bought,
+                                  "rate": round(100 * bought / size, 1) if size else None}
+    send, hold = result["groups"]["send"]["rate"], result["groups"]["holdout"]["rate"]
+    if send is not None and hold is not None:
+        result["uplift"] = round(send - hold, 1)  # percentage points
+    return result

@@ -1,7 +1,8 @@
 """`huitouke care plan --shop SLUG --date YYYY-MM-DD [--json]`: what the care rules would send that day
 (customer, rule, channel, text, or why suppressed) and the follow-up tasks it would create, without sending or
 saving anything;
-`huitouke care run --shop SLUG [--date YYYY-MM-DD]`: enqueue those messages (`huitouke worker` delivers them);
+`huitouke care run --shop SLUG [--date YYYY-MM-DD]`: enqueue those messages, create the tasks and send the
+campaigns whose scheduled time has come (`huitouke worker` delivers them);
 `huitouke care channel --shop SLUG --channel sms --provider aliyun --set sign_name=… --secret-name NAME`:
 how the shop sends on a channel (secrets stay in var/secrets/NAME.json or HUITOUKE_SECRET_NAME_* variables);
 `huitouke care deliver [--shop SLUG]`: deliver due messages now, without the worker."""
@@ -19,6 +20,7 @@ from huitouke.core.errors import DomainError
 from huitouke.core.selectors import shop_by_slug
 from huitouke.core.timeutil import today
 from huitouke.engagement.models import MessageChannel, Provider
+from huitouke.engagement.services.campaigns import send_due_campaigns
 from huitouke.engagement.services.care import run_rules
 from huitouke.engagement.services.delivery import deliver_due
 from huitouke.engagement.services.followups import run_task_rules
@@ -64,6 +66,9 @@ class Command(BaseCommand):
         planned = run_rules(shop=shop, day=day, dry_run=opts["action"] == "plan")
         tasks = run_task_rules(shop=shop, day=day, dry_run=opts["action"] == "plan")
         if opts["action"] == "run":
+            for campaign in send_due_campaigns(shop=shop):
+                self.stdout.write(f"campaign {campaign.pk} {campaign.name}: queued {campaign.queued_count}, "
+                                  f"suppressed {campaign.suppressed_count}, hold-out {campaign.holdout_count}")
             schedule_delivery()
         if opts["json"]:
             self.stdout.write(json.dumps({"shop": shop.slug, "date": day.isoformat(), "dry_run": opts["action"] == "plan",
