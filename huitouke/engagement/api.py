@@ -35,7 +35,7 @@ from huitouke.engagement.models import (
     TaskKind,
     TaskStatus,
 )
-from huitouke.engagement.services import campaigns, complaints, followups, inbound
+from huitouke.engagement.services import campaigns, complaints, events, followups, inbound
 from huitouke.engagement.services.outbox import outgoing_text
 from huitouke.engagement.services.preview import preview_text
 
@@ -453,3 +453,82 @@ def cancel_campaign(request: HttpRequest, campaign_id: Id) -> Any:
 def campaign_results(request: HttpRequest, campaign_id: Id) -> dict[str, Any]:
     campaign = selectors.campaign_by_id(shop=request.shop, campaign_id=campaign_id)
     return selectors.campaign_results(shop=request.shop, campaign=campaign)
+
+
+# VIP events --------------------------------------------------------------------------------------
+
+class EventIn(StrictSchema):
+    title: str
+    starts_on: dt.date
+    place: str
+    tier_ids: list[Id]
+
+
+class EventOut(Schema):
+    id: int
+    title: str
+    starts_on: dt.date
+    place: str
+    tier_ids: list[int]
+    invited: int = 0
+    coming: int = 0
+    declined: int = 0
+    attended: int = 0
+
+
+@router.post("/events", response={201: EventOut}, summary="Plan a VIP event for some loyalty tiers")
+def create_event(request: HttpRequest, payload: EventIn) -> Any:
+    return Status(201, events.create_event(shop=request.shop, **payload.dict()))
+
+
+class YearQuery(Schema):
+    year: int | None = None
+
+
+class EventsOut(Schema):
+    year: int
+    events: list[EventOut]
+    warning: str
+
+
+@router.get("/events", response=EventsOut, summary="The year's events (warning when fewer than four are planned)")
+def list_events(request: HttpRequest, query: Query[YearQuery]) -> Any:
+    return selectors.events_of_year(shop=request.shop, year=query.year or today().year)
+
+
+class InvitedOut(Schema):
+    invited: int
+
+
+@router.post("/events/{event_id}/invite", response=InvitedOut, summary="Invite the members of the event's tiers")
+def invite(request: HttpRequest, event_id: Id) -> Any:
+    return {"invited": events.invite_tiers(shop=request.shop, event_id=event_id)}
+
+
+class RsvpIn(StrictSchema):
+    customer_id: Id
+    answer: str
+
+
+class InvitationOut(Schema):
+    customer_id: int
+    tier_name: str
+    rsvp: str
+    attended: bool
+
+
+@router.post("/events/{event_id}/rsvp", response=InvitationOut, summary="Her answer: yes or no")
+def rsvp(request: HttpRequest, event_id: Id, payload: RsvpIn) -> Any:
+    return events.record_rsvp(shop=request.shop, event_id=event_id, customer_id=payload.customer_id,
+                              answer=payload.answer)
+
+
+class AttendanceIn(StrictSchema):
+    customer_id: Id
+    attended: bool = True
+
+
+@router.post("/events/{event_id}/attendance", response=InvitationOut, summary="She came (or not)")
+def attendance(request: HttpRequest, event_id: Id, payload: AttendanceIn) -> Any:
+    return events.record_attendance(shop=request.shop, event_id=event_id, customer_id=payload.customer_id,
+                                    attended=payload.attended)

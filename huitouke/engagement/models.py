@@ -408,3 +408,47 @@ class CampaignMember(ShopScoped):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}: {self.customer_id}{' (hold-out)' if self.holdout else ''}"
+
+
+class VipEvent(ShopScoped):
+    """A members' event (a private viewing, a styling afternoon …); at least four a year are suggested."""
+
+    title = models.CharField(_("title"), max_length=100)
+    starts_on = models.DateField(_("date"))
+    place = models.CharField(_("place"), max_length=200)
+    tier_ids = models.JSONField(_("tiers invited"), default=list)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("VIP event")
+        verbose_name_plural = _("VIP events")
+        ordering = ["starts_on", "id"]
+        indexes = [models.Index(fields=["shop", "starts_on"], name="vip_event_day")]
+
+    def __str__(self) -> str:
+        return f"{self.starts_on} {self.title}"
+
+
+class Rsvp(models.TextChoices):
+    PENDING = "pending", _("No answer yet")
+    YES = "yes", _("Coming")
+    NO = "no", _("Not coming")
+
+
+class Invitation(ShopScoped):
+    event = models.ForeignKey(VipEvent, on_delete=models.CASCADE, related_name="invitations", db_index=False)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False)
+    tier_name = models.CharField(_("tier when invited"), max_length=40, blank=True)
+    invited_at = models.DateTimeField(_("invited at"), default=timezone.now)
+    rsvp = models.CharField(_("RSVP"), max_length=8, choices=Rsvp.choices, default=Rsvp.PENDING)
+    rsvp_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    attended = models.BooleanField(_("attended"), default=False)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [models.UniqueConstraint(fields=["shop", "event", "customer"], name="invitation_once")]
+        indexes = [models.Index(fields=["shop", "customer"], name="invitation_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}: {self.customer_id} ({self.rsvp})"

@@ -20,10 +20,13 @@ from huitouke.engagement.models import (
     Complaint,
     ComplaintStep,
     FollowUpTask,
+    Invitation,
     Message,
     MessageStatus,
+    Rsvp,
     SpotCheck,
     TaskStatus,
+    VipEvent,
 )
 
 
@@ -311,3 +314,24 @@ def campaign_results(*, shop: Shop, campaign: Campaign) -> dict[str, Any]:
     if send is not None and hold is not None:
         result["uplift"] = round(send - hold, 1)  # percentage points
     return result
+
+
+# VIP events --------------------------------------------------------------------------------------
+
+def events_of_year(*, shop: Shop, year: int) -> dict[str, Any]:
+    """The year's events with their invitation figures, and a warning when fewer than four are planned."""
+    from huitouke.engagement.services.events import EVENTS_PER_YEAR
+
+    rows = list(VipEvent.objects.for_shop(shop).filter(starts_on__year=year).order_by("starts_on", "id").annotate(
+        invited=Count("invitations"), coming=Count("invitations", filter=Q(invitations__rsvp=Rsvp.YES)),
+        declined=Count("invitations", filter=Q(invitations__rsvp=Rsvp.NO)),
+        attended=Count("invitations", filter=Q(invitations__attended=True)),
+    ))
+    warning = (_("Only %(n)s VIP event(s) planned for %(year)s: at least %(min)s a year are suggested.")
+               % {"n": len(rows), "year": year, "min": EVENTS_PER_YEAR}) if len(rows) < EVENTS_PER_YEAR else ""
+    return {"year": year, "events": rows, "warning": str(warning)}
+
+
+def invitations(*, shop: Shop, event_id: int) -> QuerySet[Invitation]:
+    return Invitation.objects.for_shop(shop).filter(event_id=event_id).select_related("customer").order_by(
+        "customer_id")
