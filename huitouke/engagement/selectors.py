@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from huitouke.core.errors import NotFound
 from huitouke.core.models import Shop, Staff
 from huitouke.core.timeutil import day_start
-from huitouke.customers.extensions import TimelineEntry
+from huitouke.customers.extensions import Panel, TimelineEntry
 from huitouke.customers.models import Customer
 from huitouke.engagement.models import (
     Campaign,
@@ -50,7 +50,7 @@ def status_counts(*, shop: Shop) -> dict[str, int]:
     return dict(Message.objects.for_shop(shop).values_list("status").annotate(n=Count("id")).order_by())
 
 
-def _reason_label(reason: str) -> str:
+def reason_label(reason: str) -> str:
     from huitouke.engagement.policy import Suppression
 
     labels = {**dict(Suppression.choices), "provider_error": _("Provider error"), "rejected": _("Rejected by the provider"),
@@ -63,7 +63,7 @@ def message_timeline_entries(*, shop: Shop, customer: Customer) -> list[Timeline
         TimelineEntry(
             at=m.sent_at or m.created_at, kind="message", title=f"{m.get_kind_display()} · {m.get_channel_display()}",
             detail={"text": m.text, "status": m.status, "status_label": m.get_status_display(), "reason": m.reason,
-                    "reason_label": _reason_label(m.reason), "detail": m.detail},
+                    "reason_label": reason_label(m.reason), "detail": m.detail},
             template="engagement/timeline/_message.html",
         )
         for m in messages(shop=shop, customer_id=customer.pk)[:200]
@@ -335,3 +335,15 @@ def events_of_year(*, shop: Shop, year: int) -> dict[str, Any]:
 def invitations(*, shop: Shop, event_id: int) -> QuerySet[Invitation]:
     return Invitation.objects.for_shop(shop).filter(event_id=event_id).select_related("customer").order_by(
         "customer_id")
+
+
+def engagement_panel(*, shop: Shop, customer: Customer) -> Panel:
+    """The 360 page's care section: open follow-ups, complaints, recent messages and her complaint link."""
+    from huitouke.engagement.services.complaints import complaint_token
+
+    return Panel("engagement/_panel.html", {
+        "tasks": list(tasks(shop=shop, customer_id=customer.pk, status=TaskStatus.OPEN)[:10]),
+        "complaints": list(complaints(shop=shop, customer_id=customer.pk)[:5]),
+        "messages": list(messages(shop=shop, customer_id=customer.pk)[:5]),
+        "complaint_token": complaint_token(customer),
+    })

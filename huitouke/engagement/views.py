@@ -42,6 +42,8 @@ def complaint_form(request: HttpRequest, token: str) -> HttpResponse:
     response = render(request, "engagement/complaint_form.html", {
         "shop": customer.shop, "form": form, "filed": filed, "error": error,
     })
-    response["Referrer-Policy"] = "no-referrer"  # the link is the key: never leak it to other sites
+    # the link is the key: never leak it to other sites ("no-referrer" would make the browser send Origin: null
+    # with the form, which the CSRF check refuses)
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex"
     return response
