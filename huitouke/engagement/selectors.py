@@ -14,6 +14,7 @@ from huitouke.core.models import Shop, Staff
 from huitouke.core.timeutil import day_start
 from huitouke.customers.extensions import Panel, TimelineEntry
 from huitouke.customers.models import Customer
+from huitouke.engagement.lookup import shop_row
 from huitouke.engagement.models import (
     Campaign,
     CampaignMember,
@@ -273,10 +274,7 @@ def campaigns(*, shop: Shop) -> QuerySet[Campaign]:
 
 
 def campaign_by_id(*, shop: Shop, campaign_id: int) -> Campaign:
-    campaign = Campaign.objects.for_shop(shop).filter(pk=campaign_id).first()
-    if campaign is None:
-        raise NotFound(f"campaign {campaign_id} not found")
-    return campaign
+    return shop_row(Campaign, shop=shop, pk=campaign_id, label="campaign")
 
 
 def campaign_results(*, shop: Shop, campaign: Campaign) -> dict[str, Any]:

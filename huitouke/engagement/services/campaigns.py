@@ -21,6 +21,7 @@ from huitouke.core.pii import mask_name
 from huitouke.core.timeutil import local_day
 from huitouke.customers.models import Customer, CustomerTag
 from huitouke.engagement import library
+from huitouke.engagement.lookup import shop_row
 from huitouke.engagement.models import (
     AudienceKind,
     Campaign,
@@ -153,23 +154,22 @@ def preview_campaign(*, shop: Shop, campaign: Campaign, now: dt.datetime | None 
     }
 
 
-def _campaign(shop: Shop, campaign_id: int, lock: bool = False) -> Campaign:
-    rows = Campaign.objects.for_shop(shop)
-    campaign = (rows.select_for_update() if lock else rows).filter(pk=campaign_id).first()
-    if campaign is None:
-        raise NotFound(f"campaign {campaign_id} not found")
+def _sendable(shop: Shop, campaign_id: int) -> Campaign:
+    """The campaign, row-locked, when it may still be scheduled or sent: a draft or scheduled one whose text
+    passes the care-tone check (a care campaign with commercial words is refused)."""
+    campaign = shop_row(Campaign, shop=shop, pk=campaign_id, label="campaign", lock=True)
+    if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+        raise Conflict(f"the campaign is already {campaign.status}", field="status")
+    problems = library.tone_problems(campaign.template, kind=campaign.kind)
+    if problems:
+        raise Invalid("a care message must not contain: " + "、".join(p.text for p in problems), field="template")
     return campaign
 
 
 @transaction.atomic
 def schedule_campaign(*, shop: Shop, campaign_id: int, at: dt.datetime) -> Campaign:
     """Schedule a draft (or move a scheduled one); a care campaign with commercial words is refused here."""
-    campaign = _campaign(shop, campaign_id, lock=True)
-    if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
-        raise Conflict(f"the campaign is already {campaign.status}", field="status")
-    problems = library.tone_problems(campaign.template, kind=campaign.kind)
-    if problems:
-        raise Invalid("a care message must not contain: " + "、".join(p.text for p in problems), field="template")
+    campaign = _sendable(shop, campaign_id)
     campaign.status, campaign.scheduled_for = CampaignStatus.SCHEDULED, at
     campaign.save(update_fields=["status", "scheduled_for"])
     return campaign
@@ -177,7 +177,7 @@ def schedule_campaign(*, shop: Shop, campaign_id: int, at: dt.datetime) -> Campa
 
 @transaction.atomic
 def cancel_campaign(*, shop: Shop, campaign_id: int) -> Campaign:
-    campaign = _campaign(shop, campaign_id, lock=True)
+    campaign = shop_row(Campaign, shop=shop, pk=campaign_id, label="campaign", lock=True)
     if campaign.status == CampaignStatus.SENT:
         raise Conflict("the campaign was already sent", field="status")
     campaign.status = CampaignStatus.CANCELLED
@@ -190,12 +190,7 @@ def send_campaign(*, shop: Shop, campaign_id: int, now: dt.datetime | None = Non
     """Freeze the audience and its hold-out group, and put one message per customer of the send group into the
     outbox (queued, or suppressed with the reason). Sending twice is refused; the worker delivers."""
     now = now or timezone.now()
-    campaign = _campaign(shop, campaign_id, lock=True)
-    if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
-        raise Conflict(f"the campaign is already {campaign.status}", field="status")
-    problems = library.tone_problems(campaign.template, kind=campaign.kind)
-    if problems:
-        raise Invalid("a care message must not contain: " + "、".join(p.text for p in problems), field="template")
+    campaign = _sendable(shop, campaign_id)
     ids = audience(shop=shop, campaign=campaign)
     send_ids, holdout_ids = split(ids, percent=campaign.holdout_percent, seed=campaign.seed)
     holdout = set(holdout_ids)

@@ -13,6 +13,7 @@ from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import Shop, Staff
 from huitouke.core.timeutil import day_start, local_day
 from huitouke.customers.models import Customer
+from huitouke.engagement.lookup import shop_row
 from huitouke.engagement.models import (
     Complaint,
     ComplaintRoute,
@@ -87,11 +88,7 @@ def file_complaint(
 
 
 def complaint_by_id(*, shop: Shop, complaint_id: int, lock: bool = False) -> Complaint:
-    rows = Complaint.objects.for_shop(shop)
-    complaint = (rows.select_for_update() if lock else rows).filter(pk=complaint_id).first()
-    if complaint is None:
-        raise NotFound(f"complaint {complaint_id} not found")
-    return complaint
+    return shop_row(Complaint, shop=shop, pk=complaint_id, label="complaint", lock=lock)
 
 
 @transaction.atomic

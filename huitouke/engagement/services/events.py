@@ -10,6 +10,7 @@ from django.utils import timezone
 from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import Shop
 from huitouke.core.timeutil import today
+from huitouke.engagement.lookup import shop_row
 from huitouke.engagement.models import Invitation, Rsvp, VipEvent
 from huitouke.loyalty import selectors as loyalty_selectors
 from huitouke.loyalty.services import programme
@@ -34,10 +35,7 @@ def create_event(*, shop: Shop, title: str, starts_on: dt.date, place: str, tier
 
 
 def event_by_id(*, shop: Shop, event_id: int) -> VipEvent:
-    event = VipEvent.objects.for_shop(shop).filter(pk=event_id).first()
-    if event is None:
-        raise NotFound(f"event {event_id} not found")
-    return event
+    return shop_row(VipEvent, shop=shop, pk=event_id, label="event")
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ from django.utils import timezone
 from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import Shop, Staff
 from huitouke.customers.models import Customer
+from huitouke.engagement.lookup import shop_row
 from huitouke.engagement.models import FollowUpTask, SpotCheck, TaskKind, TaskSource, TaskStatus
 from huitouke.engagement.rules import tasks_due_on
 from huitouke.engagement.services.preview import associate_of
@@ -52,11 +53,8 @@ def create_task(
     return task, True
 
 
-def task_by_id(*, shop: Shop, task_id: int) -> FollowUpTask:
-    task = FollowUpTask.objects.for_shop(shop).select_related("customer", "owner").filter(pk=task_id).first()
-    if task is None:
-        raise NotFound(f"task {task_id} not found")
-    return task
+def task_by_id(*, shop: Shop, task_id: int, lock: bool = False) -> FollowUpTask:
+    return shop_row(FollowUpTask, shop=shop, pk=task_id, label="task", lock=lock)
 
 
 @transaction.atomic
@@ -64,9 +62,7 @@ def close_task(
     *, shop: Shop, task_id: int, by: Staff | None, outcome: str, done: bool = True, now: dt.datetime | None = None,
 ) -> FollowUpTask:
     """Mark a task done (the outcome note is required: what did she say?) or cancelled."""
-    task = FollowUpTask.objects.for_shop(shop).select_for_update().filter(pk=task_id).first()
-    if task is None:
-        raise NotFound(f"task {task_id} not found")
+    task = task_by_id(shop=shop, task_id=task_id, lock=True)
     _check_staff(shop, by, "closed_by")
     if task.status != TaskStatus.OPEN:
         raise Conflict(f"the task is already {task.status}", field="status")
