@@ -232,6 +232,16 @@ def task_cancel(request: HttpRequest, task_id: Id, payload: CloseIn) -> Any:
                                 done=False)
 
 
+class OwnerIn(StrictSchema):
+    owner_id: Id
+
+
+@router.post("/tasks/{task_id}/owner", response=TaskOut, summary="Give the task to another staff member")
+def task_owner(request: HttpRequest, task_id: Id, payload: OwnerIn) -> Any:
+    owner = selectors.staff_member(shop=request.shop, staff_id=payload.owner_id)
+    return followups.reassign_task(shop=request.shop, task_id=task_id, owner=owner)
+
+
 class AssociateOut(Schema):
     staff_id: int
     name: str

@@ -64,6 +64,14 @@ def _or_404(call, **kwargs: Any) -> Any:
         raise Http404(exc.message) from exc
 
 
+def _int(value: Any) -> int:
+    """A posted id; garbage becomes 0, which no row has (so the service answers "not found")."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 def _run(request: HttpRequest, call, success: str, **kwargs: Any) -> tuple[Any, str | None]:
     """Call a service; (result, None), or (None, the refusal for the page)."""
     try:
@@ -198,7 +206,7 @@ def tasks(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if "task_id" in request.POST:
             _done, error = _run(request, followups.close_task, _("Task closed."), shop=request.shop,
-                            task_id=int(request.POST["task_id"]), by=request.staff,
+                            task_id=_int(request.POST["task_id"]), by=request.staff,
                             outcome=request.POST.get("outcome", ""), done=request.POST.get("action") != "cancel")
         else:
             form = TaskForm(request.POST, prefix="task")
@@ -268,7 +276,7 @@ def team(request: HttpRequest) -> HttpResponse:
                                           staff_id=None if manager else request.staff.pk)
     sample = []
     if manager and request.GET.get("sample"):
-        associate = _or_404(selectors.staff_member, shop=request.shop, staff_id=int(request.GET["sample"]))
+        associate = _or_404(selectors.staff_member, shop=request.shop, staff_id=_int(request.GET["sample"]))
         sample = followups.spot_check_sample(shop=request.shop, associate=associate, size=5)
     return render(request, "web/engagement/team.html", {
         "figures": figures, "mine": next((f for f in figures if f.staff.pk == request.staff.pk), None),
@@ -331,7 +339,7 @@ def complaint_detail(request: HttpRequest, complaint_id: int) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("compensation"):
             kind, _sep, value = request.POST["compensation"].partition(":")
-            ids = {"coupon_template_id": int(value)} if kind == "coupon" else {"gift_id": int(value)}
+            ids = {"coupon_template_id": _int(value)} if kind == "coupon" else {"gift_id": _int(value)}
             _done, error = _run(request, complaints.compensate, _("Compensation recorded."), shop=request.shop,
                             complaint_id=complaint.pk, by=request.staff, note=request.POST.get("note", ""), **ids)
         else:
@@ -428,7 +436,10 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             _done, error = _run(request, campaigns.cancel_campaign, _("Campaign cancelled."), shop=request.shop,
                             campaign_id=campaign.pk)
         else:
-            at = forms.DateTimeField().clean(request.POST.get("at") or None) if request.POST.get("at") else None
+            try:
+                at = forms.DateTimeField().clean(request.POST.get("at") or None)
+            except forms.ValidationError:
+                at = None
             if at is None:
                 error = _("Choose when to send it.")
             else:
@@ -494,7 +505,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     event = _or_404(events.event_by_id, shop=request.shop, event_id=event_id)
     error = None
     if request.method == "POST":
-        action, customer_id = request.POST.get("action", ""), int(request.POST.get("customer_id") or 0)
+        action, customer_id = request.POST.get("action", ""), _int(request.POST.get("customer_id"))
         if action == "invite":
             invited, error = _run(request, events.invite_tiers, _("Invitations added."), shop=request.shop,
                                   event_id=event.pk)

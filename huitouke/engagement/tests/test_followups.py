@@ -183,5 +183,10 @@ def test_tasks_api_create_list_done_errors_and_tenancy(tenant_a, tenant_b):
     assert_error(api.post("/api/v1/engagement/tasks", {"customer_id": customer.pk, "kind": "call", "title": "x",
                                                        "due_on": "2020-01-01", "owner_id": tenant_b.owner.pk},
                           content_type=JSON), 404, "not_found", "owner_id")
+    lin = StaffFactory(shop=shop, role=Role.ASSOCIATE)
+    moved = api.post(f"/api/v1/engagement/tasks/{body['id']}/owner", {"owner_id": lin.pk}, content_type=JSON)
+    assert moved.json()["owner_id"] == lin.pk
+    assert_error(other.post(f"/api/v1/engagement/tasks/{body['id']}/owner", {"owner_id": tenant_b.owner.pk},
+                            content_type=JSON), 404, "not_found")
     figures = {row["name"]: row for row in api.get("/api/v1/engagement/associates?month=2020-01-01").json()}
     assert figures[tenant_a.owner.display_name]["registered_total"] == 1

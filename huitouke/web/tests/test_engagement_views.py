@@ -60,6 +60,7 @@ def test_tasks_page_adds_and_closes_with_an_outcome(owner_client, data_a):
     assert response.status_code == 302
     task = FollowUpTask.objects.get()
     assert task.owner == data_a.tenant.owner  # she was registered by the owner
+    assert "not found" in owner_client.post("/care/tasks/?view=open", {"task_id": "x", "outcome": "ok"}).content.decode()
     refused = owner_client.post("/care/tasks/?view=open", {"task_id": task.pk, "action": "done", "outcome": ""})
     assert "note the outcome" in refused.content.decode()
     owner_client.post("/care/tasks/?view=open", {"task_id": task.pk, "action": "done", "outcome": "很满意"})
@@ -99,6 +100,8 @@ def test_campaign_pages_create_preview_and_send(owner_client, data_a):
     assert response.status_code == 302 and campaign.audience_value == sorted([data_a.wang.pk, data_a.li.pk])
     page = owner_client.get(f"/care/campaigns/{campaign.pk}/").content.decode()
     assert 'data-testid="campaign-preview"' in page and "¥0.05" in page
+    bad_time = owner_client.post(f"/care/campaigns/{campaign.pk}/", {"action": "schedule", "at": "tomorrow"})
+    assert bad_time.status_code == 200 and Campaign.objects.get().status == "draft"
     owner_client.post(f"/care/campaigns/{campaign.pk}/", {"action": "send"})
     campaign.refresh_from_db()
     assert (campaign.status, campaign.queued_count, campaign.suppressed_count) == ("sent", 1, 1)
