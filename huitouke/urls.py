@@ -9,5 +9,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("huitouke.loyalty.urls")),
     path("", include("huitouke.quality.urls")),
+    path("", include("huitouke.engagement.urls")),
     path("", include("huitouke.web.urls")),
 ]

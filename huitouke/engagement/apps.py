@@ -8,8 +8,15 @@ class EngagementConfig(AppConfig):
     verbose_name = _("Engagement: care messages, outbox, contact policy")
 
     def ready(self) -> None:
-        from huitouke.customers.extensions import register_export_section, register_timeline_source
+        from huitouke.customers.extensions import (
+            register_export_section,
+            register_panel,
+            register_timeline_source,
+        )
         from huitouke.engagement import selectors
 
         register_timeline_source("engagement", selectors.message_timeline_entries)
         register_export_section("engagement", selectors.message_export_data)
+        register_timeline_source("complaints", selectors.complaint_timeline_entries)
+        register_export_section("complaints", selectors.complaint_export_data)
+        register_panel("engagement", selectors.engagement_panel)

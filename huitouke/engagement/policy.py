@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.models import Shop
 from huitouke.core.timeutil import SHANGHAI, day_start
-from huitouke.customers.models import Customer, CustomerEmail, CustomerPhone
+from huitouke.customers.models import Consent, Customer, CustomerEmail, CustomerPhone
 from huitouke.customers.selectors import current_consents
 from huitouke.engagement.library import CARE_KINDS, Kind, tone_problems
 from huitouke.engagement.models import CONSENT_CHANNEL, CareSettings, Message, MessageChannel, MessageStatus
@@ -121,3 +121,81 @@ def decide(
     earliest = max(now, day_start(day))  # a message planned for a later day waits for that day
     held = quiet_until(settings=settings, now=earliest) if channel == MessageChannel.SMS else None
     return Decision(recipient=recipient, send_at=held or earliest, detail=f"held until {held:%Y-%m-%d %H:%M}" if held else "")
+
+
+CHUNK = 5000  # ids per IN (…) list
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
+
+
+def decide_many(
+    *, shop: Shop, customers: list[Customer], kind: str, channel: str, texts: dict[int, str], day: dt.date,
+    now: dt.datetime, settings: CareSettings | None = None,
+) -> dict[int, Decision]:
+    """`decide` for many customers at once (a campaign): the same checks in the same order, a few grouped
+    queries per 5,000 customers instead of several per customer."""
+    settings = settings or care_settings(shop=shop)
+    ids = [c.pk for c in customers]
+    consent_channel = CONSENT_CHANNEL[channel]
+    consents: dict[int, tuple[bool, str, dt.datetime]] = {}
+    recipients: dict[int, str] = {}
+    today_counts: dict[int, int] = {}
+    window_counts: dict[int, int] = {}
+    since = day - dt.timedelta(days=CAP_WINDOW_DAYS - 1)
+    same_class = {"kind": Kind.COMMERCIAL} if kind == Kind.COMMERCIAL else {"kind__in": CARE_KINDS}
+    for chunk in _chunks(ids):
+        for customer_id, granted, source, at in (
+            Consent.objects.for_shop(shop).filter(customer_id__in=chunk, channel=consent_channel)
+            .order_by("customer_id", "at", "id").values_list("customer_id", "granted", "source", "at")
+        ):
+            consents[customer_id] = (granted, source, at)  # the newest wins
+        if channel == MessageChannel.SMS:
+            rows = (CustomerPhone.objects.for_shop(shop).filter(customer_id__in=chunk, e164__isnull=False)
+                    .order_by("customer_id", "is_primary", "-id").values_list("customer_id", "e164"))
+        elif channel == MessageChannel.EMAIL:
+            rows = (CustomerEmail.objects.for_shop(shop).filter(customer_id__in=chunk)
+                    .order_by("customer_id", "-id").values_list("customer_id", "email"))
+        else:
+            rows = []
+        recipients.update(dict(rows))  # the last per customer: primary first, then the oldest
+        counted = Message.objects.for_shop(shop).filter(customer_id__in=chunk, status__in=COUNTED)
+        today_counts.update(counted.filter(day=day).values_list("customer_id").annotate(n=models.Count("id"))
+                            .order_by())
+        window_counts.update(counted.filter(day__gte=since, day__lte=day, **same_class).values_list("customer_id")
+                             .annotate(n=models.Count("id")).order_by())
+    class_cap, class_reason = ((settings.commercial_cap_30d, Suppression.COMMERCIAL_CAP) if kind == Kind.COMMERCIAL
+                               else (settings.care_cap_30d, Suppression.CARE_CAP))
+    earliest = max(now, day_start(day))
+    held = quiet_until(settings=settings, now=earliest) if channel == MessageChannel.SMS else None
+    tone_cache: dict[str, str] = {}
+    decisions = {}
+    for customer in customers:
+        cid = customer.pk
+        consent = consents.get(cid)
+        recipient = recipients.get(cid, "")
+        text = texts[cid]
+        if text not in tone_cache:
+            problems = tone_problems(text, kind=kind)
+            tone_cache[text] = "、".join(f"{p.text}({p.reason})" for p in problems)
+        if customer.is_erased:
+            decisions[cid] = Decision(Suppression.ERASED)
+        elif customer.do_not_contact:
+            decisions[cid] = Decision(Suppression.DO_NOT_CONTACT)
+        elif consent is None:
+            decisions[cid] = Decision(Suppression.NO_CONSENT)
+        elif not consent[0]:
+            decisions[cid] = Decision(Suppression.OPTED_OUT, f"{consent[1]} ({consent[2]:%Y-%m-%d})")
+        elif channel != MessageChannel.WECHAT_TASK and not recipient:
+            decisions[cid] = Decision(Suppression.NO_ADDRESS)
+        elif tone_cache[text]:
+            decisions[cid] = Decision(Suppression.TONE, tone_cache[text])
+        elif today_counts.get(cid, 0) >= settings.daily_cap:
+            decisions[cid] = Decision(Suppression.DAILY_CAP)
+        elif window_counts.get(cid, 0) >= class_cap:
+            decisions[cid] = Decision(class_reason)
+        else:
+            decisions[cid] = Decision(recipient=recipient, send_at=held or earliest,
+                                      detail=f"held until {held:%Y-%m-%d %H:%M}" if held else "")
+    return decisions

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from lunar_python import Solar
 
 from huitouke.analytics.selectors import score_of
@@ -21,8 +21,9 @@ from huitouke.core.timeutil import day_start, local_day
 from huitouke.customers.models import Calendar, Customer
 from huitouke.engagement import calendar as cal
 from huitouke.engagement.library import Kind
-from huitouke.engagement.models import Message, RuleSetting
+from huitouke.engagement.models import Message, RuleSetting, TaskKind
 from huitouke.engagement.policy import COUNTED
+from huitouke.orders.models import Order
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,26 @@ RULES: dict[str, Rule] = {
             "not_after_days": 365,  # a year gone: lost, not missed (win-back is a campaign's job)
             "repeat_after_days": 90,  # at most one miss-you in this many days
         }),
+        # follow-up rules: they create tasks for the associate, not messages (services.followups)
+        Rule("big_purchase", "", {"min_amount": 2000, "due_days": 7, "within_days": 3}),
+        Rule("top_spender", "", {"month": 1, "day": 2, "due_days": 14}),
     )
 }
+# Rules that create follow-up tasks. A referral → thank-you + call task needs to know who referred whom, and the
+# customer archive has no referral field yet, so that rule cannot exist until it does.
+TASK_RULES = ("big_purchase", "top_spender")
+
+
+@dataclass(frozen=True)
+class TaskDue:
+    """One follow-up task a rule wants created."""
+
+    customer: Customer
+    rule: str
+    kind: str  # a TaskKind value
+    title: str
+    due_on: dt.date
+    source_key: str
 
 
 @dataclass(frozen=True)
@@ -170,3 +189,45 @@ def due_on(*, shop: Shop, day: dt.date) -> Iterator[Due]:
         enabled, params = settings[key]
         if enabled:
             yield from finder(shop=shop, day=day, **params)
+
+
+def big_purchases(*, shop: Shop, day: dt.date, min_amount: int, due_days: int, within_days: int) -> Iterator[TaskDue]:
+    """A single purchase of at least `min_amount` yuan in the last `within_days` days: phone her `due_days`
+    after the purchase (one task per order, however often the rule runs)."""
+    orders = (Order.objects.for_shop(shop).filter(
+        is_purchase=True, net_amount__gte=Decimal(min_amount), customer__isnull=False,
+        purchase_day__gt=day - dt.timedelta(days=within_days), purchase_day__lte=day,
+        customer__erased_at__isnull=True,
+    ).select_related("customer", "customer__registered_by").order_by("purchase_day", "id"))
+    for order in orders:
+        yield TaskDue(order.customer, "big_purchase", TaskKind.CALL,
+                      f"回访：{order.purchase_day:%m-%d} 单笔消费 ¥{order.net_amount:.0f}",
+                      order.purchase_day + dt.timedelta(days=due_days), f"big_purchase:order:{order.pk}")
+
+
+def top_spenders(*, shop: Shop, day: dt.date, month: int, day_of_month: int, due_days: int) -> Iterator[TaskDue]:
+    """On the set day of the year, the previous year's top spender (net purchases) gets a personal visit."""
+    if (day.month, day.day) != (month, day_of_month):
+        return
+    year = day.year - 1
+    top = (Order.objects.for_shop(shop).filter(
+        is_purchase=True, customer__isnull=False, customer__erased_at__isnull=True,
+        purchase_day__gte=dt.date(year, 1, 1), purchase_day__lte=dt.date(year, 12, 31),
+    ).values("customer_id").annotate(total=Sum("net_amount")).order_by("-total", "customer_id").first())
+    if top is None:
+        return
+    customer = Customer.objects.for_shop(shop).select_related("registered_by").get(pk=top["customer_id"])
+    yield TaskDue(customer, "top_spender", TaskKind.VISIT, f"{year} 年度消费冠军：登门拜访（带花）",
+                  day + dt.timedelta(days=due_days), f"top_spender:{year}")
+
+
+def tasks_due_on(*, shop: Shop, day: dt.date) -> Iterator[TaskDue]:
+    """The follow-up tasks the shop's enabled rules want created on the day."""
+    settings = rule_settings(shop=shop)
+    enabled, params = settings["big_purchase"]
+    if enabled:
+        yield from big_purchases(shop=shop, day=day, **params)
+    enabled, params = settings["top_spender"]
+    if enabled:
+        yield from top_spenders(shop=shop, day=day, month=params["month"], day_of_month=params["day"],
+                                due_days=params["due_days"])

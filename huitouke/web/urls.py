@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from huitouke.web import analytics, analytics_tags, imports, loyalty, views
+from huitouke.web import analytics, analytics_tags, engagement, imports, loyalty, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True), name="login"),
@@ -33,6 +33,17 @@ urlpatterns = [
     path("analytics/settings/", analytics_tags.thresholds, name="analytics_thresholds"),
     path("analytics/tag-rules/apply/", analytics_tags.tag_rules_apply, name="analytics_tag_rules_apply"),
     path("analytics/tag-rules/<str:kind>/", analytics_tags.tag_rule_update, name="analytics_tag_rule"),
+    path("care/", engagement.outbox, name="care"),
+    path("care/rules/", engagement.care_rules, name="care_rules"),
+    path("care/preview/", engagement.message_preview, name="care_preview"),
+    path("care/tasks/", engagement.tasks, name="care_tasks"),
+    path("care/team/", engagement.team, name="care_team"),
+    path("care/complaints/", engagement.complaint_list, name="care_complaints"),
+    path("care/complaints/<int:complaint_id>/", engagement.complaint_detail, name="care_complaint"),
+    path("care/campaigns/", engagement.campaign_list, name="care_campaigns"),
+    path("care/campaigns/<int:campaign_id>/", engagement.campaign_detail, name="care_campaign"),
+    path("care/events/", engagement.event_list, name="care_events"),
+    path("care/events/<int:event_id>/", engagement.event_detail, name="care_event"),
     path("imports/", imports.import_list, name="imports"),
     path("imports/formats/", imports.import_formats, name="import_formats"),
     path("imports/formats/generic-orders.csv", imports.import_example, name="import_example"),

@@ -129,7 +129,7 @@ def test_care_plan_json_lists_without_saving_and_run_enqueues_once(shop):
         out = io.StringIO()
         call_command("care", "run", "--shop", "jiangnan", "--date", "2026-05-20", stdout=out)
     assert Message.objects.count() == 2
-    assert out.getvalue().splitlines()[-1] == "jiangnan 2026-05-20: queued 1, suppressed 1"
+    assert out.getvalue().splitlines()[-1] == "jiangnan 2026-05-20: queued 1, suppressed 1; created 0 follow-up task(s)"
 
 
 def test_care_channel_command_configures_without_secrets_and_deliver_sends(shop, smtp_server):

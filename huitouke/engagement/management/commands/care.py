@@ -1,6 +1,8 @@
 """`huitouke care plan --shop SLUG --date YYYY-MM-DD [--json]`: what the care rules would send that day
-(customer, rule, channel, text, or why suppressed), without sending or saving anything;
-`huitouke care run --shop SLUG [--date YYYY-MM-DD]`: enqueue those messages (`huitouke worker` delivers them);
+(customer, rule, channel, text, or why suppressed) and the follow-up tasks it would create, without sending or
+saving anything;
+`huitouke care run --shop SLUG [--date YYYY-MM-DD]`: enqueue those messages, create the tasks and send the
+campaigns whose scheduled time has come (`huitouke worker` delivers them);
 `huitouke care channel --shop SLUG --channel sms --provider aliyun --set sign_name=… --secret-name NAME`:
 how the shop sends on a channel (secrets stay in var/secrets/NAME.json or HUITOUKE_SECRET_NAME_* variables);
 `huitouke care deliver [--shop SLUG]`: deliver due messages now, without the worker."""
@@ -18,8 +20,10 @@ from huitouke.core.errors import DomainError
 from huitouke.core.selectors import shop_by_slug
 from huitouke.core.timeutil import today
 from huitouke.engagement.models import MessageChannel, Provider
+from huitouke.engagement.services.campaigns import send_due_campaigns
 from huitouke.engagement.services.care import run_rules
 from huitouke.engagement.services.delivery import deliver_due
+from huitouke.engagement.services.followups import run_task_rules
 from huitouke.engagement.services.setup import configure_channel
 from huitouke.engagement.tasks import schedule_delivery
 
@@ -60,19 +64,28 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
         day = iso_date(opts["date"], option="--date") if opts.get("date") else today()
         planned = run_rules(shop=shop, day=day, dry_run=opts["action"] == "plan")
+        tasks = run_task_rules(shop=shop, day=day, dry_run=opts["action"] == "plan")
         if opts["action"] == "run":
+            for campaign in send_due_campaigns(shop=shop):
+                self.stdout.write(f"campaign {campaign.pk} {campaign.name}: queued {campaign.queued_count}, "
+                                  f"suppressed {campaign.suppressed_count}, hold-out {campaign.holdout_count}")
             schedule_delivery()
         if opts["json"]:
             self.stdout.write(json.dumps({"shop": shop.slug, "date": day.isoformat(), "dry_run": opts["action"] == "plan",
-                                          "messages": [p.as_dict() for p in planned]}, ensure_ascii=False, indent=2))
+                                          "messages": [p.as_dict() for p in planned],
+                                          "tasks": [t.as_dict() for t in tasks]}, ensure_ascii=False, indent=2))
             return
         for p in planned:
             outcome = f"{p.status}: {p.reason}" if p.reason else p.status
             self.stdout.write(f"{p.customer_id}\t{p.rule}\t{p.channel}\t{outcome}\t{p.text}")
+        for t in tasks:
+            self.stdout.write(f"{t.customer_id}\t{t.rule}\ttask {t.kind}\tdue {t.due_on}\t{t.owner or '-'}\t{t.title}")
         counts = Counter(p.status for p in planned)
         verb = "would queue" if opts["action"] == "plan" else "queued"
         others = "".join(f", {status} {n}" for status, n in sorted(counts.items()) if status != "queued")
-        self.stdout.write(f"{shop.slug} {day}: {verb} {counts['queued']}{others}")
+        new_tasks = sum(t.created for t in tasks)
+        self.stdout.write(f"{shop.slug} {day}: {verb} {counts['queued']}{others}; "
+                          f"{'would create' if opts['action'] == 'plan' else 'created'} {new_tasks} follow-up task(s)")
 
     def _channel(self, shop, opts: dict[str, Any]) -> None:
         settings: dict[str, Any] = {}
