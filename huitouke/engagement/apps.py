@@ -14,6 +14,10 @@ class EngagementConfig(AppConfig):
             register_timeline_source,
         )
         from huitouke.engagement import selectors
+        from huitouke.engagement.services.announcements import announce_coupon_batch
+        from huitouke.loyalty.extensions import register_batch_listener
+
+        register_batch_listener("engagement-sms", announce_coupon_batch)
 
         register_timeline_source("engagement", selectors.message_timeline_entries)
         register_export_section("engagement", selectors.message_export_data)

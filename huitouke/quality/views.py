@@ -420,6 +420,8 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
         "post": request.POST, "action": reverse("satisfaction_survey", args=[token]),
         "stars": range(1, 6), "scale": range(0, 11),
     }, status=status)
-    response["Referrer-Policy"] = "no-referrer"
+    # Not "no-referrer": that makes the browser post with `Origin: null`, which the CSRF check refuses.
+    # "same-origin" still keeps the link (the key) from other sites.
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex"
     return response

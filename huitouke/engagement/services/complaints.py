@@ -128,7 +128,7 @@ def compensate(
     *, shop: Shop, complaint_id: int, by: Staff | None, coupon_template_id: int | None = None,
     gift_id: int | None = None, note: str = "", now: dt.datetime | None = None,
 ) -> Complaint:
-    """Compensate once: a coupon issued through the loyalty programme, or a gift (recorded; the gift is handed
+    """Compensate once: a coupon issued through the loyalty programme, or a gift taken from stock (handed
     over in person or in her next parcel). Records the "compensate" step."""
     if (coupon_template_id is None) == (gift_id is None):
         raise Invalid("give either a coupon template or a gift", field="coupon_template_id")
@@ -142,7 +142,7 @@ def compensate(
                                                    issue_key=f"complaint:{complaint.pk}", on=local_day(now))
         what = f"优惠券 {template.name}（{complaint.coupon.code}）"
     else:
-        complaint.gift = gifts.gift_by_id(shop=shop, gift_id=gift_id)
+        complaint.gift = gifts.take_from_stock(shop=shop, gift_id=gift_id)
         what = f"礼品 {complaint.gift.name}"
     complaint.save(update_fields=["coupon", "gift"])
     record_step(shop=shop, complaint_id=complaint.pk, step=ComplaintStep.COMPENSATE, by=by,

@@ -81,6 +81,13 @@ def test_compensation_by_coupon_once_or_by_gift(shop):
     gift = gifts.create_gift(shop=shop, name="真丝发圈", stock=5)
     other = complaints.file_complaint(shop=shop, customer=customer, description="慢", now=RECEIVED)
     assert complaints.compensate(shop=shop, complaint_id=other.pk, by=None, gift_id=gift.pk).gift == gift
+    gift.refresh_from_db()
+    assert gift.stock == 4  # taken from stock
+    gift.stock = 0
+    gift.save()
+    third = complaints.file_complaint(shop=shop, customer=customer, description="又慢", now=RECEIVED)
+    with pytest.raises(Conflict, match="out of stock"):
+        complaints.compensate(shop=shop, complaint_id=third.pk, by=None, gift_id=gift.pk)
     with pytest.raises(Invalid):
         complaints.compensate(shop=shop, complaint_id=other.pk, by=None)
 

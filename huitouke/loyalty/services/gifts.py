@@ -46,6 +46,13 @@ def gift_by_id(*, shop: Shop, gift_id: int) -> Gift:
     return gift
 
 
+def take_from_stock(*, shop: Shop, gift_id: int) -> Gift:
+    """One gift out of stock for a use decided elsewhere (e.g. a complaint's compensation); Conflict when none left."""
+    gift = gift_by_id(shop=shop, gift_id=gift_id)
+    _take_one(gift)
+    return gift
+
+
 def _take_one(gift: Gift) -> None:
     if not Gift.objects.filter(pk=gift.pk, stock__gt=0, is_active=True).update(stock=F("stock") - 1):
         raise Conflict(f"{gift.name} is out of stock", field="gift_id", code="out_of_stock")
