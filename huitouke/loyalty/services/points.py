@@ -184,7 +184,7 @@ def reverse_for_refund(*, shop: Shop, order: Order, on: dt.date | None = None) -
     if taken < missing:
         reason += f"; {missing - taken} already spent"
     return _append(
-        membership, kind=Kind.REVERSAL, delta=-taken, key=f"reversal:{order.pk}:{done + missing}",
+        membership, kind=Kind.REVERSAL, delta=-taken, key=f"reversal:{order.pk}:{done + taken}",
         order=order, lot=lot, reason=reason[:300],
     )
 

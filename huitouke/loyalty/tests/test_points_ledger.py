@@ -228,3 +228,18 @@ def test_refunds_that_arrive_by_import_are_reversed_by_the_daily_reconciliation(
     assert service.reverse_refunded_orders(shop=shop) == 1
     assert service.reverse_refunded_orders(shop=shop) == 0  # the next day: nothing new
     assert cached_balance(customer) == entries_sum(customer) == 2000 - 400
+
+
+def test_a_refund_stopped_at_zero_takes_the_rest_later_without_a_key_clash(tenant_a):
+    """Found by hypothesis: each reversal's key is the order's reversed total after it, which only grows."""
+    shop, customer = tenant_a.shop, CustomerFactory(shop=tenant_a.shop)
+    order = OrderFactory(shop=shop, store=tenant_a.store, customer=customer, paid_amount=Decimal("100.00"))
+    service.earn_points(shop=shop, customer=customer, points=2, idempotency_key="e1", order=order)
+    service.redeem_points(shop=shop, customer=customer, points=1, idempotency_key="r1")
+    order.refunded_amount = Decimal("75.00")
+    order.save()
+    assert service.reverse_for_refund(shop=shop, order=order).delta == -1  # 2 due, only 1 left
+    service.earn_points(shop=shop, customer=customer, points=1, idempotency_key="e2")
+    assert service.reverse_for_refund(shop=shop, order=order).delta == -1  # the rest, once there is some
+    assert service.reverse_for_refund(shop=shop, order=order) is None
+    assert cached_balance(customer) == entries_sum(customer) == 0
