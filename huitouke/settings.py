@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "huitouke.analytics",
     "huitouke.loyalty",
     "huitouke.engagement",
+    "huitouke.platform",
     "huitouke.web",
     "huitouke.demo",
 ]

@@ -1,0 +1,82 @@
+"""Reads of platform mode, always scoped by the operator's shop (and by the merchant for merchant logins)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from huitouke.core.errors import NotFound
+from huitouke.core.models import Shop, Staff
+from huitouke.core.timeutil import local_day
+from huitouke.platform.models import Agreement, BalanceEntry, Member, Merchant, MerchantStaff
+
+
+def agreement_in_force(*, shop: Shop, merchant: Merchant, at: dt.datetime) -> Agreement | None:
+    """The terms in force at that moment: the newest version already effective then."""
+    return (
+        Agreement.objects.for_shop(shop).filter(merchant=merchant, effective_from__lte=at)
+        .order_by("-effective_from", "-version").first()
+    )
+
+
+def pending_changes(*, shop: Shop, merchant: Merchant, at: dt.datetime) -> QuerySet[Agreement]:
+    return Agreement.objects.for_shop(shop).filter(merchant=merchant, effective_from__gt=at).order_by("effective_from")
+
+
+def merchant_of(*, shop: Shop, staff: Staff) -> Merchant | None:
+    """The merchant a login acts for, or None for the operator's own staff."""
+    link = MerchantStaff.objects.for_shop(shop).filter(staff=staff).select_related("merchant").first()
+    return link.merchant if link else None
+
+
+def merchant_for(*, shop: Shop, staff: Staff, merchant_id: int) -> Merchant:
+    """A merchant the caller may see: any for operator staff, only its own for a merchant login (else 404)."""
+    own = merchant_of(shop=shop, staff=staff)
+    if own is not None and own.pk != merchant_id:
+        raise NotFound("no such merchant", field="merchant")
+    found = Merchant.objects.for_shop(shop).filter(pk=merchant_id).first()
+    if found is None:
+        raise NotFound("no such merchant", field="merchant")
+    return found
+
+
+def balance_history(*, shop: Shop, merchant: Merchant) -> QuerySet[BalanceEntry]:
+    return BalanceEntry.objects.for_shop(shop).filter(merchant=merchant).order_by("at", "id")
+
+
+@dataclass(frozen=True)
+class BalanceRow:
+    merchant_id: int
+    name: str
+    balance: Decimal
+    status: str
+    suspended_reason: str
+    low_since: dt.date | None
+    topup_deadline: dt.date | None
+    overdue: bool
+
+
+def balances(*, shop: Shop, at: dt.datetime) -> list[BalanceRow]:
+    """Every merchant's balance, top-up deadline and suspension, for the operator."""
+    today = local_day(at)
+    return [
+        BalanceRow(
+            merchant_id=m.pk, name=m.name, balance=m.balance, status=m.status, suspended_reason=m.suspended_reason,
+            low_since=local_day(m.low_since) if m.low_since else None, topup_deadline=m.topup_deadline,
+            overdue=m.topup_deadline is not None and today > m.topup_deadline,
+        )
+        for m in Merchant.objects.for_shop(shop).order_by("name")
+    ]
+
+
+def member_by_phone(*, shop: Shop, phone: str) -> Member:
+    from huitouke.customers.phones import parse_phone
+
+    parsed = parse_phone(phone)
+    member = Member.objects.for_shop(shop).filter(phone_e164=parsed.e164).first() if parsed.e164 else None
+    if member is None:
+        raise NotFound("no platform member with this phone number", field="phone")
+    return member
