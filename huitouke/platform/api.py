@@ -11,15 +11,15 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Header, Path, Query, Router, Schema, Status
 
 from huitouke.core.api import MAX_ID, MoneyIn, MoneyOut, PageQuery, StrictSchema, caller, paginate
-from huitouke.core.errors import DomainError, Forbidden, Invalid
+from huitouke.core.errors import DomainError, Forbidden, Invalid, NotFound
 from huitouke.core.pii import mask_phone
 from huitouke.platform import qr, selectors
 from huitouke.platform.models import Consumption, Merchant
-from huitouke.platform.services import consumption, verification
+from huitouke.platform.services import consumption, statements, verification
 from huitouke.platform.services.common import moment
 
 router = Router(tags=["platform"])
@@ -233,3 +233,37 @@ def member_qr(request: HttpRequest, payload: QrIn) -> dict[str, Any]:
     now = moment(None)
     token = qr.member_token(member, now=now)
     return {"token": token, "expires_at": now + qr.LIFETIME, "svg": qr.qr_svg(token)}
+
+
+class StatementOut(Schema):
+    id: int
+    merchant_id: int
+    month: str
+    spend: MoneyOut
+    rate: Decimal
+    commission: MoneyOut
+    consumptions: int
+    issued_at: dt.datetime
+    due_on: dt.date
+
+
+@router.get("/statements", response=list[StatementOut], summary="The merchant's monthly statements, newest first")
+def statement_list(request: HttpRequest, merchant_id: int | None = Query(None, ge=1, le=MAX_ID)) -> list[dict]:
+    merchant = _merchant(request, merchant_id)
+    return [
+        {"id": s.pk, "merchant_id": s.merchant_id, "month": f"{s.month:%Y-%m}", "spend": s.spend, "rate": s.rate,
+         "commission": s.commission, "consumptions": s.consumptions, "issued_at": s.issued_at, "due_on": s.due_on}
+        for s in selectors.statements_of(shop=request.shop, merchant=merchant)
+    ]
+
+
+@router.get("/statements/{statement_id}.csv", summary="One statement as CSV, a line per consumption record")
+def statement_csv(request: HttpRequest, statement_id: int = Path(..., ge=1, le=MAX_ID),
+                  merchant_id: int | None = Query(None, ge=1, le=MAX_ID)) -> HttpResponse:
+    merchant = _merchant(request, merchant_id)
+    statement = selectors.statements_of(shop=request.shop, merchant=merchant).filter(pk=statement_id).first()
+    if statement is None:
+        raise NotFound("no such statement", field="statement")
+    response = HttpResponse(statements.statement_csv(statement), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="statement-{statement.pk}-{statement.month:%Y-%m}.csv"'
+    return response

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from huitouke.core.errors import NotFound
 from huitouke.core.models import Shop, Staff
 from huitouke.core.timeutil import local_day
-from huitouke.platform.models import Agreement, BalanceEntry, Member, Merchant, MerchantStaff
+from huitouke.platform.models import Agreement, BalanceEntry, Member, Merchant, MerchantStaff, Statement
 
 
 def agreement_in_force(*, shop: Shop, merchant: Merchant, at: dt.datetime) -> Agreement | None:
@@ -80,3 +80,7 @@ def member_by_phone(*, shop: Shop, phone: str) -> Member:
     if member is None:
         raise NotFound("no platform member with this phone number", field="phone")
     return member
+
+
+def statements_of(*, shop: Shop, merchant: Merchant) -> QuerySet[Statement]:
+    return Statement.objects.for_shop(shop).filter(merchant=merchant).select_related("merchant").order_by("-month")

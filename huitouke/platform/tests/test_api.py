@@ -90,3 +90,19 @@ def test_enumeration_lockout_answers_429_and_is_logged(setup, monkeypatch):
         assert post(till_a, "/verify", {"phone": f"1391234{index:04d}"}).json()["outcome"] == "not_member"
     assert_error(post(till_a, "/verify", {"phone": PHONE}), 429, "throttled")
     assert Verification.objects.filter(outcome="locked").count() == 1
+
+
+def test_a_merchant_downloads_its_own_statement_as_csv_and_not_anothers(setup):
+    from huitouke.platform.services import consumption, statements
+    from huitouke.platform.tests.helpers import at
+
+    tenant, a, b, till_a, till_b = setup
+    consumption.record_consumption(shop=tenant.shop, merchant=a, phone=PHONE, amount="100", idempotency_key="s",
+                                   completed_at=at(2026, 3, 3), now=at(2026, 3, 3))
+    statement = statements.issue_statement(shop=tenant.shop, merchant=a, month=dt.date(2026, 3, 1), now=at(2026, 4, 1))
+    listed = till_a.get("/api/v1/platform/statements").json()
+    assert [(s["month"], s["commission"]) for s in listed] == [("2026-03", "5.00")]
+    download = till_a.get(f"/api/v1/platform/statements/{statement.pk}.csv")
+    assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
+    assert "138****5678" in download.content.decode() and PHONE not in download.content.decode()
+    assert_error(till_b.get(f"/api/v1/platform/statements/{statement.pk}.csv"), 404, "not_found", "statement")

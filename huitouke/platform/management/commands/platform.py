@@ -15,6 +15,7 @@ from huitouke.core.money import fmt
 from huitouke.core.selectors import shop_by_slug
 from huitouke.platform import selectors
 from huitouke.platform.models import Merchant
+from huitouke.platform.services import statements
 from huitouke.platform.services.balance import enforce_deadlines
 from huitouke.platform.services.common import moment
 
@@ -64,4 +65,14 @@ class Command(BaseCommand):
         return rows
 
     def _statements(self, shops: list[Shop], month: str) -> list[dict[str, Any]]:
-        raise CommandError("statements are not built yet")
+        first = statements.parse_month(month)
+        rows = []
+        for shop in shops:
+            for statement in statements.issue_statements(shop=shop, month=first):
+                rows.append({
+                    "shop": shop.slug, "statement_id": statement.pk, "merchant_id": statement.merchant_id,
+                    "merchant": statement.merchant.name, "month": f"{statement.month:%Y-%m}",
+                    "consumptions": statement.consumptions, "spend": fmt(statement.spend), "rate": str(statement.rate),
+                    "commission": fmt(statement.commission), "due_on": statement.due_on.isoformat(),
+                })
+        return rows
