@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("huitouke.loyalty.urls")),
+    path("", include("huitouke.platform.urls")),
     path("", include("huitouke.web.urls")),
 ]

@@ -18,8 +18,9 @@ from huitouke.core.api import MAX_ID, MoneyIn, MoneyOut, PageQuery, StrictSchema
 from huitouke.core.errors import DomainError, Forbidden, Invalid, NotFound
 from huitouke.core.pii import mask_phone
 from huitouke.platform import qr, selectors
+from huitouke.platform.exports import csv_response
 from huitouke.platform.models import Consumption, Merchant
-from huitouke.platform.services import consumption, statements, verification
+from huitouke.platform.services import consumption, verification
 from huitouke.platform.services.common import moment
 
 router = Router(tags=["platform"])
@@ -264,6 +265,4 @@ def statement_csv(request: HttpRequest, statement_id: int = Path(..., ge=1, le=M
     statement = selectors.statements_of(shop=request.shop, merchant=merchant).filter(pk=statement_id).first()
     if statement is None:
         raise NotFound("no such statement", field="statement")
-    response = HttpResponse(statements.statement_csv(statement), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="statement-{statement.pk}-{statement.month:%Y-%m}.csv"'
-    return response
+    return csv_response(statement)

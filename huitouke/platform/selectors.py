@@ -84,3 +84,50 @@ def member_by_phone(*, shop: Shop, phone: str) -> Member:
 
 def statements_of(*, shop: Shop, merchant: Merchant) -> QuerySet[Statement]:
     return Statement.objects.for_shop(shop).filter(merchant=merchant).select_related("merchant").order_by("-month")
+
+
+@dataclass(frozen=True)
+class Console:
+    merchants: list[BalanceRow]
+    suspended: int
+    in_arrears: int  # balance below the minimum, deadline running or past
+    month_spend: Decimal
+    month_consumptions: int
+    statements_due: list[Statement]  # issued, settle-by day not yet past
+    statements_overdue: list[Statement]  # settle-by day past while the merchant's balance is negative
+
+
+def console(*, shop: Shop, at: dt.datetime) -> Console:
+    """The operator's figures: merchants with balances and suspensions, this month's spend, statements."""
+    from django.db.models import Count, Sum
+
+    from huitouke.platform.models import Consumption
+
+    rows = balances(shop=shop, at=at)
+    today = local_day(at)
+    month = Consumption.objects.for_shop(shop).filter(month=today.replace(day=1)).aggregate(
+        s=Sum("amount"), n=Count("id"))
+    recent = list(Statement.objects.for_shop(shop).select_related("merchant").filter(
+        month__gte=(today.replace(day=1) - dt.timedelta(days=62)).replace(day=1)).order_by("due_on", "merchant__name"))
+    return Console(
+        merchants=rows, suspended=sum(r.status == Merchant.Status.SUSPENDED or r.overdue for r in rows),
+        in_arrears=sum(r.topup_deadline is not None for r in rows),
+        month_spend=month["s"] or Decimal("0.00"), month_consumptions=month["n"] or 0,
+        statements_due=[s for s in recent if s.due_on >= today],
+        statements_overdue=[s for s in recent if s.due_on < today and s.merchant.balance < 0],
+    )
+
+
+def consumptions_of(*, shop: Shop, merchant: Merchant, limit: int = 50) -> QuerySet:
+    from huitouke.platform.models import Consumption
+
+    return (Consumption.objects.for_shop(shop).filter(merchant=merchant).select_related("member", "store")
+            .order_by("-completed_at", "-id")[:limit])
+
+
+def statement_for(*, shop: Shop, statement_id: int, merchant: Merchant | None) -> Statement | None:
+    """A statement the caller may see: any of the operator's, or only its own merchant's (None otherwise)."""
+    found = Statement.objects.for_shop(shop).select_related("merchant").filter(pk=statement_id)
+    if merchant is not None:
+        found = found.filter(merchant=merchant)
+    return found.first()

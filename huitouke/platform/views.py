@@ -1,0 +1,82 @@
+"""Platform pages: the operator console (merchants, balances, suspensions, statements) and the merchant
+portal (its agreement and pending changes, balance and history, consumption records, statements). A merchant
+login sees its own portal only; another merchant's is a 404."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from huitouke.core.errors import NotFound
+from huitouke.core.pii import mask_phone
+from huitouke.platform import selectors
+from huitouke.platform.exports import csv_response
+from huitouke.platform.models import Merchant
+from huitouke.platform.services.common import moment
+
+
+def _staff_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if getattr(request, "staff", None) is None:
+            raise PermissionDenied(_("Your account is not linked to any shop."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _merchant(request: HttpRequest, merchant_id: int | None) -> Merchant:
+    own = selectors.merchant_of(shop=request.shop, staff=request.staff)
+    if own is not None and merchant_id is None:
+        return own
+    if merchant_id is None:
+        raise Http404("no merchant")
+    try:
+        return selectors.merchant_for(shop=request.shop, staff=request.staff, merchant_id=merchant_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+@_staff_only
+def console(request: HttpRequest) -> HttpResponse:
+    """The operator's console; a merchant login goes to its portal."""
+    if selectors.merchant_of(shop=request.shop, staff=request.staff) is not None:
+        return redirect("platform_portal")
+    figures = selectors.console(shop=request.shop, at=moment(None))
+    return render(request, "platform/console.html", {"figures": figures})
+
+
+@_staff_only
+def portal(request: HttpRequest, merchant_id: int | None = None) -> HttpResponse:
+    now = moment(None)
+    merchant = _merchant(request, merchant_id)
+    shop = request.shop
+    records = [
+        {"record": record, "member": mask_phone(record.member.phone_e164)}
+        for record in selectors.consumptions_of(shop=shop, merchant=merchant)
+    ]
+    return render(request, "platform/portal.html", {
+        "merchant": merchant, "agreement": selectors.agreement_in_force(shop=shop, merchant=merchant, at=now),
+        "pending": selectors.pending_changes(shop=shop, merchant=merchant, at=now),
+        "entries": selectors.balance_history(shop=shop, merchant=merchant).order_by("-at", "-id")[:50],
+        "records": records, "statements": selectors.statements_of(shop=shop, merchant=merchant),
+        "is_operator": selectors.merchant_of(shop=shop, staff=request.staff) is None,
+    })
+
+
+@_staff_only
+def statement_csv(request: HttpRequest, statement_id: int) -> HttpResponse:
+    own = selectors.merchant_of(shop=request.shop, staff=request.staff)
+    found = selectors.statement_for(shop=request.shop, statement_id=statement_id, merchant=own)
+    if found is None:
+        raise Http404("no such statement")
+    return csv_response(found)
