@@ -46,6 +46,7 @@ def test_operator_console_lists_balances_deadlines_and_suspensions(world):
     page = logged_in(tenant.owner).get("/platform/")
     assert page.status_code == 200
     html = page.content.decode()
+    assert "平台控制台" in html and "续费截止日" in html  # Chinese by default
     assert "A店" in html and "B店" in html and "2026-10-12" in html  # B: low on 2026-09-29
     assert "200.00" in html and "4995.00" in html.replace(",", "")  # B after the dispute; A after its ¥5.00 commission
 
