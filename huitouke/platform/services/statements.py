@@ -34,6 +34,10 @@ def next_month(month: dt.date) -> dt.date:
     return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
+def previous_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
 def parse_month(text: str) -> dt.date:
     try:
         return dt.datetime.strptime(text, "%Y-%m").date()

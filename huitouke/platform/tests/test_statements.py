@@ -130,3 +130,15 @@ def test_statements_command_issues_the_month_for_every_merchant_as_json(tenant_a
     rows = {row["merchant"]: row for row in json.loads(capsys.readouterr().out)}
     assert (rows["A店"]["commission"], rows["B店"]["commission"]) == ("5.00", "30.00")
     assert Statement.objects.count() == 2
+
+
+def test_the_daily_cron_issues_last_months_statements_once(tenant_a, capsys):
+    shop = tenant_a.shop
+    merchant = merchant_with_members(shop)
+    consumption.record_consumption(shop=shop, merchant=merchant, phone=PHONES[0], amount="100", idempotency_key="x",
+                                   now=at(2026, 3, 3))
+    call_command("platform", "daily")
+    call_command("platform", "daily")
+    assert "1 statements" in capsys.readouterr().out
+    assert Statement.objects.count() == 1  # last month's (the clock's), issued once
+    assert statements.previous_month(dt.date(2026, 1, 15)) == dt.date(2025, 12, 1)

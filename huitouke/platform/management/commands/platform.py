@@ -1,4 +1,5 @@
-"""`huitouke platform balances [--shop SLUG] [--json]`: balances, top-up deadlines and suspensions (also
+"""`huitouke platform daily [--shop SLUG]`: the daily cron (suspensions past the deadline; last month's
+statements, issued once from the 1st); `huitouke platform balances [--shop SLUG] [--json]`: balances, top-up deadlines and suspensions (also
 suspends merchants past their deadline); `huitouke platform statements --month YYYY-MM [--shop SLUG] [--json]`:
 issue the month's statements (commission deducted from each prepaid balance)."""
 
@@ -13,6 +14,7 @@ from huitouke.core.errors import DomainError
 from huitouke.core.models import Shop
 from huitouke.core.money import fmt
 from huitouke.core.selectors import shop_by_slug
+from huitouke.core.timeutil import local_day
 from huitouke.platform import selectors
 from huitouke.platform.models import Merchant
 from huitouke.platform.services import statements
@@ -32,6 +34,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         balances = sub.add_parser("balances", help="list balances, top-up deadlines and suspensions")
+        daily = sub.add_parser("daily", help="cron once a day: suspend merchants past their top-up deadline and, "
+                               "from the 1st, issue last month's statements (a rerun changes nothing)")
+        daily.add_argument("--shop", default=None, help="operator shop slug (default: every operator)")
         statements = sub.add_parser("statements", help="issue the month's statements")
         statements.add_argument("--month", required=True, help="YYYY-MM")
         for command in (balances, statements):
@@ -41,6 +46,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
             shops = _shops(opts["shop"])
+            if opts["action"] == "daily":
+                self._daily(shops)
+                return
             rows = self._statements(shops, opts["month"]) if opts["action"] == "statements" else self._balances(shops)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
@@ -63,6 +71,14 @@ class Command(BaseCommand):
                     "topup_deadline": row.topup_deadline and row.topup_deadline.isoformat(), "overdue": row.overdue,
                 })
         return rows
+
+    def _daily(self, shops: list[Shop]) -> None:
+        now = moment(None)
+        last_month = statements.previous_month(local_day(now))
+        for shop in shops:
+            suspended = enforce_deadlines(shop=shop, now=now)
+            issued = statements.issue_statements(shop=shop, month=last_month, now=now)
+            self.stdout.write(f"{shop.slug}: {len(suspended)} suspended, {len(issued)} statements for {last_month:%Y-%m}")
 
     def _statements(self, shops: list[Shop], month: str) -> list[dict[str, Any]]:
         first = statements.parse_month(month)
