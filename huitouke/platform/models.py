@@ -319,6 +319,7 @@ class MemberPoints(ShopScoped):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     delta = models.BigIntegerField(_("points"))
     consumption = models.ForeignKey(Consumption, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    prize = models.ForeignKey("Prize", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     idempotency_key = models.CharField(max_length=120)
     at = models.DateTimeField(_("at"), default=timezone.now)
 
@@ -367,3 +368,20 @@ class StatementLine(ShopScoped):
 
     def __str__(self) -> str:
         return f"{self.statement} #{self.consumption_id}"
+
+
+class Prize(ShopScoped):
+    """A prize in the operator's catalogue that members exchange their points for."""
+
+    name = models.CharField(_("name"), max_length=100)
+    points_cost = models.PositiveBigIntegerField(_("points"))
+    stock = models.PositiveIntegerField(_("in stock"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("prize")
+        verbose_name_plural = _("prizes")
+        ordering = ["shop", "points_cost", "name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -38,3 +38,19 @@ def member_from_token(*, shop: Shop, token: str, now: dt.datetime) -> Member | N
 def qr_svg(token: str) -> str:
     """An inline SVG QR code of the token, for the member's phone screen (a scanner gun types it back)."""
     return segno.make(token, error="m").svg_inline(scale=4, dark="#1f2937")
+
+
+PAGE_SALT = "huitouke.platform.member-page"
+
+
+def page_token(member: Member) -> str:
+    """The member's own page link (long-lived, like the loyalty card): it shows her points and her QR code."""
+    return signing.dumps([member.shop_id, member.pk], salt=PAGE_SALT, compress=True)
+
+
+def member_from_page_token(token: str) -> Member | None:
+    try:
+        shop_id, member_id = signing.loads(token, salt=PAGE_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    return Member.objects.filter(shop_id=shop_id, pk=member_id).first()

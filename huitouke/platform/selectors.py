@@ -131,3 +131,9 @@ def statement_for(*, shop: Shop, statement_id: int, merchant: Merchant | None) -
     if merchant is not None:
         found = found.filter(merchant=merchant)
     return found.first()
+
+
+def prizes(*, shop: Shop | int) -> QuerySet:
+    from huitouke.platform.models import Prize
+
+    return Prize.objects.for_shop(shop).filter(active=True).order_by("points_cost", "name")

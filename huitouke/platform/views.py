@@ -13,10 +13,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 
 from huitouke.core.errors import NotFound
 from huitouke.core.pii import mask_phone
-from huitouke.platform import selectors
+from huitouke.platform import qr, selectors
 from huitouke.platform.exports import csv_response
 from huitouke.platform.models import Merchant
 from huitouke.platform.services.common import moment
@@ -80,3 +81,34 @@ def statement_csv(request: HttpRequest, statement_id: int) -> HttpResponse:
     if found is None:
         raise Http404("no such statement")
     return csv_response(found)
+
+
+def _member_or_404(token: str):
+    member = qr.member_from_page_token(token)
+    if member is None:
+        raise Http404("no such member page")
+    return member
+
+
+@never_cache
+def member_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The member's page behind a signed link (no login): masked phone, points, prizes, the till QR code."""
+    member = _member_or_404(token)
+    response = render(request, "platform/member.html", {
+        "member": member, "masked": mask_phone(member.phone_e164), "token": token,
+        "prizes": selectors.prizes(shop=member.shop_id), "qr": _fresh_qr(member),
+        "refresh_seconds": int(qr.LIFETIME.total_seconds() * 3 // 4),
+    })
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@never_cache
+def member_qr(request: HttpRequest, token: str) -> HttpResponse:
+    """A fresh short-lived QR code (the page swaps it in with HTMX before the last one expires)."""
+    return HttpResponse(_fresh_qr(_member_or_404(token)))
+
+
+def _fresh_qr(member) -> str:
+    return qr.qr_svg(qr.member_token(member, now=moment(None)))
