@@ -117,3 +117,22 @@ def test_balance_always_equals_the_sum_of_entries_and_a_plain_reference(tenant_a
     merchant.refresh_from_db()
     assert merchant.balance == expected == balance.balance_from_entries(shop=tenant_a.shop, merchant=merchant)
     assert (merchant.topup_deadline is not None) == (merchant.balance < 500)
+
+
+def test_the_operator_signs_tops_up_records_group_buys_and_links_logins_from_the_shell(tenant_a, capsys):
+    slug = tenant_a.shop.slug
+    call_command("platform", "sign", "--shop", slug, "--name", "老王", "--store", "朝阳店", "--discount", "0.85",
+                 "--valid-until", "2099-12-31", "--json")
+    signed_row = json.loads(capsys.readouterr().out)[0]
+    assert signed_row["balance"] == "5000.00"
+    merchant_id = str(signed_row["merchant_id"])
+    call_command("platform", "topup", "--shop", slug, "--merchant", merchant_id, "--amount", "5000", "--key", "bank-1")
+    call_command("platform", "topup", "--shop", slug, "--merchant", merchant_id, "--amount", "5000", "--key", "bank-1")
+    call_command("platform", "group-buy", "--shop", slug, "--merchant", merchant_id, "--phone", "13812345678",
+                 "--day", "2026-02-01")
+    call_command("platform", "link-login", "--shop", slug, "--merchant", merchant_id, "--user", "shop-a-owner")
+    assert Merchant.objects.get().balance == Decimal("10000.00")
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("platform", "topup", "--shop", slug, "--merchant", merchant_id, "--amount", "100", "--key", "x")
