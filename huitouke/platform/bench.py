@@ -8,7 +8,6 @@ PostgreSQL one). Reported, never asserted (figures go to bench/RESULTS.md).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import time
 from dataclasses import asdict
@@ -92,23 +91,11 @@ def platform_run(*, clients: int, per_client: int, merchants: int, per_merchant:
 def platform_bench(*, database_url: str | None, clients: int, per_client: int, merchants: int, per_merchant: int,
                    console: Console) -> dict[str, Any]:
     """Migrate a scratch database, run the measurement in a child, print the table."""
-    import subprocess
-    import sys
+    from huitouke.demo.bench import run_on_scratch
 
-    from huitouke.demo.bench import BENCH_DIR, REPO, bench_env
-
-    scratch = BENCH_DIR / "platform.sqlite3"
-    if database_url is None:
-        for suffix in ("", "-wal", "-shm"):
-            scratch.with_name(scratch.name + suffix).unlink(missing_ok=True)
-    env = bench_env(database_url or f"sqlite:///{scratch}")
-    subprocess.run([sys.executable, "-m", "huitouke", "migrate", "-v", "0"], env=env, cwd=REPO, check=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "huitouke", "bench", "platform-run", "--clients", str(clients), "--per-client",
-         str(per_client), "--merchants", str(merchants), "--per-merchant", str(per_merchant)],
-        env=env, cwd=REPO, check=True, text=True, stdout=subprocess.PIPE,
-    )
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = run_on_scratch("platform", database_url, "bench", "platform-run", "--clients", str(clients),
+                            "--per-client", str(per_client), "--merchants", str(merchants),
+                            "--per-merchant", str(per_merchant))
     table = Table(title=f"platform, {report['clients']} concurrent tills, {report['vendor']}")
     for column in ("", "operations", "per second / seconds", "p50 ms", "p99 ms", "target"):
         table.add_column(column)
