@@ -130,6 +130,11 @@ def test_the_operator_signs_tops_up_records_group_buys_and_links_logins_from_the
     call_command("platform", "topup", "--shop", slug, "--merchant", merchant_id, "--amount", "5000", "--key", "bank-1")
     call_command("platform", "group-buy", "--shop", slug, "--merchant", merchant_id, "--phone", "13812345678",
                  "--day", "2026-02-01")
+    capsys.readouterr()
+    call_command("platform", "group-buy", "--shop", slug, "--merchant", merchant_id, "--phone", "13812345678",
+                 "--day", "2026-02-02", "--json")
+    bought = json.loads(capsys.readouterr().out)[0]
+    assert bought["member"] == "138****5678" and bought["member_page"].startswith("/platform/m/")
     call_command("platform", "link-login", "--shop", slug, "--merchant", merchant_id, "--user", "shop-a-owner")
     assert Merchant.objects.get().balance == Decimal("10000.00")
     from django.core.management.base import CommandError

@@ -18,7 +18,7 @@ from huitouke.core.models import Shop
 from huitouke.core.money import fmt
 from huitouke.core.selectors import shop_by_slug, staff_by_username
 from huitouke.core.timeutil import local_day
-from huitouke.platform import selectors
+from huitouke.platform import qr, selectors
 from huitouke.platform.models import Merchant
 from huitouke.platform.services import actors, statements
 from huitouke.platform.services.actors import Terms
@@ -121,7 +121,8 @@ class Command(BaseCommand):
         if opts["action"] == "group-buy":
             bought = actors.record_group_buy(shop=shop, merchant=merchant, phone=opts["phone"],
                                              day=iso_date(opts["day"], option="--day"))
-            return {"merchant_id": merchant.pk, "group_buy_id": bought.pk, "member": str(bought.member)}
+            return {"merchant_id": merchant.pk, "group_buy_id": bought.pk, "member": str(bought.member),
+                    "member_page": f"/platform/m/{qr.page_token(bought.member)}/"}
         staff = staff_by_username(shop=shop, username=opts["user"])
         actors.link_login(shop=shop, merchant=merchant, staff=staff)
         return {"merchant_id": merchant.pk, "login": opts["user"]}
