@@ -137,3 +137,14 @@ def prizes(*, shop: Shop | int) -> QuerySet:
     from huitouke.platform.models import Prize
 
     return Prize.objects.for_shop(shop).filter(active=True).order_by("points_cost", "name")
+
+
+def verification_of(*, shop: Shop, merchant: Merchant, verification_id: int):
+    """An eligible verification of this merchant (the till records against it), else NotFound."""
+    from huitouke.platform.models import Verification
+
+    found = (Verification.objects.for_shop(shop).select_related("member")
+             .filter(merchant=merchant, pk=verification_id, outcome=Verification.Outcome.ELIGIBLE).first())
+    if found is None:
+        raise NotFound("verify the member first", field="verification")
+    return found

@@ -14,12 +14,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
 
-from huitouke.core.errors import NotFound
+from huitouke.core.errors import DomainError, Invalid, NotFound
+from huitouke.core.money import MoneyError, money
 from huitouke.core.pii import mask_phone
 from huitouke.platform import qr, selectors
 from huitouke.platform.exports import csv_response
-from huitouke.platform.models import Merchant
+from huitouke.platform.models import Merchant, Method
+from huitouke.platform.services import consumption, verification
 from huitouke.platform.services.common import moment
 
 
@@ -112,3 +115,49 @@ def member_qr(request: HttpRequest, token: str) -> HttpResponse:
 
 def _fresh_qr(member) -> str:
     return qr.qr_svg(qr.member_token(member, now=moment(None)))
+
+
+@_staff_only
+@require_http_methods(["GET", "POST"])
+def till(request: HttpRequest) -> HttpResponse:
+    """The till page of a merchant login: verify by phone or a scanned QR code (a scanner gun types the token
+    into the field), then record the amount paid. Each record's key is its verification, so a double submit
+    records once."""
+    merchant = selectors.merchant_of(shop=request.shop, staff=request.staff)
+    if merchant is None:
+        raise PermissionDenied(_("The till is for merchant logins."))
+    context: dict[str, Any] = {"merchant": merchant, "stores": merchant.stores.order_by("name")}
+    if request.method == "POST":
+        try:
+            context.update(_till_action(request, merchant))
+        except DomainError as exc:
+            context["error"] = exc.message
+    template = "platform/_till_result.html" if request.headers.get("HX-Request") == "true" else "platform/till.html"
+    return render(request, template, context)
+
+
+def _amount(request: HttpRequest):
+    try:
+        return money(request.POST.get("amount") or "")
+    except MoneyError as exc:
+        raise Invalid(_("Type the amount paid, e.g. 128.50."), field="amount") from exc
+
+
+def _till_action(request: HttpRequest, merchant: Merchant) -> dict[str, Any]:
+    store = request.POST.get("store") or None
+    if request.POST.get("action") == "record":
+        checked = selectors.verification_of(shop=request.shop, merchant=merchant,
+                                            verification_id=int(request.POST.get("verification") or 0))
+        record = consumption.record_consumption(
+            shop=request.shop, merchant=merchant, phone=checked.member.phone_e164, amount=_amount(request),
+            idempotency_key=f"till-{checked.pk}", store=checked.store_id, verification=checked, staff=request.staff,
+        )
+        return {"recorded": record, "member": mask_phone(checked.member.phone_e164)}
+    text = (request.POST.get("code") or "").strip()
+    by_qr = bool(text) and not any(ch.isdigit() for ch in text[:1]) and not text.startswith("+")
+    result = verification.verify(
+        shop=request.shop, merchant=merchant, method=Method.QR if by_qr else Method.PHONE,
+        phone=None if by_qr else text, token=text if by_qr else None, store=int(store) if store else None,
+        staff=request.staff,
+    )
+    return {"result": result, "discount": verification.discount_of(result)}

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from huitouke.core.models import Role
 from huitouke.platform.services import actors, balance, consumption, statements
@@ -63,3 +64,29 @@ def test_a_merchant_sees_its_own_portal_masked_and_never_anothers(world):
     assert download.status_code == 200 and "138****5678" in download.content.decode()
     assert logged_in(tenant.owner).get(f"/platform/merchants/{b.pk}/").status_code == 200
     assert Client().get("/platform/").status_code == 302
+
+
+def test_the_till_page_verifies_by_phone_or_scanned_qr_and_records_once(world):
+    from huitouke.platform import qr
+    from huitouke.platform.models import Consumption, Member
+
+    tenant, a, b, statement, logins = world
+    till = logins["A店"]
+    assert till.get("/platform/till/").status_code == 200
+    checked = till.post("/platform/till/", {"action": "verify", "code": PHONE})
+    html = checked.content.decode()
+    assert "138****5678" in html and PHONE not in html and 'name="verification"' in html
+    verification_id = html.split('name="verification" value="')[1].split('"')[0]
+    for _ in range(2):  # a double submit records once
+        recorded = till.post("/platform/till/", {"action": "record", "verification": verification_id, "amount": "66"})
+        assert recorded.status_code == 200 and "660" in recorded.content.decode()
+    assert Consumption.objects.filter(merchant=a, amount="66").count() == 1
+    assert "128.50" in till.post("/platform/till/", {"action": "record", "verification": verification_id,
+                                                      "amount": "abc"}).content.decode()
+    token = qr.member_token(Member.objects.get(), now=timezone.now())
+    scanned = till.post("/platform/till/", {"action": "verify", "code": token}, HTTP_HX_REQUEST="true")
+    assert "138****5678" in scanned.content.decode() and "<html" not in scanned.content.decode()
+    assert logins["B店"].post("/platform/till/", {"action": "record", "verification": verification_id,
+                                                  "amount": "1"}).status_code == 200  # shows "verify first"
+    assert Consumption.objects.filter(merchant=b).count() == 0
+    assert logged_in(tenant.owner).get("/platform/till/").status_code == 403
