@@ -6,12 +6,23 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 
 from huitouke.core.errors import NotFound
 from huitouke.core.models import Shop, Staff
 from huitouke.core.timeutil import local_day
-from huitouke.platform.models import Agreement, BalanceEntry, Member, Merchant, MerchantStaff, Statement
+from huitouke.customers.phones import parse_phone
+from huitouke.platform.models import (
+    Agreement,
+    BalanceEntry,
+    Consumption,
+    Member,
+    Merchant,
+    MerchantStaff,
+    Prize,
+    Statement,
+    Verification,
+)
 
 
 def agreement_in_force(*, shop: Shop, merchant: Merchant, at: dt.datetime) -> Agreement | None:
@@ -73,8 +84,6 @@ def balances(*, shop: Shop, at: dt.datetime) -> list[BalanceRow]:
 
 
 def member_by_phone(*, shop: Shop, phone: str) -> Member:
-    from huitouke.customers.phones import parse_phone
-
     parsed = parse_phone(phone)
     member = Member.objects.for_shop(shop).filter(phone_e164=parsed.e164).first() if parsed.e164 else None
     if member is None:
@@ -99,10 +108,6 @@ class Console:
 
 def console(*, shop: Shop, at: dt.datetime) -> Console:
     """The operator's figures: merchants with balances and suspensions, this month's spend, statements."""
-    from django.db.models import Count, Sum
-
-    from huitouke.platform.models import Consumption
-
     rows = balances(shop=shop, at=at)
     today = local_day(at)
     month = Consumption.objects.for_shop(shop).filter(month=today.replace(day=1)).aggregate(
@@ -118,9 +123,7 @@ def console(*, shop: Shop, at: dt.datetime) -> Console:
     )
 
 
-def consumptions_of(*, shop: Shop, merchant: Merchant, limit: int = 50) -> QuerySet:
-    from huitouke.platform.models import Consumption
-
+def consumptions_of(*, shop: Shop, merchant: Merchant, limit: int = 50) -> QuerySet[Consumption]:
     return (Consumption.objects.for_shop(shop).filter(merchant=merchant).select_related("member", "store")
             .order_by("-completed_at", "-id")[:limit])
 
@@ -133,16 +136,12 @@ def statement_for(*, shop: Shop, statement_id: int, merchant: Merchant | None) -
     return found.first()
 
 
-def prizes(*, shop: Shop | int) -> QuerySet:
-    from huitouke.platform.models import Prize
-
+def prizes(*, shop: Shop | int) -> QuerySet[Prize]:
     return Prize.objects.for_shop(shop).filter(active=True).order_by("points_cost", "name")
 
 
-def verification_of(*, shop: Shop, merchant: Merchant, verification_id: int):
+def verification_of(*, shop: Shop, merchant: Merchant, verification_id: int) -> Verification:
     """An eligible verification of this merchant (the till records against it), else NotFound."""
-    from huitouke.platform.models import Verification
-
     found = (Verification.objects.for_shop(shop).select_related("member")
              .filter(merchant=merchant, pk=verification_id, outcome=Verification.Outcome.ELIGIBLE).first())
     if found is None:
