@@ -113,6 +113,7 @@ def _register_routers() -> None:
     from huitouke.engagement.api import router as engagement_router
     from huitouke.loyalty.api import router as loyalty_router
     from huitouke.orders.api import imports_router, orders_router, products_router
+    from huitouke.platform.api import router as platform_router
     from huitouke.quality.api import router as quality_router
 
     api.add_router("", core_router)
@@ -124,6 +125,7 @@ def _register_routers() -> None:
     api.add_router("/loyalty", loyalty_router)
     api.add_router("/engagement", engagement_router)
     api.add_router("/quality", quality_router)
+    api.add_router("/platform", platform_router)
     api.add_router("", _fallback)  # last: it matches every path
 
 

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "huitouke.loyalty",
     "huitouke.engagement",
     "huitouke.quality",
+    "huitouke.platform",
     "huitouke.web",
     "huitouke.demo",
 ]

@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("huitouke.loyalty.urls")),
     path("", include("huitouke.quality.urls")),
     path("", include("huitouke.engagement.urls")),
+    path("", include("huitouke.platform.urls")),
     path("", include("huitouke.web.urls")),
 ]

@@ -45,6 +45,20 @@ def bench_env(database_url: str | None) -> dict[str, str]:
     return env
 
 
+def run_on_scratch(name: str, database_url: str | None, *args: str) -> dict[str, Any]:
+    """Migrate a scratch database (var/bench/NAME.sqlite3, recreated, unless `database_url` names one), run
+    `huitouke ARGS` against it in a child process and return the JSON of its last output line."""
+    scratch = BENCH_DIR / f"{name}.sqlite3"
+    if database_url is None:
+        for suffix in ("", "-wal", "-shm"):
+            scratch.with_name(scratch.name + suffix).unlink(missing_ok=True)
+    env = bench_env(database_url or f"sqlite:///{scratch}")
+    subprocess.run([sys.executable, "-m", "huitouke", "migrate", "-v", "0"], env=env, cwd=REPO, check=True)
+    done = subprocess.run([sys.executable, "-m", "huitouke", *args], env=env, cwd=REPO, check=True, text=True,
+                          stdout=subprocess.PIPE)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def _huitouke(*args: str, env: dict[str, str], capture: bool = False) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "huitouke", *args], env=env, cwd=REPO, check=True, text=True,

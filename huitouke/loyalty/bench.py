@@ -9,7 +9,6 @@ Reported, never asserted (figures go to bench/RESULTS.md).
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import time
@@ -134,22 +133,10 @@ def checkout_run(*, clients: int, per_client: int) -> dict[str, Any]:
 
 def checkout_bench(*, database_url: str | None, clients: int, per_client: int, console: Console) -> dict[str, Any]:
     """Migrate a scratch database, run the measurement in a child, print the table."""
-    import subprocess
-    import sys
+    from huitouke.demo.bench import run_on_scratch
 
-    from huitouke.demo.bench import BENCH_DIR, REPO, bench_env
-
-    scratch = BENCH_DIR / "checkout.sqlite3"
-    if database_url is None:
-        for suffix in ("", "-wal", "-shm"):
-            scratch.with_name(scratch.name + suffix).unlink(missing_ok=True)
-    env = bench_env(database_url or f"sqlite:///{scratch}")
-    subprocess.run([sys.executable, "-m", "huitouke", "migrate", "-v", "0"], env=env, cwd=REPO, check=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "huitouke", "bench", "checkout-run", "--clients", str(clients),
-         "--per-client", str(per_client)], env=env, cwd=REPO, check=True, text=True, stdout=subprocess.PIPE,
-    )
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = run_on_scratch("checkout", database_url, "bench", "checkout-run", "--clients", str(clients),
+                            "--per-client", str(per_client))
     console.print(_table(report))
     return report
 

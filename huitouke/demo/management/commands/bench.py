@@ -14,7 +14,7 @@ from huitouke.demo import bench
 
 class Command(BaseCommand):
     help = ("Benchmarks (in var/bench/): `bench http` page latency, `bench demo` build time, `bench import` "
-            "import speed and memory, `bench analytics` model speed against lifetimes, `bench checkout` loyalty commits/s.")
+            "import speed and memory, `bench analytics` model speed against lifetimes, `bench checkout` loyalty commits/s, `bench platform` till and statements.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="which", required=True)
@@ -42,10 +42,30 @@ class Command(BaseCommand):
         run = sub.add_parser("checkout-run", help="(internal) the checkout measurement, on the current database")
         run.add_argument("--clients", type=int, default=8)
         run.add_argument("--per-client", type=int, default=250)
+        platform = sub.add_parser("platform", help="platform: verify + record per second, monthly statements time")
+        platform_run = sub.add_parser("platform-run", help="(internal) the platform measurement, on the current database")
+        for command in (platform, platform_run):
+            command.add_argument("--clients", type=int, default=4, help="concurrent tills (default 4)")
+            command.add_argument("--per-client", type=int, default=250, help="verifications + records per till")
+            command.add_argument("--merchants", type=int, default=100, help="merchants for the statements run")
+            command.add_argument("--per-merchant", type=int, default=1000, help="records per merchant in the month")
+        platform.add_argument("--database-url", help="database to use (default: a scratch SQLite file)")
+        platform.add_argument("--json", type=Path, help="also write the results as JSON here")
         sub.add_parser("probe", help="(internal) print sample ids and search terms of the demo as JSON")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         console = Console(file=self.stdout._out, width=max(120, Console().width))  # type: ignore[attr-defined]
+        if opts["which"] in ("platform", "platform-run"):
+            from huitouke.platform import bench as platform_bench
+
+            sizes = {name: opts[name] for name in ("clients", "per_client", "merchants", "per_merchant")}
+            if opts["which"] == "platform-run":
+                self.stdout.write(json.dumps(platform_bench.platform_run(**sizes)))
+                return
+            report = platform_bench.platform_bench(database_url=opts["database_url"], console=console, **sizes)
+            if opts["json"]:
+                opts["json"].write_text(json.dumps(report, indent=2))
+            return
         if opts["which"] == "checkout-run":
             from huitouke.loyalty.bench import checkout_run
 

@@ -1,0 +1,149 @@
+"""Reads of platform mode, always scoped by the operator's shop (and by the merchant for merchant logins)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, QuerySet, Sum
+
+from huitouke.core.errors import NotFound
+from huitouke.core.models import Shop, Staff
+from huitouke.core.timeutil import local_day
+from huitouke.customers.phones import parse_phone
+from huitouke.platform.models import (
+    Agreement,
+    BalanceEntry,
+    Consumption,
+    Member,
+    Merchant,
+    MerchantStaff,
+    Prize,
+    Statement,
+    Verification,
+)
+
+
+def agreement_in_force(*, shop: Shop, merchant: Merchant, at: dt.datetime) -> Agreement | None:
+    """The terms in force at that moment: the newest version already effective then."""
+    return (
+        Agreement.objects.for_shop(shop).filter(merchant=merchant, effective_from__lte=at)
+        .order_by("-effective_from", "-version").first()
+    )
+
+
+def pending_changes(*, shop: Shop, merchant: Merchant, at: dt.datetime) -> QuerySet[Agreement]:
+    return Agreement.objects.for_shop(shop).filter(merchant=merchant, effective_from__gt=at).order_by("effective_from")
+
+
+def merchant_of(*, shop: Shop, staff: Staff) -> Merchant | None:
+    """The merchant a login acts for, or None for the operator's own staff."""
+    link = MerchantStaff.objects.for_shop(shop).filter(staff=staff).select_related("merchant").first()
+    return link.merchant if link else None
+
+
+def merchant_for(*, shop: Shop, staff: Staff, merchant_id: int) -> Merchant:
+    """A merchant the caller may see: any for operator staff, only its own for a merchant login (else 404)."""
+    own = merchant_of(shop=shop, staff=staff)
+    if own is not None and own.pk != merchant_id:
+        raise NotFound("no such merchant", field="merchant")
+    found = Merchant.objects.for_shop(shop).filter(pk=merchant_id).first()
+    if found is None:
+        raise NotFound("no such merchant", field="merchant")
+    return found
+
+
+def balance_history(*, shop: Shop, merchant: Merchant) -> QuerySet[BalanceEntry]:
+    return BalanceEntry.objects.for_shop(shop).filter(merchant=merchant).order_by("at", "id")
+
+
+@dataclass(frozen=True)
+class BalanceRow:
+    merchant_id: int
+    name: str
+    balance: Decimal
+    status: str
+    suspended_reason: str
+    low_since: dt.date | None
+    topup_deadline: dt.date | None
+    overdue: bool
+
+
+def balances(*, shop: Shop, at: dt.datetime) -> list[BalanceRow]:
+    """Every merchant's balance, top-up deadline and suspension, for the operator."""
+    today = local_day(at)
+    return [
+        BalanceRow(
+            merchant_id=m.pk, name=m.name, balance=m.balance, status=m.status, suspended_reason=m.suspended_reason,
+            low_since=local_day(m.low_since) if m.low_since else None, topup_deadline=m.topup_deadline,
+            overdue=m.topup_deadline is not None and today > m.topup_deadline,
+        )
+        for m in Merchant.objects.for_shop(shop).order_by("name")
+    ]
+
+
+def member_by_phone(*, shop: Shop, phone: str) -> Member:
+    parsed = parse_phone(phone)
+    member = Member.objects.for_shop(shop).filter(phone_e164=parsed.e164).first() if parsed.e164 else None
+    if member is None:
+        raise NotFound("no platform member with this phone number", field="phone")
+    return member
+
+
+def statements_of(*, shop: Shop, merchant: Merchant) -> QuerySet[Statement]:
+    return Statement.objects.for_shop(shop).filter(merchant=merchant).select_related("merchant").order_by("-month")
+
+
+@dataclass(frozen=True)
+class Console:
+    merchants: list[BalanceRow]
+    suspended: int
+    in_arrears: int  # balance below the minimum, deadline running or past
+    month_spend: Decimal
+    month_consumptions: int
+    statements_due: list[Statement]  # issued, settle-by day not yet past
+    statements_overdue: list[Statement]  # settle-by day past while the merchant's balance is negative
+
+
+def console(*, shop: Shop, at: dt.datetime) -> Console:
+    """The operator's figures: merchants with balances and suspensions, this month's spend, statements."""
+    rows = balances(shop=shop, at=at)
+    today = local_day(at)
+    month = Consumption.objects.for_shop(shop).filter(month=today.replace(day=1)).aggregate(
+        s=Sum("amount"), n=Count("id"))
+    recent = list(Statement.objects.for_shop(shop).select_related("merchant").filter(
+        month__gte=(today.replace(day=1) - dt.timedelta(days=62)).replace(day=1)).order_by("due_on", "merchant__name"))
+    return Console(
+        merchants=rows, suspended=sum(r.status == Merchant.Status.SUSPENDED or r.overdue for r in rows),
+        in_arrears=sum(r.topup_deadline is not None for r in rows),
+        month_spend=month["s"] or Decimal("0.00"), month_consumptions=month["n"] or 0,
+        statements_due=[s for s in recent if s.due_on >= today],
+        statements_overdue=[s for s in recent if s.due_on < today and s.merchant.balance < 0],
+    )
+
+
+def consumptions_of(*, shop: Shop, merchant: Merchant, limit: int = 50) -> QuerySet[Consumption]:
+    return (Consumption.objects.for_shop(shop).filter(merchant=merchant).select_related("member", "store")
+            .order_by("-completed_at", "-id")[:limit])
+
+
+def statement_for(*, shop: Shop, statement_id: int, merchant: Merchant | None) -> Statement | None:
+    """A statement the caller may see: any of the operator's, or only its own merchant's (None otherwise)."""
+    found = Statement.objects.for_shop(shop).select_related("merchant").filter(pk=statement_id)
+    if merchant is not None:
+        found = found.filter(merchant=merchant)
+    return found.first()
+
+
+def prizes(*, shop: Shop | int) -> QuerySet[Prize]:
+    return Prize.objects.for_shop(shop).filter(active=True).order_by("points_cost", "name")
+
+
+def verification_of(*, shop: Shop, merchant: Merchant, verification_id: int) -> Verification:
+    """An eligible verification of this merchant (the till records against it), else NotFound."""
+    found = (Verification.objects.for_shop(shop).select_related("member")
+             .filter(merchant=merchant, pk=verification_id, outcome=Verification.Outcome.ELIGIBLE).first())
+    if found is None:
+        raise NotFound("verify the member first", field="verification")
+    return found

@@ -1,0 +1,179 @@
+"""Merchants (with their stores and logins), members, group-buys and agreement versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Max
+
+from huitouke.core.errors import Conflict, Invalid
+from huitouke.core.models import Shop, Staff
+from huitouke.customers.phones import parse_phone
+from huitouke.platform.models import (
+    Agreement,
+    GroupBuy,
+    Member,
+    Merchant,
+    MerchantStaff,
+    MerchantStore,
+    Method,
+)
+from huitouke.platform.services.common import moment, own_merchant
+
+NOTICE = dt.timedelta(hours=24)
+
+
+def _rate(value: Decimal | str, field_name: str, *, low: Decimal = Decimal(0), high: Decimal = Decimal(1)) -> Decimal:
+    try:
+        rate = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise Invalid(f"{field_name} is not a number", field=field_name) from exc
+    if not rate.is_finite() or not low <= rate <= high or rate.as_tuple().exponent < -4:
+        raise Invalid(f"{field_name} must be between {low} and {high} with at most 4 decimals", field=field_name)
+    return rate
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What an agreement version says; checked before anything is written."""
+
+    discount_rate: Decimal
+    methods: tuple[str, ...] = (Method.PHONE, Method.BACKOFFICE, Method.QR)
+    excluded_items: tuple[str, ...] = ()
+    validity: str = Agreement.Validity.FIXED
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+    valid_days: int | None = None
+    store_names: tuple[str, ...] = ()  # empty: every store of the merchant
+    commission: str = Agreement.Commission.FLAT
+    commission_rate: Decimal = Decimal("0.05")
+    commission_tiers: tuple[tuple[Decimal, Decimal], ...] = field(default=())
+    most_favoured: bool = True
+
+    def checked(self) -> Terms:
+        _rate(self.discount_rate, "discount_rate", low=Decimal("0.01"))
+        if not self.methods or set(self.methods) - set(Method.values):
+            raise Invalid(f"methods must be some of {', '.join(Method.values)}", field="methods")
+        if self.validity == Agreement.Validity.FIXED:
+            if not (self.valid_from and self.valid_until) or self.valid_from > self.valid_until:
+                raise Invalid("fixed validity needs valid_from ≤ valid_until", field="valid_until")
+        elif self.validity == Agreement.Validity.AFTER_GROUP_BUY:
+            if not self.valid_days or self.valid_days < 1:
+                raise Invalid("validity after the group-buy needs valid_days ≥ 1", field="valid_days")
+        else:
+            raise Invalid("validity must be fixed or after_group_buy", field="validity")
+        if self.commission == Agreement.Commission.FLAT:
+            _rate(self.commission_rate, "commission_rate")
+        elif self.commission == Agreement.Commission.TIERED:
+            thresholds = [Decimal(str(t)) for t, _ in self.commission_tiers]
+            if not thresholds or thresholds[0] != 0 or thresholds != sorted(set(thresholds)):
+                raise Invalid("tiers need ascending, distinct thresholds starting at 0", field="commission_tiers")
+            for _, rate in self.commission_tiers:
+                _rate(rate, "commission_tiers")
+        else:
+            raise Invalid("commission must be flat or tiered", field="commission")
+        return self
+
+
+@transaction.atomic
+def create_merchant(*, shop: Shop, name: str, stores: list[str] | tuple[str, ...] = ()) -> Merchant:
+    """A merchant with its stores; its deposit and first agreement follow (`balance.sign_merchant`)."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise Invalid("a merchant needs a name of 1 to 100 characters", field="name")
+    if Merchant.objects.for_shop(shop).filter(name=name).exists():
+        raise Conflict(f"a merchant named {name!r} already exists", field="name")
+    merchant = Merchant.objects.create(shop=shop, name=name)
+    for store in stores:
+        add_store(shop=shop, merchant=merchant, name=store)
+    return merchant
+
+
+@transaction.atomic
+def add_store(*, shop: Shop, merchant: Merchant, name: str, address: str = "") -> MerchantStore:
+    merchant = own_merchant(shop, merchant)
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("a store needs a name", field="name")
+    store, _ = MerchantStore.objects.get_or_create(
+        shop=shop, merchant=merchant, name=name[:100], defaults={"address": address[:200]}
+    )
+    return store
+
+
+@transaction.atomic
+def link_login(*, shop: Shop, merchant: Merchant, staff: Staff) -> MerchantStaff:
+    """Make a staff account of the operator's shop a login of this merchant (and of no other)."""
+    merchant = own_merchant(shop, merchant)
+    if staff.shop_id != shop.pk:
+        raise Invalid("the login belongs to another operator", field="staff")
+    link, created = MerchantStaff.objects.get_or_create(shop=shop, staff=staff, defaults={"merchant": merchant})
+    if not created and link.merchant_id != merchant.pk:
+        raise Conflict("this login already acts for another merchant", field="staff")
+    return link
+
+
+def member_by_phone(*, shop: Shop, phone: str) -> Member | None:
+    parsed = parse_phone(phone)
+    if parsed.e164 is None:
+        raise Invalid("a masked phone cannot identify a member", field="phone")
+    return Member.objects.for_shop(shop).filter(phone_e164=parsed.e164).first()
+
+
+@transaction.atomic
+def enrol_member(*, shop: Shop, phone: str) -> Member:
+    parsed = parse_phone(phone)
+    if parsed.e164 is None:
+        raise Invalid("a masked phone cannot identify a member", field="phone")
+    member, _ = Member.objects.get_or_create(shop=shop, phone_e164=parsed.e164)
+    return member
+
+
+@transaction.atomic
+def record_group_buy(*, shop: Shop, merchant: Merchant, phone: str, day: dt.date, reference: str = "") -> GroupBuy:
+    """The member joined a group-buy at the merchant: she is now eligible for its repeat-customer discount."""
+    merchant = own_merchant(shop, merchant)
+    member = enrol_member(shop=shop, phone=phone)
+    group_buy, _ = GroupBuy.objects.get_or_create(
+        shop=shop, merchant=merchant, member=member, day=day, defaults={"reference": reference[:100]}
+    )
+    return group_buy
+
+
+@transaction.atomic
+def submit_agreement(
+    *, shop: Shop, merchant: Merchant, terms: Terms, effective_from: dt.datetime | None = None,
+    staff: Staff | None = None, now: dt.datetime | None = None,
+) -> Agreement:
+    """A new version of the terms. The first (signing) may take effect at once; a change takes effect no
+    earlier than 24 hours after it was submitted (the notice the agreement promises), by default exactly then."""
+    now = moment(now)
+    merchant = own_merchant(shop, merchant)
+    terms.checked()
+    last = Agreement.objects.filter(shop=shop, merchant=merchant).aggregate(v=Max("version"))["v"] or 0
+    earliest = now if last == 0 else now + NOTICE
+    effective_from = effective_from or earliest
+    if effective_from < earliest:
+        raise Invalid(
+            f"a change takes effect no earlier than 24 hours after it is submitted ({earliest:%Y-%m-%d %H:%M} UTC)",
+            field="effective_from", code="notice_period",
+        )
+    stores = []
+    for name in terms.store_names:
+        store = MerchantStore.objects.filter(shop=shop, merchant=merchant, name=name).first()
+        if store is None:
+            raise Invalid(f"the merchant has no store {name!r}", field="stores")
+        stores.append(store)
+    agreement = Agreement.objects.create(
+        shop=shop, merchant=merchant, version=last + 1, discount_rate=Decimal(str(terms.discount_rate)),
+        excluded_items=list(terms.excluded_items), validity=terms.validity, valid_from=terms.valid_from,
+        valid_until=terms.valid_until, valid_days=terms.valid_days, methods=list(terms.methods),
+        commission=terms.commission, commission_rate=Decimal(str(terms.commission_rate)),
+        commission_tiers=[[str(t), str(r)] for t, r in terms.commission_tiers], most_favoured=terms.most_favoured,
+        effective_from=effective_from, submitted_at=now, submitted_by=staff,
+    )
+    agreement.stores.set(stores)
+    return agreement

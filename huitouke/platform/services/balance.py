@@ -1,0 +1,178 @@
+"""The merchant's prepaid balance: deposit at signing, top-ups, commission deductions, adjustments.
+
+Every write holds the merchant's row lock (on SQLite also the writer turn), appends one entry and moves the
+cached balance by the same amount, so the balance always equals the sum of the entries. When the balance
+falls below the minimum the merchant is alerted and given 5 Chinese working days (official holidays and
+adjusted workdays, `chinese-calendar`) to top up; past that deadline it is suspended until a top-up brings
+the balance back to the minimum. Prepayments are never refunded, so there is no refund entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import chinese_calendar
+from django.db import transaction
+from django.db.models import Sum
+
+from huitouke.core.dblock import write_turn
+from huitouke.core.errors import Conflict, Forbidden, Invalid
+from huitouke.core.models import Role, Shop, Staff
+from huitouke.core.money import ZERO, money
+from huitouke.core.timeutil import local_day
+from huitouke.platform.models import BalanceAlert, BalanceEntry, Merchant
+from huitouke.platform.services.actors import Terms, create_merchant, submit_agreement
+from huitouke.platform.services.common import check_key, locked_merchant, moment, own_merchant
+
+DEPOSIT = Decimal("5000.00")
+MIN_TOPUP = Decimal("5000.00")
+LOW_BALANCE = Decimal("500.00")
+TOPUP_WORKING_DAYS = 5
+SUSPENDED_FOR_BALANCE = "prepaid balance below 500 yuan past the top-up deadline"
+Kind = BalanceEntry.Kind
+
+
+def topup_deadline(day: dt.date) -> dt.date:
+    """The fifth Chinese working day after `day` (weekends and official holidays skipped, adjusted
+    working weekends counted)."""
+    return chinese_calendar.find_workday(TOPUP_WORKING_DAYS, day)
+
+
+def _operator(shop: Shop, staff: Staff | None) -> None:
+    if staff is None:
+        return  # the CLI, run by the operator
+    if staff.shop_id != shop.pk or staff.role not in (Role.OWNER, Role.MANAGER) or hasattr(staff, "merchant_link"):
+        raise Forbidden("only the operator's owner or a manager can record this")
+
+
+def append(
+    merchant: Merchant, *, kind: str, amount: Decimal, key: str, at: dt.datetime, **fields,
+) -> BalanceEntry:
+    """Append one entry to a locked merchant, then apply the low-balance and resumption rules."""
+    entry = BalanceEntry.objects.create(
+        shop_id=merchant.shop_id, merchant=merchant, kind=kind, amount=amount, idempotency_key=key, at=at, **fields
+    )
+    merchant.balance = money(merchant.balance + amount)
+    update = ["balance"]
+    if merchant.balance < LOW_BALANCE and merchant.topup_deadline is None:
+        merchant.low_since = at
+        merchant.topup_deadline = topup_deadline(local_day(at))
+        BalanceAlert.objects.create(
+            shop_id=merchant.shop_id, merchant=merchant, balance=merchant.balance, deadline=merchant.topup_deadline,
+            at=at,
+        )
+        update += ["low_since", "topup_deadline"]
+    elif merchant.balance >= LOW_BALANCE and merchant.topup_deadline is not None:
+        merchant.low_since = merchant.topup_deadline = None
+        update += ["low_since", "topup_deadline"]
+        if merchant.status == Merchant.Status.SUSPENDED and merchant.suspended_reason == SUSPENDED_FOR_BALANCE:
+            merchant.status, merchant.suspended_reason = Merchant.Status.ACTIVE, ""
+            update += ["status", "suspended_reason"]
+    merchant.save(update_fields=update)
+    return entry
+
+
+def replayed(shop: Shop, key: str, kind: str, merchant: Merchant) -> BalanceEntry | None:
+    entry = BalanceEntry.objects.filter(shop=shop, idempotency_key=key).first()
+    if entry is not None and (entry.kind != kind or entry.merchant_id != merchant.pk):
+        raise Conflict("this idempotency key was already used for a different balance entry", field="idempotency_key")
+    return entry
+
+
+def _write(shop: Shop, merchant: Merchant, *, kind: str, amount: Decimal, key: str, now: dt.datetime | None,
+           **fields) -> BalanceEntry:
+    key, at = check_key(key), moment(now)
+    with write_turn(), transaction.atomic():
+        locked = locked_merchant(shop, merchant)
+        return replayed(shop, key, kind, locked) or append(locked, kind=kind, amount=amount, key=key, at=at, **fields)
+
+
+def sign_merchant(
+    *, shop: Shop, name: str, terms: Terms, stores: tuple[str, ...] = (), deposit: Decimal = DEPOSIT,
+    staff: Staff | None = None, now: dt.datetime | None = None,
+) -> Merchant:
+    """Signing: the merchant, its stores, its first agreement (in force at once) and the deposit."""
+    _operator(shop, staff)
+    deposit = money(deposit)
+    if deposit < DEPOSIT:
+        raise Invalid(f"the deposit at signing is at least {DEPOSIT} yuan", field="deposit")
+    with write_turn(), transaction.atomic():
+        merchant = create_merchant(shop=shop, name=name, stores=stores)
+        submit_agreement(shop=shop, merchant=merchant, terms=terms, staff=staff, now=now)
+        append(merchant, kind=Kind.DEPOSIT, amount=deposit, key=f"deposit:{merchant.pk}", at=moment(now), staff=staff,
+               reason="deposit at signing")
+    merchant.refresh_from_db()
+    return merchant
+
+
+def top_up(
+    *, shop: Shop, merchant: Merchant, amount: Decimal, idempotency_key: str, staff: Staff | None = None,
+    now: dt.datetime | None = None,
+) -> BalanceEntry:
+    """A top-up the operator received (at least 5000 yuan); it lifts a balance suspension."""
+    _operator(shop, staff)
+    amount = money(amount)
+    if amount < MIN_TOPUP:
+        raise Invalid(f"a top-up is at least {MIN_TOPUP} yuan", field="amount")
+    return _write(shop, merchant, kind=Kind.TOPUP, amount=amount, key=idempotency_key, now=now, staff=staff,
+                  reason="top-up")
+
+
+def adjust_balance(
+    *, shop: Shop, merchant: Merchant, amount: Decimal, reason: str, idempotency_key: str, staff: Staff | None = None,
+    now: dt.datetime | None = None,
+) -> BalanceEntry:
+    """A correction by the operator (a settled dispute, say), with its reason; positive or negative."""
+    _operator(shop, staff)
+    amount = money(amount)
+    if amount == ZERO:
+        raise Invalid("an adjustment cannot be zero", field="amount")
+    if not (reason or "").strip():
+        raise Invalid("an adjustment needs a reason", field="reason")
+    return _write(shop, merchant, kind=Kind.ADJUSTMENT, amount=amount, key=idempotency_key, now=now, staff=staff,
+                  reason=reason.strip()[:300])
+
+
+def deduct_commission(*, merchant: Merchant, amount: Decimal, statement, at: dt.datetime) -> BalanceEntry:
+    """The issued statement's commission (caller holds the merchant's lock); may leave the balance in arrears."""
+    key = f"commission:{statement.pk}"
+    return replayed(merchant.shop, key, Kind.COMMISSION, merchant) or append(
+        merchant, kind=Kind.COMMISSION, amount=-money(amount), key=key, at=at, statement=statement,
+        reason=f"commission {statement.month:%Y-%m}",
+    )
+
+
+def is_overdue(merchant: Merchant, at: dt.datetime) -> bool:
+    """Past the top-up deadline with the balance still low (whether or not the suspension job has run)."""
+    return merchant.topup_deadline is not None and local_day(at) > merchant.topup_deadline
+
+
+def suspension_reason(merchant: Merchant, at: dt.datetime) -> str | None:
+    if merchant.status == Merchant.Status.SUSPENDED:
+        return merchant.suspended_reason or "the merchant is suspended"
+    if is_overdue(merchant, at):
+        return SUSPENDED_FOR_BALANCE
+    return None
+
+
+def enforce_deadlines(*, shop: Shop, now: dt.datetime | None = None) -> list[Merchant]:
+    """Suspend every active merchant past its top-up deadline (run daily; verification also checks)."""
+    at = moment(now)
+    suspended = []
+    for merchant_id in Merchant.objects.for_shop(shop).filter(
+        status=Merchant.Status.ACTIVE, topup_deadline__lt=local_day(at)
+    ).values_list("id", flat=True):
+        with write_turn(), transaction.atomic():
+            merchant = locked_merchant(shop, merchant_id)
+            if merchant.status == Merchant.Status.ACTIVE and is_overdue(merchant, at):
+                merchant.status, merchant.suspended_reason = Merchant.Status.SUSPENDED, SUSPENDED_FOR_BALANCE
+                merchant.save(update_fields=["status", "suspended_reason"])
+                suspended.append(merchant)
+    return suspended
+
+
+def balance_from_entries(*, shop: Shop, merchant: Merchant) -> Decimal:
+    merchant = own_merchant(shop, merchant)
+    total = BalanceEntry.objects.filter(shop=shop, merchant=merchant).aggregate(s=Sum("amount"))["s"]
+    return ZERO if total is None else total

@@ -1,0 +1,41 @@
+"""Helpers shared by the platform services: keys, scope checks, clocks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from huitouke.core.errors import Invalid, NotFound
+from huitouke.core.models import Shop
+from huitouke.platform.models import Merchant
+
+
+def check_key(key: str) -> str:
+    key = (key or "").strip()
+    if not key or len(key) > 120:
+        raise Invalid("an idempotency key of 1 to 120 characters is required", field="idempotency_key")
+    return key
+
+
+def moment(now: dt.datetime | None) -> dt.datetime:
+    """The injected clock, or now; always aware."""
+    if now is None:
+        return timezone.now()
+    if now.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware datetime")
+    return now
+
+
+def own_merchant(shop: Shop, merchant: Merchant | int) -> Merchant:
+    """The merchant if it belongs to the operator's shop; another operator's is a 404."""
+    merchant_id = merchant.pk if isinstance(merchant, Merchant) else merchant
+    found = Merchant.objects.for_shop(shop).filter(pk=merchant_id).first()
+    if found is None:
+        raise NotFound("no such merchant", field="merchant")
+    return found
+
+
+def locked_merchant(shop: Shop, merchant: Merchant | int) -> Merchant:
+    merchant_id = own_merchant(shop, merchant).pk
+    return Merchant.objects.select_for_update().get(shop=shop, pk=merchant_id)

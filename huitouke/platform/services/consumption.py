@@ -1,0 +1,151 @@
+"""Recording what a verified member spent, the points it earns her, and corrections (reversal + new record).
+
+A record is written under the member's row lock with its points entry, so her cached points balance always
+equals the sum of her entries. It counts in the statement of the Shanghai month in which it completed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+
+from huitouke.core.dblock import write_turn
+from huitouke.core.errors import Conflict, Invalid, NotFound
+from huitouke.core.models import Shop, Staff
+from huitouke.core.money import ZERO, money, to_fen
+from huitouke.core.timeutil import local_day
+from huitouke.platform.models import Consumption, Member, MemberPoints, Merchant, MerchantStore, Verification
+from huitouke.platform.selectors import member_by_phone
+from huitouke.platform.services.common import check_key, moment, own_merchant
+from huitouke.platform.services.verification import eligibility, own_store
+
+POINTS_PER_YUAN = 10
+MAX_AMOUNT = Decimal("1000000.00")
+
+
+def points_for(amount: Decimal) -> int:
+    """10 points per yuan, whole points, rounded down (¥12.34 → 123)."""
+    return to_fen(amount) * POINTS_PER_YUAN // 100
+
+
+def month_of(moment_: dt.datetime) -> dt.date:
+    return local_day(moment_).replace(day=1)
+
+
+def _points(member: Member, *, kind: str, delta: int, key: str, consumption: Consumption, at: dt.datetime) -> None:
+    if delta:
+        MemberPoints.objects.create(shop_id=member.shop_id, member=member, kind=kind, delta=delta,
+                                    idempotency_key=key, consumption=consumption, at=at)
+        member.points_balance += delta
+        member.save(update_fields=["points_balance"])
+
+
+def _replayed(shop: Shop, merchant: Merchant, key: str, member: Member, amount: Decimal) -> Consumption | None:
+    found = Consumption.objects.filter(shop=shop, merchant=merchant, idempotency_key=key).first()
+    if found is not None and (found.member_id != member.pk or found.amount != amount):
+        raise Conflict("this idempotency key was already used for a different consumption", field="idempotency_key")
+    return found
+
+
+def record_consumption(
+    *, shop: Shop, merchant: Merchant, phone: str, amount: Decimal, idempotency_key: str,
+    items: list[str] | tuple[str, ...] = (), store: MerchantStore | int | None = None,
+    started_at: dt.datetime | None = None, completed_at: dt.datetime | None = None,
+    verification: Verification | int | None = None, staff: Staff | None = None, now: dt.datetime | None = None,
+) -> Consumption:
+    """The merchant records a repeat customer's spend (after discount); she earns points for it.
+
+    The member must be eligible under the terms in force when the purchase started (or completed). A retry
+    with the same key returns the first record.
+    """
+    now, key = moment(now), check_key(idempotency_key)
+    amount = money(amount)
+    if not ZERO < amount <= MAX_AMOUNT:
+        raise Invalid(f"the amount must be above 0 and at most {MAX_AMOUNT}", field="amount")
+    completed_at = completed_at or now
+    if started_at and started_at > completed_at:
+        raise Invalid("a consumption cannot complete before it started", field="started_at")
+    if completed_at > now + dt.timedelta(minutes=5):
+        raise Invalid("a consumption cannot complete in the future", field="completed_at")
+    items = [str(item)[:100] for item in items][:100]
+    with write_turn(), transaction.atomic():
+        merchant = own_merchant(shop, merchant)
+        store = own_store(shop, merchant, store)
+        member = Member.objects.select_for_update().get(pk=member_by_phone(shop=shop, phone=phone).pk)
+        if (earlier := _replayed(shop, merchant, key, member, amount)) is not None:
+            return earlier
+        verified = None
+        if verification is not None:
+            verification_id = verification.pk if isinstance(verification, Verification) else verification
+            verified = Verification.objects.filter(shop=shop, merchant=merchant, pk=verification_id,
+                                                   member=member).first()
+            if verified is None:
+                raise NotFound("no such verification of this member at this merchant", field="verification")
+        verdict = eligibility(shop=shop, merchant=merchant, member=member, store=store, at=started_at or completed_at)
+        if not verdict.eligible:
+            raise Conflict(f"not a repeat-customer purchase: {verdict.reason}", code=verdict.outcome)
+        excluded = sorted(set(items) & set(verdict.agreement.excluded_items))
+        if excluded:
+            raise Invalid(f"items excluded from the discount: {', '.join(excluded)}", field="items")
+        record = Consumption.objects.create(
+            shop=shop, merchant=merchant, member=member, store=store, agreement=verdict.agreement,
+            verification=verified, amount=amount, items=items, points=points_for(amount), started_at=started_at,
+            completed_at=completed_at, month=month_of(completed_at), idempotency_key=key, staff=staff, recorded_at=now,
+        )
+        _points(member, kind=MemberPoints.Kind.EARN, delta=record.points, key=f"earn:{record.pk}",
+                consumption=record, at=now)
+    return record
+
+
+def correct_consumption(
+    *, shop: Shop, merchant: Merchant, consumption: Consumption | int, amount: Decimal | None, reason: str,
+    idempotency_key: str, staff: Staff | None = None, now: dt.datetime | None = None,
+) -> tuple[Consumption, Consumption | None]:
+    """Reverse a record (and its points) and, unless `amount` is None, write the corrected one in its place.
+
+    Both count in the month they were written; the original and its statement stay as they were."""
+    now, key = moment(now), check_key(idempotency_key)
+    if not (reason or "").strip():
+        raise Invalid("a correction needs a reason", field="reason")
+    with write_turn(), transaction.atomic():
+        merchant = own_merchant(shop, merchant)
+        consumption_id = consumption.pk if isinstance(consumption, Consumption) else consumption
+        original = Consumption.objects.filter(shop=shop, merchant=merchant, pk=consumption_id,
+                                              kind=Consumption.Kind.RECORD).first()
+        if original is None:
+            raise NotFound("no such consumption record at this merchant", field="consumption")
+        member = Member.objects.select_for_update().get(pk=original.member_id)
+        existing = Consumption.objects.filter(shop=shop, merchant=merchant, reverses=original).first()
+        if existing is not None:
+            if existing.idempotency_key != f"{key}:reversal":
+                raise Conflict("this record was already corrected", field="consumption", code="already_corrected")
+            return existing, Consumption.objects.filter(shop=shop, merchant=merchant, idempotency_key=key).first()
+        reversal = Consumption.objects.create(
+            shop=shop, merchant=merchant, member=member, store=original.store, agreement=original.agreement,
+            kind=Consumption.Kind.REVERSAL, reverses=original, amount=-original.amount, items=original.items,
+            points=-original.points, completed_at=now, month=month_of(now), idempotency_key=f"{key}:reversal",
+            staff=staff, reason=reason.strip()[:300], recorded_at=now,
+        )
+        _points(member, kind=MemberPoints.Kind.REVERSAL, delta=-original.points, key=f"reversal:{original.pk}",
+                consumption=reversal, at=now)
+        replacement = None
+        if amount is not None:
+            amount = money(amount)
+            if not ZERO < amount <= MAX_AMOUNT:
+                raise Invalid(f"the amount must be above 0 and at most {MAX_AMOUNT}", field="amount")
+            replacement = Consumption.objects.create(
+                shop=shop, merchant=merchant, member=member, store=original.store, agreement=original.agreement,
+                amount=amount, items=original.items, points=points_for(amount), started_at=original.started_at,
+                completed_at=now, month=month_of(now), idempotency_key=key, staff=staff,
+                reason=f"correction of #{original.pk}: {reason.strip()}"[:300], recorded_at=now,
+            )
+            _points(member, kind=MemberPoints.Kind.EARN, delta=replacement.points, key=f"earn:{replacement.pk}",
+                    consumption=replacement, at=now)
+    return reversal, replacement
+
+
+def points_from_entries(*, shop: Shop, member: Member) -> int:
+    return MemberPoints.objects.filter(shop=shop, member=member).aggregate(s=Sum("delta"))["s"] or 0

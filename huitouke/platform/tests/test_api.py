@@ -1,0 +1,108 @@
+"""The till API: verify and record with idempotency keys; a merchant login sees and acts for its own merchant
+only (another's rows are 404); refusals and lockouts in the one error shape."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from huitouke.core.models import Role
+from huitouke.core.services import create_token
+from huitouke.platform.models import Verification
+from huitouke.platform.services import actors
+from huitouke.platform.services import verification as verification_service
+from huitouke.platform.tests.helpers import signed
+from huitouke.testing.api import JSON, assert_error, client_for
+from huitouke.testing.factories import StaffFactory
+
+pytestmark = pytest.mark.django_db
+PHONE = "13812345678"
+
+
+def login_for(shop, merchant, name):
+    staff = StaffFactory(shop=shop, user__username=name, role=Role.ASSOCIATE)
+    actors.link_login(shop=shop, merchant=merchant, staff=staff)
+    return client_for(create_token(staff=staff)[1])
+
+
+@pytest.fixture
+def setup(tenant_a):
+    shop = tenant_a.shop
+    valid = {"valid_from": dt.date(2026, 1, 1), "valid_until": dt.date(2099, 12, 31)}
+    a, b = signed(shop, "A店", **valid), signed(shop, "B店", **valid)
+    actors.record_group_buy(shop=shop, merchant=a, phone=PHONE, day=dt.date(2026, 2, 1))
+    return tenant_a, a, b, login_for(shop, a, "till-a"), login_for(shop, b, "till-b")
+
+
+def post(client, path, body, key=None):
+    extra = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    return client.post(f"/api/v1/platform{path}", body, content_type=JSON, **extra)
+
+
+def test_a_till_verifies_and_records_once_per_idempotency_key(setup):
+    _, a, _, till_a, _ = setup
+    checked = post(till_a, "/verify", {"phone": PHONE})
+    assert checked.status_code == 200, checked.content
+    body = checked.json()
+    assert body["eligible"] and body["member"] == "138****5678" and body["discount_rate"] == "0.8500"
+    payload = {"phone": PHONE, "amount": "88.80", "verification_id": body["verification_id"]}
+    first = post(till_a, "/consumptions", payload, key="till-1")
+    assert first.status_code == 201, first.content
+    assert (first.json()["amount"], first.json()["points"]) == ("88.80", 888)
+    again = post(till_a, "/consumptions", payload, key="till-1")
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert_error(post(till_a, "/consumptions", payload), 422, "invalid", "Idempotency-Key")
+    fixed = post(till_a, f"/consumptions/{first.json()['id']}/correct", {"amount": "80", "reason": "typo"}, key="fix")
+    assert fixed.status_code == 200 and fixed.json()["reversal"]["amount"] == "-88.80"
+    listed = till_a.get("/api/v1/platform/consumptions").json()
+    assert listed["count"] == 3
+
+
+def test_merchant_a_cannot_see_or_act_for_merchant_b(setup):
+    _, a, b, till_a, till_b = setup
+    recorded = post(till_a, "/consumptions", {"phone": PHONE, "amount": "10"}, key="k").json()
+    assert_error(till_b.get(f"/api/v1/platform/balance?merchant_id={a.pk}"), 404, "not_found", "merchant")
+    assert_error(post(till_b, "/verify", {"phone": PHONE, "merchant_id": a.pk}), 404, "not_found", "merchant")
+    assert till_b.get("/api/v1/platform/consumptions").json()["count"] == 0
+    assert_error(post(till_b, f"/consumptions/{recorded['id']}/correct", {"reason": "x"}, key="z"), 404, "not_found",
+                 "consumption")
+    assert till_b.get("/api/v1/platform/balance").json()["merchant"] == "B店"
+    refused = post(till_b, "/consumptions", {"phone": PHONE, "amount": "10"}, key="k")
+    assert_error(refused, 409, "no_group_buy")
+
+
+def test_operator_staff_name_the_merchant_and_issue_member_qr_codes(setup):
+    tenant, a, _, till_a, _ = setup
+    operator = client_for(tenant.token)
+    assert_error(post(operator, "/verify", {"phone": PHONE}), 422, "invalid", "merchant_id")
+    issued = post(operator, "/members/qr", {"phone": PHONE})
+    assert issued.status_code == 200 and issued.json()["svg"].startswith("<svg")
+    scanned = post(till_a, "/verify", {"method": "qr", "token": issued.json()["token"]})
+    assert scanned.json()["eligible"] and scanned.json()["member"] == "138****5678"
+    assert_error(post(till_a, "/members/qr", {"phone": PHONE}), 403, "forbidden")
+    assert operator.get(f"/api/v1/platform/balance?merchant_id={a.pk}").json()["balance"] == "5000.00"
+
+
+def test_enumeration_lockout_answers_429_and_is_logged(setup, monkeypatch):
+    _, _, _, till_a, _ = setup
+    for index in range(verification_service.MAX_MISSES):
+        assert post(till_a, "/verify", {"phone": f"1391234{index:04d}"}).json()["outcome"] == "not_member"
+    assert_error(post(till_a, "/verify", {"phone": PHONE}), 429, "throttled")
+    assert Verification.objects.filter(outcome="locked").count() == 1
+
+
+def test_a_merchant_downloads_its_own_statement_as_csv_and_not_anothers(setup):
+    from huitouke.platform.services import consumption, statements
+    from huitouke.platform.tests.helpers import at
+
+    tenant, a, b, till_a, till_b = setup
+    consumption.record_consumption(shop=tenant.shop, merchant=a, phone=PHONE, amount="100", idempotency_key="s",
+                                   completed_at=at(2026, 3, 3), now=at(2026, 3, 3))
+    statement = statements.issue_statement(shop=tenant.shop, merchant=a, month=dt.date(2026, 3, 1), now=at(2026, 4, 1))
+    listed = till_a.get("/api/v1/platform/statements").json()
+    assert [(s["month"], s["commission"]) for s in listed] == [("2026-03", "5.00")]
+    download = till_a.get(f"/api/v1/platform/statements/{statement.pk}.csv")
+    assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
+    assert "138****5678" in download.content.decode() and PHONE not in download.content.decode()
+    assert_error(till_b.get(f"/api/v1/platform/statements/{statement.pk}.csv"), 404, "not_found", "statement")
