@@ -14,6 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -91,17 +92,17 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 
 def _save_programme(request: HttpRequest, settings_form: ProgrammeForm, ladder_forms) -> str | None:
-    """Both saves in the services' own transactions; a refused ladder leaves the settings saved only
-    when they were valid on their own (the service checks the ladder against them)."""
+    """Settings and ladder in one transaction: a refused ladder leaves the settings as they were too."""
     rungs = [
         programme.TierInput(**{name: form.cleaned_data[name] for name in TierForm.base_fields})
         for form in ladder_forms.forms
         if form.cleaned_data and not form.cleaned_data.get("DELETE")
     ]
+    changes = {name: settings_form.cleaned_data[name] for name in programme.SETTINGS_FIELDS}
     try:
-        changes = {name: settings_form.cleaned_data[name] for name in programme.SETTINGS_FIELDS}
-        programme.update_programme(shop=request.shop, **changes)
-        programme.set_ladder(shop=request.shop, tiers=rungs)
+        with transaction.atomic():
+            programme.update_programme(shop=request.shop, **changes)
+            programme.set_ladder(shop=request.shop, tiers=rungs)
     except DomainError as exc:
         return exc.message
     return None

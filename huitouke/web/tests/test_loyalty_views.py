@@ -43,10 +43,12 @@ def test_owner_sets_the_programme_and_a_three_rung_ladder(owner_client, tenant_a
 
 
 def test_a_tier_beyond_the_margin_guard_is_refused_with_the_reason(owner_client, tenant_a):
-    response = owner_client.post("/loyalty/", ladder_post([{"name": "亏本卡", "discount_percent": "40"}]))
+    response = owner_client.post("/loyalty/", ladder_post([{"name": "亏本卡", "discount_percent": "40"}],
+                                                          points_per_yuan="7"))
     assert response.status_code == 200
     assert "gives 40% off, more than the margin guard" in response.content.decode()
     assert Tier.objects.filter(shop=tenant_a.shop, name="亏本卡").count() == 0
+    assert Programme.objects.get(shop=tenant_a.shop).points_per_yuan == 10  # nothing half-saved
 
 
 def test_an_associate_sees_the_programme_but_cannot_change_it(associate_client, tenant_a):
