@@ -20,8 +20,9 @@ from django.utils import timezone
 
 from huitouke.analytics.models.scores import CustomerScore
 from huitouke.analytics.models.tags import AutoTagRule, RuleKind
-from huitouke.core.errors import Forbidden, Invalid, NotFound
-from huitouke.core.models import Role, Shop, Staff
+from huitouke.core.errors import Invalid, NotFound
+from huitouke.core.models import Shop, Staff
+from huitouke.core.services import require_manager
 from huitouke.core.timeutil import today
 from huitouke.customers.models import Calendar, Customer
 from huitouke.customers.services import replace_auto_tags
@@ -112,8 +113,8 @@ def update_rule(
 
 def require_editor(*, shop: Shop, staff: Staff | None) -> None:
     """Rules are the shop's policy: its owner and managers change or apply them (`None`: the shell operator)."""
-    if staff is not None and (staff.shop_id != shop.pk or staff.role not in (Role.OWNER, Role.MANAGER)):
-        raise Forbidden("only the shop's owner or a manager can change or apply auto-tag rules")
+    if staff is not None:
+        require_manager(shop=shop, staff=staff, action="change or apply auto-tag rules")
 
 
 def clean_tag_name(kind: str, name: str) -> str:

@@ -21,9 +21,10 @@ from huitouke.analytics.models.holdout import by_calibration_frequency
 from huitouke.analytics.models.scores import CustomerScore, ModelRun, Segment
 from huitouke.analytics.models.settings import AnalyticsSettings
 from huitouke.analytics.models.summary import customer_summary
-from huitouke.core.errors import Forbidden, Invalid
-from huitouke.core.models import Role, Shop, Staff
+from huitouke.core.errors import Invalid
+from huitouke.core.models import Shop, Staff
 from huitouke.core.money import from_fen
+from huitouke.core.services import require_manager
 from huitouke.core.timeutil import today
 from huitouke.orders.models import Order
 
@@ -326,8 +327,7 @@ THRESHOLD_FIELDS = ("lost_after_days", "new_within_days", "high_score", "risk_p_
 def update_thresholds(*, shop: Shop, staff: Staff, **changes: Any) -> AnalyticsSettings:
     """Change the shop's analytics thresholds (owner or manager); they apply from the next refresh
     (segments) or at once (risk and win-back lists)."""
-    if staff.shop_id != shop.pk or staff.role not in (Role.OWNER, Role.MANAGER):
-        raise Forbidden("only the shop's owner or a manager can change the analytics thresholds")
+    require_manager(shop=shop, staff=staff, action="change the analytics thresholds")
     if unknown := set(changes) - set(THRESHOLD_FIELDS):
         raise Invalid(f"unknown setting(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
     limits = AnalyticsSettings.objects.select_for_update().filter(shop=shop).first() or AnalyticsSettings(shop=shop)

@@ -10,6 +10,7 @@ from django_tasks import task
 
 from huitouke.analytics.services import refresh_scores
 from huitouke.core.models import Shop
+from huitouke.core.services import enqueue_for_every_shop
 
 
 @task()
@@ -21,7 +22,4 @@ def refresh_shop_scores(shop_id: int) -> dict:
 
 def enqueue_refresh_all() -> list[int]:
     """Queue a score refresh for every shop; the ids of the shops queued, in id order."""
-    shop_ids = list(Shop.objects.order_by("id").values_list("id", flat=True))
-    for shop_id in shop_ids:
-        refresh_shop_scores.enqueue(shop_id)
-    return shop_ids
+    return enqueue_for_every_shop(refresh_shop_scores)

@@ -81,6 +81,9 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", _("Auditor (mystery shopper)")
 
 
+MANAGER_ROLES = (Role.OWNER, Role.MANAGER)  # who sets the shop's policy and may see full personal data
+
+
 class Staff(ShopScoped):
     """A login's membership in one shop, with its role."""
 
@@ -104,7 +107,7 @@ class Staff(ShopScoped):
     @property
     def can_view_pii(self) -> bool:
         """Owners and managers may reveal full personal data (each reveal is logged)."""
-        return self.role in (Role.OWNER, Role.MANAGER)
+        return self.role in MANAGER_ROLES
 
 
 class ApiToken(ShopScoped):

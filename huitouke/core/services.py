@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from huitouke.core.errors import Conflict, Invalid, NotFound
-from huitouke.core.models import ApiToken, Platform, Role, Shop, Staff, Store
+from huitouke.core.errors import Conflict, Forbidden, Invalid, NotFound
+from huitouke.core.models import MANAGER_ROLES, ApiToken, Platform, Role, Shop, Staff, Store
 
 TOKEN_PREFIX = "htk_"
 
@@ -99,3 +100,18 @@ def revoke_token(*, shop: Shop, token_id: int) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     return token
+
+
+def require_manager(*, shop: Shop, staff: Staff, action: str) -> None:
+    """The shop's policy (programme, thresholds, corrections) is for its owner and managers: Forbidden names
+    the action ("… can adjust points") otherwise, also for another shop's staff."""
+    if staff.shop_id != shop.pk or staff.role not in MANAGER_ROLES:
+        raise Forbidden(f"only the shop's owner or a manager can {action}")
+
+
+def enqueue_for_every_shop(task: Any) -> list[int]:
+    """Queue a per-shop background job (`task(shop_id)`) for every shop; the ids queued, in id order."""
+    shop_ids = list(Shop.objects.order_by("id").values_list("id", flat=True))
+    for shop_id in shop_ids:
+        task.enqueue(shop_id)
+    return shop_ids

@@ -13,8 +13,8 @@ from django.urls import reverse
 from ninja import Header, Path, Query, Router, Status
 
 from huitouke.core.api import MAX_ID, PageQuery, caller, paginate
-from huitouke.core.errors import Forbidden, Invalid
-from huitouke.core.models import Role
+from huitouke.core.errors import Invalid
+from huitouke.core.services import require_manager
 from huitouke.customers.selectors import customer_by_id
 from huitouke.loyalty import selectors
 from huitouke.loyalty.card import card_token
@@ -117,8 +117,7 @@ def put_tiers(request: HttpRequest, payload: LadderIn) -> dict[str, Any]:
 
 
 def _require_manager(request: HttpRequest) -> None:
-    if caller(request).role not in (Role.OWNER, Role.MANAGER):
-        raise Forbidden("only the shop's owner or a manager can change the loyalty programme")
+    require_manager(shop=request.shop, staff=caller(request), action="change the loyalty programme")
 
 
 @router.get("/members/{customer_id}", response=MemberOut, summary="Tier, points, coupons and the next tier")

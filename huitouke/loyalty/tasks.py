@@ -5,6 +5,7 @@ from __future__ import annotations
 from django_tasks import task
 
 from huitouke.core.models import Shop
+from huitouke.core.services import enqueue_for_every_shop
 from huitouke.loyalty.services.coupons import issue_birthday_coupons
 from huitouke.loyalty.services.points import expire_points, reverse_refunded_orders
 from huitouke.loyalty.services.programme import review_tiers
@@ -25,7 +26,4 @@ def daily_loyalty(shop_id: int) -> dict:
 
 def enqueue_daily_all() -> list[int]:
     """Queue the daily round for every shop; the ids of the shops queued, in id order."""
-    shop_ids = list(Shop.objects.order_by("id").values_list("id", flat=True))
-    for shop_id in shop_ids:
-        daily_loyalty.enqueue(shop_id)
-    return shop_ids
+    return enqueue_for_every_shop(daily_loyalty)

@@ -14,9 +14,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 
-from huitouke.core.errors import Conflict, Forbidden, Invalid
-from huitouke.core.models import Role, Shop, Staff
+from huitouke.core.errors import Conflict, Invalid
+from huitouke.core.models import Shop, Staff
 from huitouke.core.money import to_fen
+from huitouke.core.services import require_manager
 from huitouke.core.timeutil import today
 from huitouke.customers.models import Customer
 from huitouke.loyalty import ledger
@@ -136,8 +137,7 @@ def adjust_points(
 ) -> PointsEntry:
     """A correction by an owner or manager, with the reason; it may not take the balance below zero."""
     key = _check_key(idempotency_key)
-    if staff.shop_id != shop.pk or staff.role not in (Role.OWNER, Role.MANAGER):
-        raise Forbidden("only the shop's owner or a manager can adjust points")
+    require_manager(shop=shop, staff=staff, action="adjust points")
     if not (reason or "").strip():
         raise Invalid("an adjustment needs a reason", field="reason")
     _check_points(abs(delta) if isinstance(delta, int) and not isinstance(delta, bool) else 0, "delta")
