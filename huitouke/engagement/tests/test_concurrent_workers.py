@@ -13,7 +13,7 @@ from huitouke.engagement.models import Message
 from huitouke.engagement.services.delivery import deliver_due
 from huitouke.engagement.services.outbox import enqueue_message
 from huitouke.engagement.tests.conftest import NOON, contactable
-from huitouke.loyalty.tests.test_concurrency import run_together
+from huitouke.testing.concurrency import run_together
 from huitouke.testing.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,43 +5,21 @@ Run on PostgreSQL (row locks, READ COMMITTED) in CI's second pass, and on SQLite
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from django.db import connections
 from django.db.models import Sum
 
-from huitouke.core.errors import DomainError
 from huitouke.loyalty.models import Checkout, Coupon, Membership, PointsEntry
 from huitouke.loyalty.services import checkout, coupons
 from huitouke.loyalty.services import points as points_service
 from huitouke.orders.models import Order, ProductRole
+from huitouke.testing.concurrency import run_together
 from huitouke.testing.factories import CustomerFactory, ProductFactory
 from huitouke.testing.fixtures import make_tenant
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run work(0..count-1) in `count` threads released at once; each returns a value or the error it raised."""
-    barrier = threading.Barrier(count)
-
-    def one(index: int) -> Any:
-        try:
-            barrier.wait()
-            return work(index)
-        except DomainError as exc:
-            return exc
-        finally:
-            connections.close_all()  # this thread's connection
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(one, range(count)))
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from decimal import Decimal
 import pytest
 from django.db.models import Sum
 
-from huitouke.loyalty.tests.test_concurrency import run_together
 from huitouke.platform.models import BalanceEntry, Consumption, Member, MemberPoints, Merchant
 from huitouke.platform.services import actors, balance, consumption, statements
 from huitouke.platform.tests.helpers import at, signed
+from huitouke.testing.concurrency import run_together
 from huitouke.testing.fixtures import make_tenant
 
 pytestmark = pytest.mark.django_db(transaction=True)
