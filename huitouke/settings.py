@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "huitouke.core.middleware.ShopMiddleware",
+    "huitouke.core.middleware.ApiMethodNotAllowedMiddleware",
 ]
 
 ROOT_URLCONF = "huitouke.urls"

@@ -99,3 +99,14 @@ def test_empty_body_is_422(tenant_a):
 def test_unknown_api_path_is_404_json(tenant_a, url):
     assert_error(client_for(tenant_a.token).get(url), 404, "not_found")
     assert_error(Client().get(url), 404, "not_found")
+
+
+@pytest.mark.parametrize(("method", "url", "allowed"), [
+    ("delete", "/api/v1/me", "GET"),
+    ("put", "/api/v1/customers", "GET, POST"),
+])
+def test_wrong_method_is_405_in_our_shape_and_names_the_allowed_ones(tenant_a, method, url, allowed):
+    response = getattr(client_for(tenant_a.token), method)(url)
+    assert_error(response, 405, "method_not_allowed")
+    assert sorted(response["Allow"].split(", ")) == sorted(allowed.split(", "))
+    assert allowed.split(", ")[0] in response.json()["message"]
