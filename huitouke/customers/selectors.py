@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop
@@ -25,7 +26,7 @@ def customer_by_id(*, shop: Shop, customer_id: int) -> Customer:
         .filter(pk=customer_id).first()
     )
     if customer is None:
-        raise NotFound(f"no customer {customer_id}", field="customer")
+        raise NotFound(_("no customer %(id)s"), field="customer", params={"id": customer_id})
     return customer
 
 
@@ -47,7 +48,7 @@ def customer_by_phone(*, shop: Shop, phone: str) -> Customer | None:
     """The shop's customer with this full phone (matched in E.164), or None; a masked phone is Invalid."""
     parsed = parse_phone(phone)
     if parsed.e164 is None:
-        raise Invalid("a masked phone cannot identify a customer; send the full number", field="phone")
+        raise Invalid(_("a masked phone cannot identify a customer; send the full number"), field="phone")
     row = CustomerPhone.objects.for_shop(shop).select_related("customer").filter(e164=parsed.e164).first()
     return row.customer if row else None
 

@@ -61,7 +61,7 @@ def _or_404(call, **kwargs: Any) -> Any:
     try:
         return call(**kwargs)
     except NotFound as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
 
 
 def _int(value: Any) -> int:
@@ -77,7 +77,7 @@ def _run(request: HttpRequest, call, success: str, **kwargs: Any) -> tuple[Any, 
     try:
         result = call(**kwargs)
     except DomainError as exc:
-        return None, exc.message
+        return None, exc.localized()
     messages.success(request, success)
     return result, None
 
@@ -179,7 +179,7 @@ def message_preview(request: HttpRequest) -> HttpResponse:
             text = preview_text(shop=request.shop, customer=customer, kind=kind,
                                 template=form.cleaned_data["template"] or None)
         except DomainError as exc:
-            error = exc.message
+            error = exc.localized()
         else:
             problems = library.tone_problems(text, kind=kind)
             sms = outgoing_text(shop=request.shop, kind=kind, channel=MessageChannel.SMS, text=text)
@@ -235,7 +235,7 @@ def _add_task(request: HttpRequest, form: TaskForm) -> str | None:
     try:
         customer = customer_by_id(shop=request.shop, customer_id=form.cleaned_data.pop("customer_id"))
     except DomainError as exc:
-        return exc.message
+        return exc.localized()
     _done, error = _run(request, followups.create_task, _("Task added."), shop=request.shop, customer=customer,
                     **form.cleaned_data)
     return error
@@ -262,7 +262,7 @@ def team(request: HttpRequest) -> HttpResponse:
             try:
                 customer = customer_by_id(shop=request.shop, customer_id=form.cleaned_data["customer_id"])
             except DomainError as exc:
-                error = exc.message
+                error = exc.localized()
             else:
                 _done, error = _run(request, followups.record_spot_check, _("Spot check recorded."), shop=request.shop,
                                 customer=customer, checked_by=request.staff, valid=form.cleaned_data["valid"],
@@ -306,7 +306,7 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
             try:
                 customer = customer_by_id(shop=request.shop, customer_id=data.pop("customer_id"))
             except DomainError as exc:
-                error = exc.message
+                error = exc.localized()
             else:
                 filed, error = _run(request, complaints.file_complaint, _("Complaint filed."), shop=request.shop,
                                     customer=customer, filed_by=request.staff, **data)
@@ -407,7 +407,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
             try:
                 data["audience_value"] = _audience_value(request, data["audience_kind"], data["audience_value"])
             except DomainError as exc:
-                error = exc.message
+                error = exc.localized()
             else:
                 created, error = _run(request, campaigns.create_campaign, _("Campaign saved as a draft."),
                                       shop=request.shop, created_by=request.staff, **data)
@@ -452,7 +452,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         try:
             preview = campaigns.preview_campaign(shop=request.shop, campaign=campaign)
         except DomainError as exc:
-            error = exc.message
+            error = exc.localized()
     return render(request, "web/engagement/campaign.html", {
         "campaign": campaign, "preview": preview, "error": error, "may_change": _may_change(request),
         "results": selectors.campaign_results(shop=request.shop, campaign=campaign) if campaign.sent_at else None,

@@ -110,3 +110,12 @@ def test_wrong_method_is_405_in_our_shape_and_names_the_allowed_ones(tenant_a, m
     assert_error(response, 405, "method_not_allowed")
     assert sorted(response["Allow"].split(", ")) == sorted(allowed.split(", "))
     assert allowed.split(", ")[0] in response.json()["message"]
+
+
+def test_api_errors_stay_english_on_a_chinese_default_site(tenant_a):
+    # The API is a contract for integrations: its messages do not change with the UI's language.
+    response = client_for(tenant_a.token).post(
+        "/api/v1/customers", {"name": "王芳", "phone": "138****5678"}, content_type=JSON,
+    )
+    assert_error(response, 422, "invalid", field="phone")
+    assert response.json()["message"] == "a masked phone cannot register a customer; ask for the full number"
