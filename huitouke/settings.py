@@ -111,6 +111,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("HUITOUKE_TEST_SQLITE_NAME") or None}
 
+# A PostgreSQL database converted by `huitouke citus convert` ((shop_id, id) keys) needs the backend that
+# groups aggregates by every selected column: set HUITOUKE_CITUS_KEYS=1 for it.
+CITUS_KEYS = os.environ.get("HUITOUKE_CITUS_KEYS", "").lower() in {"1", "true", "yes"}
+if CITUS_KEYS and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "huitouke.core.citus_backend"
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

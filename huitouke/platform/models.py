@@ -139,7 +139,9 @@ class Agreement(ShopScoped):
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     valid_days = models.PositiveIntegerField(_("days after the group-buy"), null=True, blank=True)
     methods = models.JSONField(_("verification methods"), default=list)
-    stores = models.ManyToManyField(MerchantStore, blank=True, related_name="+", verbose_name=_("stores"))
+    stores = models.ManyToManyField(
+        MerchantStore, through="AgreementStore", blank=True, related_name="+", verbose_name=_("stores"),
+    )
     commission = models.CharField(_("commission"), max_length=20, choices=Commission.choices, default=Commission.FLAT)
     commission_rate = models.DecimalField(_("commission rate"), max_digits=5, decimal_places=4, default=Decimal(0))
     # [[threshold yuan as string, rate as string], …] ascending; the month's whole volume takes the rate of
@@ -161,6 +163,20 @@ class Agreement(ShopScoped):
 
     def __str__(self) -> str:
         return f"{self.merchant} v{self.version}"
+
+
+class AgreementStore(ShopScoped):
+    """A store an agreement version applies to (an explicit link table, so it carries the shop like every table)."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(MerchantStore, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("agreement store")
+        verbose_name_plural = _("agreement stores")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "agreement", "store"], name="platform_agreement_store_unique"),
+        ]
 
 
 class BalanceEntry(ShopScoped):
