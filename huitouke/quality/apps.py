@@ -13,11 +13,14 @@ class QualityConfig(AppConfig):
             register_panel,
             register_timeline_source,
         )
+        from huitouke.orders.extensions import register_refund_reason_listener
         from huitouke.quality import selectors
         from huitouke.quality.extensions import register_low_rating_listener
         from huitouke.quality.followups import call_back_low_rating
+        from huitouke.quality.services.refunds import import_platform_reasons
 
         register_low_rating_listener("engagement-call", call_back_low_rating)
+        register_refund_reason_listener("quality", import_platform_reasons)
         register_panel("quality", selectors.quality_panel)
         register_timeline_source("quality", selectors.quality_timeline_entries)
         register_export_section("quality", selectors.quality_export_data)
