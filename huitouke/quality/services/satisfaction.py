@@ -66,6 +66,19 @@ def create_survey(
     return survey, survey_token(survey)
 
 
+@transaction.atomic
+def survey_for_order(*, shop: Shop, order: Order) -> tuple[Survey, str]:
+    """The order's open survey (not answered, not expired) and its token, else a new one: however often the
+    order's link is asked for, the customer has one survey to answer."""
+    if order.shop_id != shop.pk:
+        raise NotFound("no such order", field="order")
+    found = Survey.objects.for_shop(shop).filter(
+        order=order, answered_at__isnull=True, expires_at__gt=timezone.now()).order_by("-id").first()
+    if found is not None:
+        return found, survey_token(found)
+    return create_survey(shop=shop, order=order)
+
+
 def survey_from_token(token: str, *, now: dt.datetime | None = None) -> Survey:
     """The open survey behind a link; LinkRefused (404) if forged/expired, AlreadyAnswered (409) if used."""
     try:
