@@ -38,8 +38,20 @@ class QualitySettings(ShopScoped):
         _("quality-OK threshold (%)"), max_digits=5, decimal_places=2, default=Decimal("90.00"),
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
-    delivery_promise_hours = models.PositiveIntegerField(_("ship within (hours after payment)"), default=48)
-    survey_link_days = models.PositiveIntegerField(_("satisfaction links valid for (days)"), default=30)
+    delivery_promise_hours = models.PositiveIntegerField(
+        _("ship within (hours after payment)"), default=48, validators=[MinValueValidator(1), MaxValueValidator(720)],
+    )
+    survey_link_days = models.PositiveIntegerField(
+        _("satisfaction links valid for (days)"), default=30, validators=[MinValueValidator(1), MaxValueValidator(365)],
+    )
+    # A satisfaction answer at or below either cut-off is low: flagged and followed up at once (DOMAIN §7).
+    low_rating_stars = models.PositiveSmallIntegerField(
+        _("low rating: stars at most"), default=2, validators=[MinValueValidator(1), MaxValueValidator(4)],
+    )
+    low_rating_recommend = models.PositiveSmallIntegerField(
+        _("low rating: likelihood to recommend at most"), default=6,
+        validators=[MinValueValidator(0), MaxValueValidator(9)],
+    )
 
     class Meta:
         verbose_name = _("quality settings")

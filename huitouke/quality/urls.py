@@ -13,6 +13,7 @@ urlpatterns = [
     path("quality/actions/<int:action_id>/status/", views.action_status, name="quality_action_status"),
     path("quality/associates/<int:staff_id>/", views.associate_page, name="quality_associate"),
     path("quality/refunds/", views.refund_reasons, name="quality_refunds"),
+    path("quality/settings/", views.settings_page, name="quality_settings"),
     path("quality/customers/<int:customer_id>/churn-reason/", views.customer_churn_reason,
          name="quality_customer_churn"),
     path("quality/customers/<int:customer_id>/survey/", views.customer_survey, name="quality_customer_survey"),

@@ -26,9 +26,17 @@ from huitouke.core.errors import DomainError, NotFound
 from huitouke.core.models import Role, Staff
 from huitouke.core.timeutil import SHANGHAI, today
 from huitouke.quality import selectors
-from huitouke.quality.models import AuditItem, AuditPhoto, CorrectiveAction, ItemKind, RefundReasonCode
+from huitouke.quality.models import (
+    AuditItem,
+    AuditPhoto,
+    CorrectiveAction,
+    ItemKind,
+    QualitySettings,
+    RefundReasonCode,
+)
 from huitouke.quality.services import audits, churn, refunds, satisfaction
-from huitouke.web.views import staff_required
+from huitouke.quality.services import settings as quality_settings
+from huitouke.web.views import _forbidden_as_403, staff_required
 
 
 def auditors_allowed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -304,6 +312,36 @@ def associate_page(request: HttpRequest, staff_id: int) -> HttpResponse:
         "average": round(sum(scores) / len(scores), 1) if scores else None,
         "satisfaction": selectors.associate_satisfaction(shop=request.shop, associate=associate),
     })
+
+
+# Settings ---------------------------------------------------------------------------------------
+
+
+class QualitySettingsForm(forms.ModelForm):
+    class Meta:
+        model = QualitySettings
+        fields = list(quality_settings.SETTING_FIELDS)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """The shop's quality thresholds; everyone on the staff sees them, owners and managers change them."""
+    form = QualitySettingsForm(instance=quality_settings.settings_of(shop=request.shop))
+    if request.method == "POST":
+        form = QualitySettingsForm(request.POST, instance=QualitySettings(shop=request.shop))
+        if form.is_valid():
+            try:
+                with _forbidden_as_403():
+                    quality_settings.update_settings(shop=request.shop, staff=request.staff, **{
+                        name: form.cleaned_data[name] for name in quality_settings.SETTING_FIELDS})
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("Quality settings saved."))
+                return redirect("quality_settings")
+    return render(request, "quality/settings.html", {"form": form, "can_edit": _may_manage(request)},
+                  status=422 if form.errors else 200)
 
 
 # Refund reasons ---------------------------------------------------------------------------------
