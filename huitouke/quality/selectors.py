@@ -22,10 +22,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Role, Shop, Staff, Store
 from huitouke.core.timeutil import SHANGHAI, day_start, local_day
+from huitouke.engagement.extensions import StaffMeasure
 from huitouke.orders.models import Order, OrderLine
 from huitouke.quality.models import (
     CHURN_REFERENCE,
@@ -233,6 +237,34 @@ def follow_ups(*, shop: Shop) -> QuerySet[Survey]:
 
 def associate_satisfaction(*, shop: Shop, associate: Staff) -> dict[str, Any]:
     return csat_nps(answered_surveys(shop=shop).filter(associate=associate).values(*_SURVEY_FIELDS))
+
+
+def team_measures(*, shop: Shop, staff_ids: list[int]) -> dict[int, list[StaffMeasure]]:
+    """For engagement's team page: each associate's average audit score on duty and her customers' CSAT and
+    NPS (all time, as on her quality page), with a link to that page. Three queries for the whole team."""
+    audits = dict((row["associate_id"], row) for row in Audit.objects.for_shop(shop).filter(
+        associate_id__in=staff_ids, score__isnull=False).values("associate_id").annotate(
+        average=Avg("score"), visits=Count("id")))
+    surveys: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in answered_surveys(shop=shop).filter(associate_id__in=staff_ids).values(*_SURVEY_FIELDS):
+        surveys[row["associate_id"]].append(row)
+    out = {}
+    for pk in staff_ids:
+        audit, satisfaction = audits.get(pk), csat_nps(surveys.get(pk, []))
+        visits = audit["visits"] if audit else 0
+        url = reverse("quality_associate", args=[pk])
+        out[pk] = [
+            StaffMeasure(_("Audit score on duty"), _fmt(audit and round(float(audit["average"]), 1)),
+                         ngettext("%(n)s visit", "%(n)s visits", visits) % {"n": visits}, url),
+            StaffMeasure("CSAT", _fmt(satisfaction["csat"], "%"), _("%(n)s answers") % {"n": satisfaction["responses"]},
+                         url),
+            StaffMeasure("NPS", _fmt(satisfaction["nps"]), "", url),
+        ]
+    return out
+
+
+def _fmt(value: float | None, suffix: str = "") -> str:
+    return "—" if value is None else f"{value:g}{suffix}"
 
 
 # Product quality --------------------------------------------------------------------------------
