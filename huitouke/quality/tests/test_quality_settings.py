@@ -66,7 +66,7 @@ def test_an_associate_may_read_but_not_change_them(tenant_a):
     assert_error(client_for(token).patch("/api/v1/quality/settings", {"delivery_promise_hours": 24},
                                          content_type=JSON), 403, "forbidden")
     page = logged_in("shop-a-assoc").get("/quality/settings/")
-    assert page.status_code == 200 and "Only the owner or a manager" in page.content.decode()
+    assert page.status_code == 200 and "只有店主或店长可以修改品质设置" in page.content.decode()
     assert logged_in("shop-a-assoc").post("/quality/settings/", {**DEFAULTS, "delivery_promise_hours": 24}).status_code \
         == 403
     assert settings_of(shop=tenant_a.shop).delivery_promise_hours == 48
