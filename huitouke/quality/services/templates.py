@@ -121,9 +121,8 @@ def _write_items(shop: Shop, template: AuditTemplate, spec: TemplateSpec) -> Non
         AuditItem.objects.bulk_create(rows)
 
 
-def active_template(*, shop: Shop, key: str, for_update: bool = False) -> AuditTemplate:
-    found = AuditTemplate.objects.for_shop(shop).filter(key=key, is_active=True)
-    template = (found.select_for_update() if for_update else found).first()
+def active_template(*, shop: Shop, key: str) -> AuditTemplate:
+    template = AuditTemplate.objects.for_shop(shop).filter(key=key, is_active=True).first()
     if template is None:
         raise NotFound("no such audit template", field="template")
     return template
@@ -134,7 +133,10 @@ def save_template(*, shop: Shop, staff: Staff, key: str, spec: TemplateSpec) -> 
     """Save the template's new content (module doc): a new version when audits use the current one."""
     require_manager(shop=shop, staff=staff, action="edit audit templates")
     check_spec(spec)
-    current = active_template(shop=shop, key=key, for_update=True)  # two editors save one after the other
+    # Two editors save one after the other: lock every version of the key (rows that stay matched, unlike
+    # "the active one", which the first editor retires), then read the active version afresh.
+    list(AuditTemplate.objects.for_shop(shop).filter(key=key).select_for_update().values_list("pk", flat=True))
+    current = active_template(shop=shop, key=key)
     if Audit.objects.filter(shop=shop, template=current).exists():
         current.is_active = False
         current.save(update_fields=["is_active"])
