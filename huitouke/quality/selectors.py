@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models import Avg, Count, Max, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -36,6 +36,7 @@ from huitouke.quality.models import (
     QUALITY_REASONS,
     Audit,
     AuditAnswer,
+    AuditItem,
     AuditorStore,
     AuditTemplate,
     ChurnReason,
@@ -129,13 +130,18 @@ def store_trend(*, shop: Shop, store: Store, period: Period = Period()) -> list[
 
 
 def weakest_items(*, shop: Shop, store: Store, limit: int = 5) -> list[dict[str, Any]]:
-    """The scored items with the lowest average share of their weight across the store's visits."""
-    rows = (AuditAnswer.objects.filter(shop=shop, audit__store=store, ratio__isnull=False)
-            .values("item_id", "item__text", "item__section__title", "item__weight")
-            .annotate(average=Avg("ratio"), answers=Count("id")).order_by("average", "item_id")[:limit])
+    """The scored items with the lowest average share of their weight across the store's visits. An item is
+    followed across template versions by its code, and shown as its latest version (text, section, weight)."""
+    rows = list(AuditAnswer.objects.filter(shop=shop, audit__store=store, ratio__isnull=False)
+                .values("audit__template__key", "item__code")
+                .annotate(average=Avg("ratio"), answers=Count("id"), latest=Max("item_id"))
+                .order_by("average", "latest")[:limit])
+    items = AuditItem.objects.filter(shop=shop, pk__in=[row["latest"] for row in rows]).select_related("section")
+    latest = {item.pk: item for item in items}
     return [{
-        "item_id": row["item_id"], "text": row["item__text"], "section": row["item__section__title"],
-        "weight": row["item__weight"], "answers": row["answers"], "average": _pct(Decimal(str(row["average"])), 1),
+        "item_id": row["latest"], "text": latest[row["latest"]].text, "section": latest[row["latest"]].section.title,
+        "weight": latest[row["latest"]].weight, "answers": row["answers"],
+        "average": _pct(Decimal(str(row["average"])), 1),
     } for row in rows]
 
 

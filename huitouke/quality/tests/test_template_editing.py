@@ -178,3 +178,19 @@ def test_the_row_partials_give_blank_rows_for_htmx(setup):
     section = owner.get("/quality/templates/row/").content.decode()
     assert 'data-section="' in section and "-i0-text" in section
     assert owner.get("/quality/templates/row/?s=x&item=1").status_code == 404
+
+
+def test_the_weakest_items_follow_an_item_across_versions(setup):
+    from huitouke.quality import selectors
+
+    shop, owner = setup.tenant.shop, setup.tenant.owner
+    template = create_template(shop=shop, staff=owner, spec=SMALL)
+    submit(setup, template.key, {"item-1": 0, "item-2": 4})
+    reworded = TemplateSpec(name=SMALL.name, kind="offline", sections=(SectionSpec(title="迎宾", items=(
+        ItemSpec(text="进门三秒内问好", kind="yes_no", weight=3, code="item-1"),
+        ItemSpec(text="介绍面料", kind="scale", weight=1, scale_max=4, code="item-2"))),))
+    save_template(shop=shop, staff=owner, key=template.key, spec=reworded)
+    submit(setup, template.key, {"item-1": 1, "item-2": 4})
+    weakest = selectors.weakest_items(shop=shop, store=setup.boutique)
+    assert [(row["text"], row["section"], row["weight"], row["answers"], row["average"]) for row in weakest] == [
+        ("进门三秒内问好", "迎宾", 3, 2, 50.0), ("介绍面料", "迎宾", 1, 2, 100.0)]
