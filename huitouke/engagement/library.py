@@ -173,7 +173,10 @@ def check_tone(text: str, *, kind: str) -> None:
 def with_survey_link(text: str, link: str) -> str:
     """A feedback text with the shop's own signed survey link after it. The link is added after the care-tone
     check (which refuses links in care texts: a shop's sales link is not care, our survey link is)."""
-    return f"{text} 给这次购物评个分：{link}" if link else text
+    if not link:
+        return text
+    stop = "" if text.rstrip().endswith(("。", "！", "？", "!", "?", ".")) else "。"
+    return f"{text.rstrip()}{stop}给这次购物打个分：{link}"
 
 
 SMS_SINGLE = 70
