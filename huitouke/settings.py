@@ -37,6 +37,8 @@ SECRET_KEY = _secret_key()
 DEBUG = _env_flag("HUITOUKE_DEBUG")
 ALLOWED_HOSTS = os.environ.get("HUITOUKE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("HUITOUKE_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# Where customers reach the site: links sent without a request at hand (a satisfaction link in an SMS) start here.
+PUBLIC_URL = os.environ.get("HUITOUKE_PUBLIC_URL", "http://localhost:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -28,6 +28,7 @@ from huitouke.core.models import Role
 from huitouke.core.timeutil import today
 from huitouke.customers.selectors import customer_by_id
 from huitouke.engagement import library, selectors
+from huitouke.engagement.extensions import team_measures
 from huitouke.engagement.models import (
     AudienceKind,
     CareSettings,
@@ -278,8 +279,11 @@ def team(request: HttpRequest) -> HttpResponse:
     if manager and request.GET.get("sample"):
         associate = _or_404(selectors.staff_member, shop=request.shop, staff_id=_int(request.GET["sample"]))
         sample = followups.spot_check_sample(shop=request.shop, associate=associate, size=5)
+    measures = team_measures(shop=request.shop, staff_ids=[f.staff.pk for f in figures])
+    rows = [(f, measures.get(f.staff.pk, [])) for f in figures]
     return render(request, "web/engagement/team.html", {
-        "figures": figures, "mine": next((f for f in figures if f.staff.pk == request.staff.pk), None),
+        "rows": rows, "measure_labels": [m.label for m in rows[0][1]] if rows else [],
+        "mine": next((row for row in rows if row[0].staff.pk == request.staff.pk), None),
         "manager": manager, "contest": selectors.archive_contest(shop=request.shop, year=month.year) if manager else None,
         "form": form, "error": error, "sample": sample, "month": month,
     })

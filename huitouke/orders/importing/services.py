@@ -45,6 +45,7 @@ class ImportRequest:
     fmt: str
     file_name: str = ""  # as the user knows it (uploads are stored under another name)
     items_path: Path | None = None
+    refunds_path: Path | None = None  # taobao: the refund report (退款报表), for the refund reasons
     dry_run: bool = False
     skip_invalid: bool = False
     staff: Staff | None = None
@@ -71,7 +72,7 @@ def start_run(request: ImportRequest, *, status: str = ImportRun.Status.RUNNING)
         raise NotFound(_("no such store"), field="store")
     if request.fmt not in FORMATS:
         raise Invalid(_("format must be one of %(choices)s"), field="format", params={"choices": ", ".join(FORMATS)})
-    for path in (request.path, request.items_path):
+    for path in (request.path, request.items_path, request.refunds_path):
         if path is not None and not path.is_file():
             raise Invalid(_("no such file: %(path)s"), field="file", params={"path": path})
     _refuse_concurrent_import(request.shop)
@@ -130,7 +131,7 @@ def import_file(request: ImportRequest, *, progress: Progress | None = None, run
     counts = ImportCounts()
     try:
         with open_reader(request.path, request.fmt, platform=request.store.platform,
-                         items_path=request.items_path) as reader:
+                         items_path=request.items_path, refunds_path=request.refunds_path) as reader:
             counts = _run_batches(request, run, reader, sink, progress)
     except FileRejected as rejected:
         sink.add(rejected.problem)

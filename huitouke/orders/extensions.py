@@ -1,0 +1,35 @@
+"""Extension points of the orders app that upper apps register into from their AppConfig.ready().
+
+- refund-reason listeners: an import hands over the platform's refund reason text of each refunded order
+  it read (退款原因), in the import's transaction, so the quality app can map it to a reason code. Orders
+  knows nothing of reason codes; a lower app never imports an upper one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class ImportedRefundReason:
+    order_id: int
+    text: str  # the platform's wording, as written in the export
+    refunded_amount: Decimal  # the order's refunded amount as imported (> 0)
+
+
+RefundReasonListener = Callable[..., None]
+_REFUND_REASON_LISTENERS: dict[str, RefundReasonListener] = {}
+
+
+def register_refund_reason_listener(name: str, listener: RefundReasonListener) -> None:
+    """`listener(shop=..., reasons=[ImportedRefundReason, ...])` runs once per import batch that has any."""
+    _REFUND_REASON_LISTENERS[name] = listener
+
+
+def refund_reasons_imported(*, shop, reasons: Sequence[ImportedRefundReason]) -> None:
+    if not reasons:
+        return
+    for listener in list(_REFUND_REASON_LISTENERS.values()):
+        listener(shop=shop, reasons=reasons)
