@@ -80,6 +80,10 @@ class Member(ShopScoped):
 
     phone_e164 = models.CharField(_("phone (E.164)"), max_length=20)
     points_balance = models.BigIntegerField(_("points balance"), default=0)
+    # Her record in the operator's customer archive, made at her first SMS: the outbox, consent and
+    # opt-out all live there.
+    customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+", verbose_name=_("customer record"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:

@@ -20,6 +20,7 @@ from huitouke.core.timeutil import local_day
 from huitouke.platform.models import Consumption, Member, MemberPoints, Merchant, MerchantStore, Verification
 from huitouke.platform.selectors import member_by_phone
 from huitouke.platform.services.common import check_key, moment, own_merchant
+from huitouke.platform.services.notices import queue_notice
 from huitouke.platform.services.verification import eligibility, own_store
 
 POINTS_PER_YUAN = 10
@@ -97,6 +98,7 @@ def record_consumption(
         )
         _points(member, kind=MemberPoints.Kind.EARN, delta=record.points, key=f"earn:{record.pk}",
                 consumption=record, at=now)
+        queue_notice(consumption=record, member=member, merchant_name=merchant.name, now=now)
     return record
 
 
@@ -131,6 +133,7 @@ def correct_consumption(
         )
         _points(member, kind=MemberPoints.Kind.REVERSAL, delta=-original.points, key=f"reversal:{original.pk}",
                 consumption=reversal, at=now)
+        queue_notice(consumption=reversal, member=member, merchant_name=merchant.name, now=now)
         replacement = None
         if amount is not None:
             amount = money(amount)
@@ -144,6 +147,7 @@ def correct_consumption(
             )
             _points(member, kind=MemberPoints.Kind.EARN, delta=replacement.points, key=f"earn:{replacement.pk}",
                     consumption=replacement, at=now)
+            queue_notice(consumption=replacement, member=member, merchant_name=merchant.name, now=now)
     return reversal, replacement
 
 
