@@ -101,7 +101,6 @@ def decide(
     settings: CareSettings | None = None,
 ) -> Decision:
     """Whether (and from when) the message may go; the first reason that stops it otherwise."""
-    settings = settings or care_settings(shop=shop)
     if customer.is_erased:
         return Decision(Suppression.ERASED)
     if customer.do_not_contact:
@@ -119,6 +118,7 @@ def decide(
     problems = tone_problems(text, kind=kind)
     if problems:
         return Decision(Suppression.TONE, "、".join(f"{p.text}({p.reason})" for p in problems))
+    settings = settings or care_settings(shop=shop)  # read only when needed: a notice at the till skips it
     reason = cap_reason(shop=shop, customer=customer, kind=kind, day=day, settings=settings)
     if reason:
         return Decision(reason)

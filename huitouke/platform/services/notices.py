@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from huitouke.core.models import Shop
 from huitouke.core.pii import mask_phone
 from huitouke.core.timeutil import local_day
 from huitouke.customers.models import Customer
@@ -39,13 +40,12 @@ def notice_key(consumption: Consumption) -> str:
     return f"platform:consumption:{consumption.pk}"
 
 
-def customer_of(member: Member) -> Customer:
+def customer_of(shop: Shop, member: Member) -> Customer:
     """Her customer record in the operator's archive: linked once, found by phone or registered then.
 
     Call with the member's row locked, so two first purchases do not both register her."""
     if member.customer_id is not None:
         return member.customer
-    shop = member.shop
     customer = customer_by_phone(shop=shop, phone=member.phone_e164) or register_customer(
         shop=shop, name=mask_phone(member.phone_e164), phone=member.phone_e164)
     Member.objects.filter(pk=member.pk).update(customer=customer)
@@ -53,11 +53,13 @@ def customer_of(member: Member) -> Customer:
     return customer
 
 
-def queue_notice(*, consumption: Consumption, member: Member, merchant_name: str, now: dt.datetime) -> Message:
+def queue_notice(
+    *, shop: Shop, consumption: Consumption, member: Member, merchant_name: str, now: dt.datetime,
+) -> Message:
     """Queue (or find) the one SMS about this consumption; call inside the transaction that wrote it."""
     text = notice_text(kind=consumption.kind, merchant=merchant_name, amount=consumption.amount,
                        points=consumption.points, balance=member.points_balance)
     return enqueue_message(
-        shop=member.shop, customer=customer_of(member), rule=RULE, kind=NOTICE, channel=MessageChannel.SMS,
+        shop=shop, customer=customer_of(shop, member), rule=RULE, kind=NOTICE, channel=MessageChannel.SMS,
         text=text, day=local_day(now), now=now, key=notice_key(consumption),
     )
