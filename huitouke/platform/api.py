@@ -18,8 +18,8 @@ from huitouke.core.api import MAX_ID, MoneyIn, MoneyOut, PageQuery, StrictSchema
 from huitouke.core.errors import DomainError, Forbidden, Invalid, NotFound
 from huitouke.core.pii import mask_phone
 from huitouke.platform import qr, selectors
-from huitouke.platform.exports import csv_response
-from huitouke.platform.models import Consumption, Merchant
+from huitouke.platform.exports import csv_response, pdf_response
+from huitouke.platform.models import Consumption, Merchant, Statement
 from huitouke.platform.services import consumption, verification
 from huitouke.platform.services.common import moment
 
@@ -258,11 +258,21 @@ def statement_list(request: HttpRequest, merchant_id: int | None = Query(None, g
     ]
 
 
-@router.get("/statements/{statement_id}.csv", summary="One statement as CSV, a line per consumption record")
-def statement_csv(request: HttpRequest, statement_id: int = Path(..., ge=1, le=MAX_ID),
-                  merchant_id: int | None = Query(None, ge=1, le=MAX_ID)) -> HttpResponse:
+def _statement(request: HttpRequest, statement_id: int, merchant_id: int | None) -> Statement:
     merchant = _merchant(request, merchant_id)
     statement = selectors.statements_of(shop=request.shop, merchant=merchant).filter(pk=statement_id).first()
     if statement is None:
         raise NotFound("no such statement", field="statement")
-    return csv_response(statement)
+    return statement
+
+
+@router.get("/statements/{statement_id}.csv", summary="One statement as CSV, a line per consumption record")
+def statement_csv(request: HttpRequest, statement_id: int = Path(..., ge=1, le=MAX_ID),
+                  merchant_id: int | None = Query(None, ge=1, le=MAX_ID)) -> HttpResponse:
+    return csv_response(_statement(request, statement_id, merchant_id))
+
+
+@router.get("/statements/{statement_id}.pdf", summary="One statement as PDF (409 pdf_font_missing without a CJK font)")
+def statement_pdf(request: HttpRequest, statement_id: int = Path(..., ge=1, le=MAX_ID),
+                  merchant_id: int | None = Query(None, ge=1, le=MAX_ID)) -> HttpResponse:
+    return pdf_response(_statement(request, statement_id, merchant_id))

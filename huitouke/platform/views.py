@@ -20,8 +20,8 @@ from huitouke.core.errors import DomainError, Invalid, NotFound
 from huitouke.core.money import MoneyError, money
 from huitouke.core.pii import mask_phone
 from huitouke.platform import qr, selectors
-from huitouke.platform.exports import csv_response
-from huitouke.platform.models import Merchant, Method
+from huitouke.platform.exports import csv_response, pdf_response
+from huitouke.platform.models import Merchant, Method, Statement
 from huitouke.platform.services import consumption, verification
 from huitouke.platform.services.common import moment
 
@@ -77,13 +77,26 @@ def portal(request: HttpRequest, merchant_id: int | None = None) -> HttpResponse
     })
 
 
-@_staff_only
-def statement_csv(request: HttpRequest, statement_id: int) -> HttpResponse:
+def _visible_statement(request: HttpRequest, statement_id: int) -> Statement:
     own = selectors.merchant_of(shop=request.shop, staff=request.staff)
     found = selectors.statement_for(shop=request.shop, statement_id=statement_id, merchant=own)
     if found is None:
         raise Http404("no such statement")
-    return csv_response(found)
+    return found
+
+
+@_staff_only
+def statement_csv(request: HttpRequest, statement_id: int) -> HttpResponse:
+    return csv_response(_visible_statement(request, statement_id))
+
+
+@_staff_only
+def statement_pdf(request: HttpRequest, statement_id: int) -> HttpResponse:
+    statement = _visible_statement(request, statement_id)
+    try:
+        return pdf_response(statement)
+    except DomainError as exc:  # no CJK font on the server: say so instead of a broken file
+        return HttpResponse(exc.message, status=409, content_type="text/plain; charset=utf-8")
 
 
 def _member_or_404(token: str):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
@@ -131,19 +133,39 @@ CSV_HEADER = ["statement", "merchant", "month", "line", "consumption_id", "kind"
               "amount"]
 
 
+@dataclass(frozen=True)
+class Row:
+    """One statement line as the exports show it (the member masked)."""
+
+    index: int
+    consumption_id: int
+    kind: str
+    completed_at: dt.datetime
+    member: str
+    store: str
+    amount: Decimal
+
+
+def statement_rows(statement: Statement) -> Iterator[Row]:
+    """The statement's lines in the order they happened, one per consumption record."""
+    lines = (StatementLine.objects.filter(shop_id=statement.shop_id, statement=statement)
+             .select_related("consumption__member", "consumption__store").order_by("consumption__completed_at", "id"))
+    for index, line in enumerate(lines.iterator(chunk_size=2000), start=1):
+        record = line.consumption
+        yield Row(index=index, consumption_id=record.pk, kind=record.kind, completed_at=record.completed_at,
+                  member=mask_phone(record.member.phone_e164), store=record.store.name if record.store else "",
+                  amount=line.amount)
+
+
 def statement_csv(statement: Statement) -> str:
     """The statement as CSV: one row per consumption record (members masked), then the totals."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
-    lines = (StatementLine.objects.filter(shop_id=statement.shop_id, statement=statement)
-             .select_related("consumption__member", "consumption__store").order_by("consumption__completed_at", "id"))
     head = [statement.pk, statement.merchant.name, f"{statement.month:%Y-%m}"]
-    for index, line in enumerate(lines, start=1):
-        record = line.consumption
-        writer.writerow([*head, index, record.pk, record.kind, record.completed_at.isoformat(),
-                         mask_phone(record.member.phone_e164), record.store.name if record.store else "",
-                         fmt(line.amount)])
+    for row in statement_rows(statement):
+        writer.writerow([*head, row.index, row.consumption_id, row.kind, row.completed_at.isoformat(), row.member,
+                         row.store, fmt(row.amount)])
     writer.writerow([*head, "spend", "", "", "", "", "", fmt(statement.spend)])
     writer.writerow([*head, "rate", "", "", "", "", "", str(statement.rate)])
     writer.writerow([*head, "commission", "", "", "", "", "", fmt(statement.commission)])
