@@ -39,7 +39,8 @@ def topup_deadline(day: dt.date) -> dt.date:
     return chinese_calendar.find_workday(TOPUP_WORKING_DAYS, day)
 
 
-def _operator(shop: Shop, staff: Staff | None) -> None:
+def require_operator(shop: Shop, staff: Staff | None) -> None:
+    """Operator staff only (owner or manager, no merchant login); None is the CLI, run by the operator."""
     if staff is None:
         return  # the CLI, run by the operator
     if staff.shop_id != shop.pk or staff.role not in (Role.OWNER, Role.MANAGER) or hasattr(staff, "merchant_link"):
@@ -93,7 +94,7 @@ def sign_merchant(
     staff: Staff | None = None, now: dt.datetime | None = None,
 ) -> Merchant:
     """Signing: the merchant, its stores, its first agreement (in force at once) and the deposit."""
-    _operator(shop, staff)
+    require_operator(shop, staff)
     deposit = money(deposit)
     if deposit < DEPOSIT:
         raise Invalid(f"the deposit at signing is at least {DEPOSIT} yuan", field="deposit")
@@ -111,7 +112,7 @@ def top_up(
     now: dt.datetime | None = None,
 ) -> BalanceEntry:
     """A top-up the operator received (at least 5000 yuan); it lifts a balance suspension."""
-    _operator(shop, staff)
+    require_operator(shop, staff)
     amount = money(amount)
     if amount < MIN_TOPUP:
         raise Invalid(f"a top-up is at least {MIN_TOPUP} yuan", field="amount")
@@ -124,7 +125,7 @@ def adjust_balance(
     now: dt.datetime | None = None,
 ) -> BalanceEntry:
     """A correction by the operator (a settled dispute, say), with its reason; positive or negative."""
-    _operator(shop, staff)
+    require_operator(shop, staff)
     amount = money(amount)
     if amount == ZERO:
         raise Invalid("an adjustment cannot be zero", field="amount")
