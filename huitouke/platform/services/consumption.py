@@ -1,7 +1,8 @@
 """Recording what a verified member spent, the points it earns her, and corrections (reversal + new record).
 
-A record is written under the member's row lock with its points entry, so her cached points balance always
-equals the sum of her entries. It counts in the statement of the Shanghai month in which it completed.
+A record is written under the member's row lock with its points entry and her SMS, so her cached points
+balance always equals the sum of her entries and every record has exactly one notice. It counts in the
+statement of the Shanghai month in which it completed.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def record_consumption(
     started_at: dt.datetime | None = None, completed_at: dt.datetime | None = None,
     verification: Verification | int | None = None, staff: Staff | None = None, now: dt.datetime | None = None,
 ) -> Consumption:
-    """The merchant records a repeat customer's spend (after discount); she earns points for it.
+    """The merchant records a repeat customer's spend (after discount); she earns points for it and gets an
+    SMS saying so (queued in the same transaction).
 
     The member must be eligible under the terms in force when the purchase started (or completed). A retry
     with the same key returns the first record.
