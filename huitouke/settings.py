@@ -160,7 +160,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_pii"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("HUITOUKE_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "fontTools": {"level": "WARNING"}},  # PDF font subsetting chatter
 }
 
 SESSION_COOKIE_HTTPONLY = True
@@ -169,3 +169,8 @@ X_FRAME_OPTIONS = "DENY"
 
 NINJA_PAGINATION_PER_PAGE = 50
 HUITOUKE_DEMO_PASSWORD_FILE = VAR_DIR / "demo_password"
+
+# The font of the PDF statements (platform): Chinese text needs a CJK font. Debian's fonts-noto-cjk puts a
+# collection here; its face 2 is Simplified Chinese. Without it the PDF export refuses with the fix.
+PLATFORM_PDF_FONT = os.environ.get("HUITOUKE_PDF_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+PLATFORM_PDF_FONT_FACE = int(os.environ.get("HUITOUKE_PDF_FONT_FACE", "2"))

@@ -31,6 +31,11 @@ class Kind(models.TextChoices):
 
 
 CARE_KINDS = frozenset(Kind.values) - {Kind.COMMERCIAL}
+# A service notice (a purchase was recorded, points moved) is triggered by the customer's own act, not
+# composed by the shop: it is no care kind and no campaign kind, so it stays out of `Kind` (the kinds a
+# person may write), but the outbox stores it beside them.
+NOTICE = "notice"
+MESSAGE_KINDS = [*Kind.choices, (NOTICE, _("Service notice: purchase and points"))]
 PLACEHOLDERS = ("称呼", "店名", "导购", "节日", "节气")
 
 # Written for the shop, warm and short; each fits in one SMS with a 10-character signature.

@@ -31,18 +31,20 @@ def outgoing_text(*, shop: Shop, kind: str, channel: str, text: str) -> str:
 def enqueue_message(
     *, shop: Shop, customer: Customer, rule: str, kind: str, channel: str, text: str, day: dt.date,
     now: dt.datetime | None = None, associate: Staff | None = None, settings: CareSettings | None = None,
-    survey_link: Callable[[], str] | None = None,
+    survey_link: Callable[[], str] | None = None, key: str | None = None,
 ) -> Message:
     """Queue one message, or record it as suppressed with the reason; a repeat of the same key returns the
     first row unchanged. A feedback message's `survey_link()` goes after the text, past the tone check; it is
-    called only for a message that may go, so a suppressed one leaves no survey behind."""
+    called only for a message that may go, so a suppressed one leaves no survey behind. `key` replaces the
+    customer + rule + day key for a message about one event (a purchase notice: one per purchase, however
+    many a day)."""
     if customer.shop_id != shop.pk:
         raise Invalid("customer belongs to another shop", field="customer")
-    if kind not in library.Kind.values:
+    if kind not in library.Kind.values and kind != library.NOTICE:
         raise Invalid(f"unknown kind '{kind}'", field="kind")
     if channel not in MessageChannel.values:
         raise Invalid(f"unknown channel '{channel}'", field="channel")
-    key = idempotency_key(customer_id=customer.pk, rule=rule, day=day)
+    key = key or idempotency_key(customer_id=customer.pk, rule=rule, day=day)
     existing = Message.objects.for_shop(shop).filter(idempotency_key=key).first()
     if existing:
         return existing

@@ -26,7 +26,7 @@ def copy_links_back(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("core", "0001_initial"),
-        ("platform", "0002_prizes"),
+        ("platform", "0004_disputes"),
     ]
 
     operations = [
