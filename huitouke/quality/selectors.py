@@ -93,6 +93,11 @@ def templates(*, shop: Shop) -> QuerySet[AuditTemplate]:
     return AuditTemplate.objects.for_shop(shop).filter(is_active=True).prefetch_related("sections__items")
 
 
+def audits_with_template(*, shop: Shop, template: AuditTemplate) -> int:
+    """How many audits were submitted with this version of a template."""
+    return Audit.objects.for_shop(shop).filter(template=template).count()
+
+
 def audits_visible(*, shop: Shop, staff: Staff) -> QuerySet[Audit]:
     """Every audit of the shop; for an auditor only those of its assigned stores."""
     audits = Audit.objects.for_shop(shop).select_related("store", "template", "auditor", "associate")

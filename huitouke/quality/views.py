@@ -17,7 +17,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -30,7 +30,6 @@ from huitouke.core.models import Role, Staff
 from huitouke.core.timeutil import SHANGHAI, today
 from huitouke.quality import selectors
 from huitouke.quality.models import (
-    Audit,
     AuditItem,
     AuditPhoto,
     AuditTemplate,
@@ -342,7 +341,7 @@ def _number(raw: str, field: str, default: int) -> int:
         raise Invalid(_("Give a whole number."), field=field) from exc
 
 
-def _spec_from_post(post) -> templates_service.TemplateSpec:
+def _spec_from_post(post: QueryDict) -> templates_service.TemplateSpec:
     """The editor's fields (s<S>-title, s<S>-i<I>-text|kind|weight|scale_max|allow_na|guidance|code, a remove
     box on each) as a spec, in the order of the indexes; removed rows are left out."""
     section_ids = sorted({int(m.group(1)) for m in map(_SECTION_FIELD.match, post) if m})
@@ -387,7 +386,7 @@ def _editor(request: HttpRequest, *, spec, template=None, error: str = "", statu
     return render(request, "quality/template_edit.html", {
         "spec": spec, "template": template, "error": error, "kinds": ItemKind.choices,
         "template_kinds": AuditTemplate.Kind.choices,
-        "audits": Audit.objects.filter(shop=request.shop, template=template).count() if template else 0,
+        "audits": selectors.audits_with_template(shop=request.shop, template=template) if template else 0,
     }, status=status)
 
 
