@@ -57,7 +57,7 @@ def _or_404(call: Callable[[], Any]) -> Any:
     try:
         return call()
     except NotFound as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
 
 
 # Dashboard --------------------------------------------------------------------------------------
@@ -177,7 +177,7 @@ def audit_new(request: HttpRequest) -> HttpResponse:
                     notes=request.POST.get("notes", "")[:5000], answers=answers, photos=photos,
                 ))
             except DomainError as exc:
-                error = exc.message
+                error = exc.localized()
             else:
                 messages.success(request, _("Audit saved: score %(score)s.") % {"score": audit.score or "—"})
                 if request.staff.role == Role.AUDITOR:
@@ -222,7 +222,7 @@ def _save_action(request: HttpRequest, form: ActionForm, store, audit=None) -> s
             item_id=form.cleaned_data["item"],
         )
     except DomainError as exc:
-        return exc.message
+        return exc.localized()
     messages.success(request, _("Corrective action added."))
     return None
 
@@ -298,9 +298,9 @@ def action_status(request: HttpRequest, action_id: int) -> HttpResponse:
         action = audits.set_action_status(shop=request.shop, staff=request.staff, action_id=action_id,
                                           status=request.POST.get("status", ""))
     except NotFound as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.localized())
         action = CorrectiveAction.objects.filter(shop=request.shop, pk=action_id).first()
     return redirect("quality_store", store_id=action.store_id)
 
@@ -395,7 +395,7 @@ def _save(request: HttpRequest, template: AuditTemplate | None) -> HttpResponse:
         spec = _spec_from_post(request.POST)
     except Invalid as exc:
         spec = templates_service.TemplateSpec(name=request.POST.get("name", ""), kind=request.POST.get("kind", ""))
-        return _editor(request, spec=spec, template=template, error=exc.message, status=422)
+        return _editor(request, spec=spec, template=template, error=exc.localized(), status=422)
     try:
         if template is None:
             saved = templates_service.create_template(shop=request.shop, staff=request.staff, spec=spec)
@@ -405,7 +405,7 @@ def _save(request: HttpRequest, template: AuditTemplate | None) -> HttpResponse:
     except Invalid as exc:
         where = _where(exc.field)
         return _editor(request, spec=spec, template=template, status=422,
-                       error=f"{where}: {exc.message}" if where else exc.message)
+                       error=f"{where}: {exc.localized()}" if where else exc.localized())
     if template is not None and saved.pk != template.pk:
         messages.success(request, _("Saved as version %(v)d; audits already submitted keep their questions and "
                                     "scores.") % {"v": saved.version})
@@ -497,7 +497,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                     quality_settings.update_settings(shop=request.shop, staff=request.staff, **{
                         name: form.cleaned_data[name] for name in quality_settings.SETTING_FIELDS})
             except DomainError as exc:
-                messages.error(request, exc.message)
+                messages.error(request, exc.localized())
             else:
                 messages.success(request, _("Quality settings saved."))
                 return redirect("quality_settings")
@@ -527,7 +527,7 @@ def refund_reasons(request: HttpRequest) -> HttpResponse:
             refunds.set_refund_reason(shop=request.shop, order=order, line_id=data["line"], code=data["code"],
                                       units=data["units"], comment=data["comment"], staff=request.staff)
         except DomainError as exc:
-            error = exc.message
+            error = exc.localized()
         else:
             messages.success(request, _("Refund reason saved."))
             return redirect("quality_refunds")
@@ -557,7 +557,7 @@ def customer_churn_reason(request: HttpRequest, customer_id: int) -> HttpRespons
         churn.record_churn_reason(shop=request.shop, customer=customer, code=request.POST.get("reason", ""),
                                   comment=request.POST.get("comment", ""), staff=request.staff)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.localized())
     else:
         messages.success(request, _("Recorded why she left."))
     return redirect("customer", customer_id=customer.pk)
@@ -574,7 +574,7 @@ def customer_survey(request: HttpRequest, customer_id: int) -> HttpResponse:
     try:
         _survey, token = satisfaction.create_survey(shop=request.shop, order=order, customer=customer)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.localized())
     else:
         url = request.build_absolute_uri(reverse("satisfaction_survey", args=[token]))
         messages.success(request, _("Satisfaction link (send it to her): %(url)s") % {"url": url})
@@ -597,7 +597,7 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
     except satisfaction.AlreadyAnswered:
         return render(request, "quality/survey.html", {"state": "answered"}, status=409)
     except satisfaction.LinkRefused as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
     error, status = None, 200
     if request.method == "POST":
         answer = satisfaction.Answer(
@@ -611,7 +611,7 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
         except satisfaction.AlreadyAnswered:
             return render(request, "quality/survey.html", {"state": "answered"}, status=409)
         except DomainError as exc:
-            error, status = exc.message, 422
+            error, status = exc.localized(), 422
         else:
             return render(request, "quality/survey.html", {"state": "thanks", "shop": survey.shop})
     response = render(request, "quality/survey.html", {
