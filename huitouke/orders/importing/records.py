@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils.translation import gettext
+
 from huitouke.customers.phones import ParsedPhone
 
 
@@ -26,6 +28,23 @@ class Problem:
 
     def as_row(self) -> dict[str, str | int]:
         return {"file": self.file, "line": self.line, "column": self.column, "value": self.value, "reason": self.reason}
+
+
+def localized_reason(reason: str) -> str:
+    """A problem's reason in the active language, for the web page (files, API and CLI keep the English).
+
+    Readers mark their fixed reasons with ``gettext_noop``. A reason with a detail after it
+    ("missing required column: 订单状态", "this is not a readable CSV file (…)") translates its head and
+    keeps the detail as it is.
+    """
+    whole = gettext(reason)
+    if whole != reason:
+        return whole
+    for separator in (": ", " ("):
+        head, found, detail = reason.partition(separator)
+        if found and (translated := gettext(head)) != head:
+            return f"{translated}{separator}{detail}"
+    return reason
 
 
 class FileRejected(Exception):

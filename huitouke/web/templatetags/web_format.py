@@ -8,6 +8,7 @@ from django import template
 
 from huitouke.core import pii
 from huitouke.core.money import ZERO
+from huitouke.orders.importing.records import localized_reason
 
 register = template.Library()
 
@@ -37,3 +38,9 @@ def masked_email(value: str) -> str:
 @register.filter
 def masked_address(value: str) -> str:
     return pii.mask_address(value)
+
+
+@register.filter
+def import_reason(value: str) -> str:
+    """An import problem's reason in the page's language."""
+    return localized_reason(value or "")

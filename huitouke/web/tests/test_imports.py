@@ -180,6 +180,7 @@ def test_a_bad_row_rejects_the_file_lists_the_problem_and_the_csv_has_it(upload,
     problems = text.split('class="table compact problems-table"', 1)[1].split("</table>", 1)[0]
     assert '<td class="num">5</td>' in problems  # header is line 1: the fourth data row
     assert "<td>实付金额</td>" in problems and "八十九元" in problems
+    assert "<td>不是金额（应为数字，如 99.00）</td>" in problems  # the reader's reason, in the page's language
     assert 'data-testid="problems-csv"' in text
 
     response = owner_client.get(reverse("import_problems", args=[run.pk]))
@@ -232,7 +233,7 @@ def test_a_header_only_file_is_rejected_and_the_page_says_why(upload, owner_clie
     assert run.status == ImportRun.Status.REJECTED and run.problems_count == 1
     text = _text(owner_client.get(reverse("import", args=[run.pk])))
     assert 'data-testid="run-status">已拒绝：未写入任何数据<' in text
-    assert "the file has a header but no data rows" in text.split('class="table compact problems-table"', 1)[1]
+    assert "文件只有表头，没有数据行" in text.split('class="table compact problems-table"', 1)[1]
     # A run rejected for having no rows, with no problem recorded, still says so in the page's words.
     bare = ImportRun.objects.create(shop=tenant_a.shop, store=tenant_a.store, format="generic", file_name="空.csv",
                                     file_sha256="5" * 64, status=ImportRun.Status.REJECTED,
@@ -248,7 +249,7 @@ def test_a_file_missing_a_required_column_is_rejected_with_its_name(upload, owne
     assert run.status == ImportRun.Status.REJECTED
     assert "missing required column: paid_amount" in run.message
     text = _text(owner_client.get(reverse("import", args=[run.pk])))
-    assert "missing required column: paid_amount" in text  # the reason, shown with the status
+    assert "缺少必需的列: paid_amount" in text  # the reason in the page's language, the column as named
     assert "<td class=\"num\">1</td>" in text and "<td>paid_amount</td>" in text  # line 1: the header
     assert owner_client.get(reverse("import_problems", args=[run.pk])).status_code == 200
 

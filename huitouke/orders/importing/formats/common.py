@@ -20,6 +20,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext_noop
 from python_calamine import CalamineWorkbook
 
 from huitouke.core.errors import Invalid
@@ -137,12 +138,16 @@ class Table:
         if missing:
             raise rejected(
                 self.name,
-                f"missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}",
+                f"{_missing_columns_head(missing)}: {', '.join(missing)}",
                 line=self.header_line,
                 column=missing[0],
             )
         self._width = width
         return tuple(indexes)
+
+
+def _missing_columns_head(missing: list[str]) -> str:
+    return gettext_noop("missing required columns") if len(missing) > 1 else gettext_noop("missing required column")
 
 
 def _pick(indexes: tuple[int, ...]) -> Callable[[list[str]], tuple[str, ...]]:
@@ -155,7 +160,7 @@ def _pick(indexes: tuple[int, ...]) -> Callable[[list[str]], tuple[str, ...]]:
 def sniff_encoding(prefix: bytes, *, name: str, complete: bool) -> str:
     """Pick the codec of a text export from its first bytes, or reject what is not a text CSV at all."""
     if not prefix.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise rejected(name, "the file is empty")
+        raise rejected(name, gettext_noop("the file is empty"))
     if prefix.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(prefix):
         raise rejected(
             name, f"the file is saved as UTF-16 ('Unicode text'), which is not supported; {HELP_SAVE_AS}"
@@ -203,12 +208,12 @@ class CsvTable(Table):
             self._last_line = 0
             header = self._next_row()
             if header is None:
-                raise rejected(self.name, "the file is empty")
+                raise rejected(self.name, gettext_noop("the file is empty"))
             self.header_line = header[0]
             self._pick = _pick(self._match(header[1], fmt=fmt))
             self._first = self._next_row()
             if self._first is None:
-                raise rejected(self.name, "the file has a header but no data rows", line=self.header_line)
+                raise rejected(self.name, gettext_noop("the file has a header but no data rows"), line=self.header_line)
         except BaseException:
             self.close()
             raise
@@ -224,7 +229,7 @@ class CsvTable(Table):
                     return start, row
         except csv.Error as exc:
             raise rejected(
-                self.name, f"this is not a readable CSV file ({exc})", line=self._last_line + 1
+                self.name, f"{gettext_noop('this is not a readable CSV file')} ({exc})", line=self._last_line + 1
             ) from exc
         return None
 
@@ -288,26 +293,26 @@ class SheetTable(Table):
         self.header_line = 0
         self.size = path.stat().st_size
         if self.size == 0:
-            raise rejected(self.name, "the file is empty")
+            raise rejected(self.name, gettext_noop("the file is empty"))
         try:
             self._book = CalamineWorkbook.from_path(str(path))
             sheet = self._book.get_sheet_by_index(0)
             end = sheet.end
             self._rows = iter(sheet.iter_rows())
         except Exception as exc:  # calamine raises several unrelated types for damaged files
-            raise rejected(self.name, f"this is not a readable Excel workbook ({exc})") from exc
+            raise rejected(self.name, f"{gettext_noop('this is not a readable Excel workbook')} ({exc})") from exc
         try:
             self._total = end[0] + 1 if end else 0
             self._line = 0
             header = self._next_row()
             if header is None:
-                raise rejected(self.name, "the first sheet of the workbook is empty")
+                raise rejected(self.name, gettext_noop("the first sheet of the workbook is empty"))
             self.header_line = header[0]
             texts = [cell_text(value) for value in header[1]]
             self._pick = _pick(self._match(texts, fmt=fmt))
             self._first = self._next_row()
             if self._first is None:
-                raise rejected(self.name, "the sheet has a header but no data rows", line=self.header_line)
+                raise rejected(self.name, gettext_noop("the sheet has a header but no data rows"), line=self.header_line)
         except BaseException:
             self.close()
             raise
@@ -341,7 +346,7 @@ class SheetTable(Table):
 def open_table(path: Path, columns: tuple[Column, ...], *, fmt: str) -> Table:
     """Open a CSV/.txt or Excel export and check its header; raise FileRejected for a file we cannot read."""
     if not path.is_file():
-        raise rejected(path.name, "the file does not exist")
+        raise rejected(path.name, gettext_noop("the file does not exist"))
     if path.suffix.lower() in EXCEL_SUFFIXES:
         return SheetTable(path, columns, fmt=fmt)
     return CsvTable(path, columns, fmt=fmt)
@@ -480,14 +485,14 @@ def refund_reason(text: str, refund_status: str = "") -> str:
 def required_text(text: str) -> str:
     text = clean(text)
     if not text:
-        raise CellError("this value is missing")
+        raise CellError(gettext_noop("this value is missing"))
     return text
 
 
 def order_number(text: str) -> str:
     text = clean(text)
     if not text:
-        raise CellError("the order number is missing")
+        raise CellError(gettext_noop("the order number is missing"))
     return text
 
 
@@ -515,13 +520,13 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 def _amount(text: str) -> Decimal:
     plain = _CURRENCY.sub("", text.translate(_AMOUNT_CHARS))
     if not _NUMBER.fullmatch(plain):
-        raise CellError("not an amount (expected a number such as 99.00)")
+        raise CellError(gettext_noop("not an amount (expected a number such as 99.00)"))
     try:
         value = Decimal(plain).quantize(CENT, rounding=ROUND_HALF_UP)
     except InvalidOperation as exc:
-        raise CellError("not an amount (expected a number such as 99.00)") from exc
+        raise CellError(gettext_noop("not an amount (expected a number such as 99.00)")) from exc
     if value < 0:
-        raise CellError("an amount cannot be negative")
+        raise CellError(gettext_noop("an amount cannot be negative"))
     return value
 
 
@@ -539,7 +544,7 @@ def amount(text: str) -> Decimal:
 def required_amount(text: str) -> Decimal:
     value = amount(text)
     if not value and not clean(text):
-        raise CellError("the amount is missing")
+        raise CellError(gettext_noop("the amount is missing"))
     return value
 
 
@@ -565,12 +570,12 @@ def quantity(text: str) -> int:
         try:
             value = Decimal(text.translate(_DIGITS).replace(",", ""))
         except InvalidOperation as exc:
-            raise CellError("the quantity is not a whole number") from exc
+            raise CellError(gettext_noop("the quantity is not a whole number")) from exc
         if not value.is_finite() or value != value.to_integral_value():
-            raise CellError("the quantity is not a whole number")
+            raise CellError(gettext_noop("the quantity is not a whole number"))
         number = int(value)
     if number <= 0:
-        raise CellError("the quantity must be 1 or more")
+        raise CellError(gettext_noop("the quantity must be 1 or more"))
     return number
 
 
@@ -587,7 +592,7 @@ _DATE = re.compile(
 )
 _combine = dt.datetime.combine
 _OFFSETS: dict[str, dt.tzinfo] = {"Z": dt.UTC, "UTC": dt.UTC, "GMT": dt.UTC}
-DATE_HINT = "not a date (expected e.g. 2024-03-01 10:00:00)"
+DATE_HINT = gettext_noop("not a date (expected e.g. 2024-03-01 10:00:00)")
 
 
 def _offset(text: str) -> dt.tzinfo:
@@ -638,7 +643,7 @@ def optional_datetime(text: str) -> dt.datetime | None:
 def required_datetime(text: str) -> dt.datetime:
     value = optional_datetime(text)
     if value is None:
-        raise CellError("the date is missing")
+        raise CellError(gettext_noop("the date is missing"))
     return value
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.utils.translation import gettext_noop
+
 from huitouke.core.money import ZERO
 from huitouke.orders.importing.formats.common import (
     CellError,
@@ -81,8 +83,8 @@ def status(text: str) -> str:
     found = STATUSES.get(key)
     if found is None:
         if not key:
-            raise CellError("the status is missing")
-        raise CellError("unknown status (expected pending, paid, shipped, completed, closed or refunded)")
+            raise CellError(gettext_noop("the status is missing"))
+        raise CellError(gettext_noop("unknown status (expected pending, paid, shipped, completed, closed or refunded)"))
     return found
 
 

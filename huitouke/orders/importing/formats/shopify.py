@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.utils.translation import gettext_noop
+
 from huitouke.orders.importing.formats.common import (
     CellError,
     Column,
@@ -79,10 +81,8 @@ def financial_status(text: str) -> str:
     found = _FINANCIAL.get(key)
     if found is None:
         if not key:
-            raise CellError("the financial status is missing")
-        raise CellError(
-            "unknown financial status (expected e.g. paid, pending, refunded, partially_refunded, voided)"
-        )
+            raise CellError(gettext_noop("the financial status is missing"))
+        raise CellError(gettext_noop("unknown financial status (expected e.g. paid, pending, refunded, partially_refunded, voided)"))
     return found
 
 

@@ -17,6 +17,8 @@ from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 
+from django.utils.translation import gettext_noop
+
 from huitouke.core.money import ZERO
 from huitouke.orders.importing.formats.common import (
     CellError,
@@ -116,14 +118,12 @@ def status(text: str) -> str:
     if found is not None:
         return found
     if not text:
-        raise CellError("the order status is missing")
+        raise CellError(gettext_noop("the order status is missing"))
     if text.startswith("交易关闭") or "关闭交易" in text:
         return "closed"
     if "部分发货" in text:
         return "shipped"
-    raise CellError(
-        "unknown order status (expected e.g. 交易成功, 交易关闭, 等待买家付款, 卖家已发货，等待买家确认)"
-    )
+    raise CellError(gettext_noop("unknown order status (expected e.g. 交易成功, 交易关闭, 等待买家付款, 卖家已发货，等待买家确认)"))
 
 
 def split_address(text: str) -> tuple[str, str]:
@@ -262,7 +262,7 @@ class TaobaoReader(Reader):
             state = "refunded"  # a paid order closed by a full refund
         ordered_at = optional_datetime(created)
         if ordered_at is None:
-            raise CellError("the date is missing")
+            raise CellError(gettext_noop("the date is missing"))
         paid_moment = optional_datetime(paid_at)
         shipping_amount = amount(shipping)
         number = quantity(count)
