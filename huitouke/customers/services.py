@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from huitouke.core.bulk import datetime_adapter, insert_rows
-from huitouke.core.errors import Conflict, Forbidden, Invalid
+from huitouke.core.errors import Conflict, Forbidden, Invalid, NotFound
 from huitouke.core.models import AccessLog, Platform, Role, Shop, Staff, Store, log_access
 from huitouke.customers.models import (
     Address,
@@ -224,6 +224,34 @@ def record_consent(
 
 
 @transaction.atomic
+def set_referrer(
+    *, shop: Shop, customer: Customer, referrer_id: int | None, now: dt.datetime | None = None,
+) -> Customer:
+    """Record who referred her (a customer of the same shop), or clear it with None. Setting a new referrer
+    stamps `referred_at`, which the referral rule reads; setting the same one again changes nothing."""
+    _ensure_same_shop(shop, customer)
+    _ensure_not_erased(customer)
+    if referrer_id == customer.referred_by_id:
+        return customer
+    if referrer_id is None:
+        customer.referred_by, customer.referred_at = None, None
+    else:
+        referrer = Customer.objects.for_shop(shop).filter(pk=referrer_id).first()
+        if referrer is None:
+            raise NotFound("no such customer in this shop", field="referred_by")
+        if referrer.pk == customer.pk:
+            raise Invalid("a customer cannot refer herself", field="referred_by")
+        if referrer.referred_by_id == customer.pk:
+            raise Invalid(f"{referrer.pk} was referred by this customer: a referral cannot go both ways",
+                          field="referred_by")
+        if referrer.is_erased:
+            raise Conflict("the referrer's personal data was erased", field="referred_by")
+        customer.referred_by, customer.referred_at = referrer, now or timezone.now()
+    customer.save(update_fields=["referred_by", "referred_at"])
+    return customer
+
+
+@transaction.atomic
 def set_do_not_contact(*, shop: Shop, customer: Customer, value: bool) -> Customer:
     _ensure_same_shop(shop, customer)
     customer.do_not_contact = value
@@ -369,8 +397,6 @@ def erase_customer(*, shop: Shop, customer: Customer, staff: Staff | None, actor
 
 def _ensure_same_shop(shop: Shop, customer: Customer) -> None:
     if customer.shop_id != shop.pk:  # defence in depth: selectors already scope by shop
-        from huitouke.core.errors import NotFound
-
         raise NotFound("no such customer")
 
 
