@@ -160,7 +160,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_pii"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("HUITOUKE_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}, "fontTools": {"level": "WARNING"}},  # PDF font subsetting chatter
+    # PDF font subsetting chatter; twilio logs every request's headers at INFO (noise, and phone numbers)
+    "loggers": {"django.db.backends": {"level": "INFO"}, "fontTools": {"level": "WARNING"},
+                "twilio.http_client": {"level": "WARNING"}},
 }
 
 SESSION_COOKIE_HTTPONLY = True

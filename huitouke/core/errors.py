@@ -61,6 +61,13 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Unauthorized(DomainError):
+    """The caller did not prove who it is (a webhook without its key or signature)."""
+
+    status = 401
+    code = "unauthorized"
+
+
 class Forbidden(DomainError):
     status = 403
     code = "forbidden"

@@ -95,6 +95,8 @@ def _detail(*, shop: Shop, customer: Customer, reveal: bool) -> dict[str, Any]:
             {"platform": i.platform, "handle": i.handle} for i in customer.identities.order_by("platform", "id")
         ],
         "tags": selectors.tag_names(shop=shop, customer=customer),
+        "referred_by": {"id": customer.referred_by_id, "name": mask_name(customer.referred_by.name),
+                        "at": customer.referred_at} if customer.referred_by_id else None,
         "consents": [
             {"channel": c.channel, "granted": c.granted, "at": c.at, "source": c.source} for c in consents
         ],
@@ -131,6 +133,7 @@ def create_customer(request: HttpRequest, payload: CustomerCreate) -> Status:
     store_slug, email = data.pop("store", None), data.pop("email", None)
     tags = data.pop("tags", [])
     data.pop("consents", None)  # read from the payload below, with their defaults
+    referrer_id = data.pop("referred_by", None)
     consents = [consent.model_dump(mode="json") for consent in payload.consents]  # with their defaults
     shop, staff = request.shop, caller(request)
     with transaction.atomic():  # all or nothing: a bad e-mail must not leave a half-registered customer
@@ -142,6 +145,8 @@ def create_customer(request: HttpRequest, payload: CustomerCreate) -> Status:
             services.add_email(shop=shop, customer=customer, email=email)
         if tags:
             services.set_tags(shop=shop, customer=customer, names=tags)
+        if referrer_id is not None:
+            services.set_referrer(shop=shop, customer=customer, referrer_id=referrer_id)
         for consent in consents:
             services.record_consent(shop=shop, customer=customer, recorded_by=staff, **consent)
     customer = selectors.customer_by_id(shop=shop, customer_id=customer.pk)
@@ -158,15 +163,19 @@ def get_customer(request: HttpRequest, customer_id: int = CustomerId, reveal: bo
     return _detail(shop=request.shop, customer=customer, reveal=reveal)
 
 
-@router.patch("/{customer_id}", response=CustomerDetail, summary="Change profile fields and/or tags")
+@router.patch("/{customer_id}", response=CustomerDetail,
+              summary="Change profile fields, tags and/or who referred her")
 def update_customer(request: HttpRequest, payload: CustomerUpdate, customer_id: int = CustomerId) -> dict[str, Any]:
     shop = request.shop
     customer = selectors.customer_by_id(shop=shop, customer_id=customer_id)
     data = payload.model_dump(exclude_unset=True, mode="json")
     tags_given, tags = "tags" in data, data.pop("tags", None)
+    referrer_given, referrer_id = "referred_by" in data, data.pop("referred_by", None)
     with transaction.atomic():
         if data:
             services.update_profile(shop=shop, customer=customer, changes=_profile_changes(data))
+        if referrer_given:
+            services.set_referrer(shop=shop, customer=customer, referrer_id=referrer_id)
         if tags_given:
             services.set_tags(shop=shop, customer=customer, names=tags or [])
     customer = selectors.customer_by_id(shop=shop, customer_id=customer_id)

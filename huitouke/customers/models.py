@@ -79,6 +79,13 @@ class Customer(ShopScoped):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("merged into")
     )
+    # Who brought her in (a customer of the same shop), and when that was recorded: the referral rule thanks
+    # both and has her called within a week (engagement.rules).
+    referred_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals",
+        verbose_name=_("referred by"),
+    )
+    referred_at = models.DateTimeField(_("referral recorded at"), null=True, blank=True)
     completeness = models.PositiveSmallIntegerField(_("profile completeness"), default=0)
     # Purchase figures kept current by the orders app (see orders.services.refresh_customer_stats)
     orders_count = models.PositiveIntegerField(_("purchases"), default=0)
@@ -97,6 +104,9 @@ class Customer(ShopScoped):
             models.Index(fields=["shop", "-last_purchase_at"], name="customer_recent"),
             models.Index(fields=["shop", "name"], name="customer_name"),
             models.Index(fields=["shop", "registered_at"], name="customer_registered"),
+            # the referral rule's "recorded that day"; partial, so imports of customers without one pay nothing
+            models.Index(fields=["shop", "referred_at"], name="customer_referred",
+                         condition=Q(referred_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

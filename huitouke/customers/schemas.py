@@ -8,7 +8,7 @@ from typing import Literal
 from ninja import Schema
 from pydantic import Field
 
-from huitouke.core.api import MoneyOut, PageInfo, SearchText, StrictSchema
+from huitouke.core.api import Id, MoneyOut, PageInfo, SearchText, StrictSchema
 from huitouke.customers.models import Calendar, Channel, Gender
 
 CustomerOrder = Literal["recent", "spend", "registered", "completeness"]
@@ -53,6 +53,7 @@ class CustomerCreate(ProfileIn):
     email: str | None = Field(None, max_length=254)
     tags: list[str] = []
     consents: list[ConsentIn] = []
+    referred_by: Id | None = Field(None, description="id of the customer (same shop) who referred her")
 
 
 class CustomerUpdate(ProfileIn):
@@ -60,6 +61,7 @@ class CustomerUpdate(ProfileIn):
 
     name: str | None = None
     tags: list[str] | None = None
+    referred_by: Id | None = Field(None, description="id of the customer (same shop) who referred her; null clears")
 
 
 class CustomerListQuery(Schema):
@@ -148,6 +150,12 @@ class StatsOut(Schema):
     last_purchase_at: dt.datetime | None
 
 
+class ReferrerOut(Schema):
+    id: int
+    name: str = Field(description="masked")
+    at: dt.datetime | None = Field(description="when the referral was recorded")
+
+
 class CustomerDetail(Schema):
     id: int
     name: str
@@ -164,6 +172,7 @@ class CustomerDetail(Schema):
     identities: list[IdentityOut]
     tags: list[str]
     consents: list[ConsentOut] = Field(description="the decision in force per channel that was ever asked")
+    referred_by: ReferrerOut | None
     completeness: CompletenessOut
     stats: StatsOut
 

@@ -22,7 +22,7 @@ _FEW_MATCHES = 500
 def customer_by_id(*, shop: Shop, customer_id: int) -> Customer:
     """The shop's customer, or NotFound (also for another shop's id: existence must not leak)."""
     customer = (
-        Customer.objects.for_shop(shop).select_related("registered_by", "registered_store")
+        Customer.objects.for_shop(shop).select_related("registered_by", "registered_store", "referred_by")
         .filter(pk=customer_id).first()
     )
     if customer is None:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.bulk import datetime_adapter, insert_rows
-from huitouke.core.errors import Conflict, Forbidden, Invalid
+from huitouke.core.errors import Conflict, Forbidden, Invalid, NotFound
 from huitouke.core.models import AccessLog, Platform, Role, Shop, Staff, Store, log_access
 from huitouke.customers.models import (
     Address,
@@ -228,6 +228,34 @@ def record_consent(
     )
     refresh_completeness(customer)
     return row
+
+
+@transaction.atomic
+def set_referrer(
+    *, shop: Shop, customer: Customer, referrer_id: int | None, now: dt.datetime | None = None,
+) -> Customer:
+    """Record who referred her (a customer of the same shop), or clear it with None. Setting a new referrer
+    stamps `referred_at`, which the referral rule reads; setting the same one again changes nothing."""
+    _ensure_same_shop(shop, customer)
+    _ensure_not_erased(customer)
+    if referrer_id == customer.referred_by_id:
+        return customer
+    if referrer_id is None:
+        customer.referred_by, customer.referred_at = None, None
+    else:
+        referrer = Customer.objects.for_shop(shop).filter(pk=referrer_id).first()
+        if referrer is None:
+            raise NotFound(_("no such customer in this shop"), field="referred_by")
+        if referrer.pk == customer.pk:
+            raise Invalid(_("a customer cannot refer herself"), field="referred_by")
+        if referrer.referred_by_id == customer.pk:
+            raise Invalid(_("%(id)s was referred by this customer: a referral cannot go both ways"),
+                          field="referred_by", params={"id": referrer.pk})
+        if referrer.is_erased:
+            raise Conflict(_("the referrer's personal data was erased"), field="referred_by")
+        customer.referred_by, customer.referred_at = referrer, now or timezone.now()
+    customer.save(update_fields=["referred_by", "referred_at"])
+    return customer
 
 
 @transaction.atomic

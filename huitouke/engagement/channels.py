@@ -15,6 +15,7 @@ import json
 import os
 import re
 import smtplib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -80,6 +81,7 @@ class ConsoleSink:
     """The default: one JSON line per message in var/outbox/<shop slug>.log; nothing leaves the machine."""
 
     provider = Provider.CONSOLE
+    _append = threading.Lock()  # the worker's pool threads write to one file
 
     def __init__(self, shop_slug: str) -> None:
         self.path = Path(django_settings.VAR_DIR) / "outbox" / f"{shop_slug}.log"
@@ -90,7 +92,7 @@ class ConsoleSink:
             "key": message.idempotency_key, "customer": message.customer_id, "channel": message.channel,
             "recipient": message.recipient, "text": message.text,
         }, ensure_ascii=False)
-        with self.path.open("a", encoding="utf-8") as out:
+        with self._append, self.path.open("a", encoding="utf-8") as out:
             out.write(line + "\n")
             out.flush()
             os.fsync(out.fileno())
@@ -154,12 +156,34 @@ class SmtpEmail:
         return None  # SMTP has no way to ask
 
 
+class _SdkAdapter:
+    """An SMS provider reached through its SDK. The SDK client (and with it the HTTP session and its
+    keep-alive connections) is built once per thread and reused for every message of the run: building one
+    per message opened a new connection each time. One per thread because the SDKs do not promise to be
+    thread-safe and the worker sends from a small pool of threads."""
+
+    def __init__(self, settings: dict[str, Any], secrets: dict[str, str]) -> None:
+        self.settings, self.secrets = settings, secrets
+        self._local = threading.local()
+
+    def client(self) -> Any:
+        if getattr(self._local, "client", None) is None:
+            self._local.client = self.build_client()
+        return self._local.client
+
+    def build_client(self) -> Any:
+        raise NotImplementedError
+
+    def was_sent(self, message: Message) -> bool | None:
+        return None  # none of the providers can be asked by our key
+
+
 def _national(e164: str) -> str:
     """Aliyun wants mainland numbers without +86 and others as country code + number."""
     return e164[3:] if e164.startswith("+86") else e164.lstrip("+")
 
 
-class AliyunSms:
+class AliyunSms(_SdkAdapter):
     """Aliyun SMS (dysmsapi 2017-05-25) via its SDK; OutId carries the idempotency key to the receipts.
 
     settings: sign_name, template_code, template_param (default "content"), endpoint, protocol.
@@ -168,22 +192,23 @@ class AliyunSms:
     provider = Provider.ALIYUN
     RETRYABLE_CODES = ("isv.BUSINESS_LIMIT_CONTROL", "Throttling", "ServiceUnavailable", "InternalError")
 
-    def __init__(self, settings: dict[str, Any], secrets: dict[str, str]) -> None:
-        self.settings, self.secrets = settings, secrets
-
-    def send(self, message: Message) -> SendResult:
-        from alibabacloud_dysmsapi20170525 import models as sms_models
+    def build_client(self) -> Any:
         from alibabacloud_dysmsapi20170525.client import Client
         from alibabacloud_tea_openapi import models as api_models
-        from alibabacloud_tea_util import models as util_models
 
         key_id, key_secret = _require(self.secrets, "access_key_id", "access_key_secret", where="aliyun secrets")
-        sign_name, template = _require(self.settings, "sign_name", "template_code", where="aliyun settings")
-        client = Client(api_models.Config(
+        return Client(api_models.Config(
             access_key_id=key_id, access_key_secret=key_secret,
             endpoint=self.settings.get("endpoint", "dysmsapi.aliyuncs.com"),
             protocol=self.settings.get("protocol", "https"),
         ))
+
+    def send(self, message: Message) -> SendResult:
+        from alibabacloud_dysmsapi20170525 import models as sms_models
+        from alibabacloud_tea_util import models as util_models
+
+        sign_name, template = _require(self.settings, "sign_name", "template_code", where="aliyun settings")
+        client = self.client()
         request = sms_models.SendSmsRequest(
             phone_numbers=_national(message.recipient), sign_name=sign_name, template_code=template,
             template_param=json.dumps({self.settings.get("template_param", "content"): _strip_signature(message.text)},
@@ -202,11 +227,8 @@ class AliyunSms:
             raise SendError(f"aliyun: {body.code} {body.message}", retryable=body.code in self.RETRYABLE_CODES)
         return SendResult(provider_message_id=body.biz_id or "")
 
-    def was_sent(self, message: Message) -> bool | None:
-        return None
 
-
-class TencentSms:
+class TencentSms(_SdkAdapter):
     """Tencent Cloud SMS (2021-01-11) via its SDK; SessionContext carries the idempotency key.
 
     settings: sdk_app_id, sign_name, template_id, region (ap-guangzhou), endpoint, scheme.
@@ -214,26 +236,28 @@ class TencentSms:
 
     provider = Provider.TENCENT
 
-    def __init__(self, settings: dict[str, Any], secrets: dict[str, str]) -> None:
-        self.settings, self.secrets = settings, secrets
-
-    def send(self, message: Message) -> SendResult:
+    def build_client(self) -> Any:
         from tencentcloud.common import credential
-        from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
         from tencentcloud.common.profile.client_profile import ClientProfile
         from tencentcloud.common.profile.http_profile import HttpProfile
-        from tencentcloud.sms.v20210111 import models, sms_client
+        from tencentcloud.sms.v20210111 import sms_client
 
         secret_id, secret_key = _require(self.secrets, "secret_id", "secret_key", where="tencent secrets")
-        app_id, sign_name, template = _require(
-            self.settings, "sdk_app_id", "sign_name", "template_id", where="tencent settings"
-        )
         http = HttpProfile(endpoint=self.settings.get("endpoint", "sms.tencentcloudapi.com"), reqTimeout=10)
         http.scheme = self.settings.get("scheme", "https")
-        client = sms_client.SmsClient(
+        return sms_client.SmsClient(
             credential.Credential(secret_id, secret_key), self.settings.get("region", "ap-guangzhou"),
             ClientProfile(httpProfile=http),
         )
+
+    def send(self, message: Message) -> SendResult:
+        from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+        from tencentcloud.sms.v20210111 import models
+
+        app_id, sign_name, template = _require(
+            self.settings, "sdk_app_id", "sign_name", "template_id", where="tencent settings"
+        )
+        client = self.client()
         request = models.SendSmsRequest()
         request.PhoneNumberSet = [message.recipient]
         request.SmsSdkAppId, request.SignName, request.TemplateId = str(app_id), sign_name, str(template)
@@ -251,11 +275,8 @@ class TencentSms:
             raise SendError(f"tencent: {status.Code} {status.Message}", retryable=retryable)
         return SendResult(provider_message_id=status.SerialNo or "")
 
-    def was_sent(self, message: Message) -> bool | None:
-        return None
 
-
-class TwilioSms:
+class TwilioSms(_SdkAdapter):
     """Twilio Programmable Messaging via its SDK. Twilio's Messages API takes no idempotency key, so a
     message in doubt after a crash is never resent automatically.
 
@@ -263,17 +284,19 @@ class TwilioSms:
 
     provider = Provider.TWILIO
 
-    def __init__(self, settings: dict[str, Any], secrets: dict[str, str]) -> None:
-        self.settings, self.secrets = settings, secrets
-
-    def send(self, message: Message) -> SendResult:
-        from twilio.base.exceptions import TwilioException, TwilioRestException
+    def build_client(self) -> Any:
         from twilio.rest import Client
 
         sid, token = _require(self.secrets, "account_sid", "auth_token", where="twilio secrets")
         client = Client(sid, token)
         if self.settings.get("base_url"):
             client.api.base_url = self.settings["base_url"]
+        return client
+
+    def send(self, message: Message) -> SendResult:
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        client = self.client()
         sender = {"messaging_service_sid": self.settings["messaging_service_sid"]} if self.settings.get(
             "messaging_service_sid") else {"from_": _require(self.settings, "from_number", where="twilio settings")[0]}
         try:
@@ -286,9 +309,6 @@ class TwilioSms:
         except Exception as exc:  # requests' connection errors
             raise SendError(f"twilio: {type(exc).__name__}: {exc}", retryable=True) from exc
         return SendResult(provider_message_id=created.sid or "")
-
-    def was_sent(self, message: Message) -> bool | None:
-        return None
 
 
 def adapter_for(*, shop, channel: str, config: ChannelConfig | None) -> Adapter:

@@ -12,6 +12,7 @@ import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -77,6 +78,18 @@ LIBRARY: dict[str, tuple[str, ...]] = {
         "{称呼}，{店名}会员专享优惠本周开始，{导购}提前告诉您，欢迎来店选购。",
     ),
 }
+
+# The other side of a referral: the new customer, welcomed and thanked for coming on a friend's word.
+REFERRED_WELCOME: tuple[str, ...] = (
+    "{称呼}，欢迎您经朋友介绍来到{店名}，谢谢您的信任，有什么需要随时找{导购}。",
+    "{称呼}，很高兴因为朋友的介绍认识您，{店名}会用心对待这份缘分，祝您一切顺心。",
+)
+
+
+def referred_welcome(customer: Any) -> str:
+    """The welcome text for a referred customer; which one is fixed per customer, as for the library texts."""
+    return REFERRED_WELCOME[customer.pk % len(REFERRED_WELCOME)]
+
 
 _COMPOUND_SURNAMES = (
     "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "慕容", "司徒", "令狐", "尉迟", "公孙", "夏侯", "长孙", "宇文",

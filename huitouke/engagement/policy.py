@@ -8,9 +8,11 @@ frequency caps (per day, care per 30 days, commercial per 30 days, each counted 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.models import Shop
@@ -128,51 +130,80 @@ def decide(
 
 
 CHUNK = 5000  # ids per IN (…) list
+WHOLE_SHOP_AT = 50_000  # from this many customers on, one pass over the shop's rows beats IN lists
 
 
-def _chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
+class Contactable(Protocol):
+    """What the set-based policy reads of a customer: a Customer, or a lighter row read in bulk."""
+
+    pk: int
+    do_not_contact: bool
+
+    @property
+    def is_erased(self) -> bool: ...
+
+
+def _per_customer(rows: models.QuerySet, ids: list[int]) -> Iterator[tuple]:
+    """`rows` (a values_list starting with customer_id) for these customers: IN lists of CHUNK ids, or for a
+    large audience the whole shop in one raw query (the caller keys by customer, extra rows are never read;
+    raw because Django's per-value converters cost more than the query for a million rows)."""
+    if len(ids) >= WHOLE_SHOP_AT:
+        sql, params = rows.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            while batch := cursor.fetchmany(20_000):
+                yield from batch
+        return
+    for start in range(0, len(ids), CHUNK):
+        yield from rows.filter(customer_id__in=ids[start:start + CHUNK])
+
+
+def _utc_day(at: dt.datetime | str) -> str:
+    """The UTC day of a consent's time as `decide` prints it, from a raw value: SQLite gives naive UTC (or text),
+    PostgreSQL an aware datetime."""
+    if isinstance(at, str):
+        return at[:10]
+    return f"{(at.astimezone(dt.UTC) if at.tzinfo else at):%Y-%m-%d}"
 
 
 def decide_many(
-    *, shop: Shop, customers: list[Customer], kind: str, channel: str, texts: dict[int, str], day: dt.date,
-    now: dt.datetime, settings: CareSettings | None = None,
+    *, shop: Shop, customers: Sequence[Contactable], kind: str, channel: str, texts: Mapping[int, str],
+    day: dt.date, now: dt.datetime, settings: CareSettings | None = None,
 ) -> dict[int, Decision]:
     """`decide` for many customers at once (a campaign): the same checks in the same order, a few grouped
-    queries per 5,000 customers instead of several per customer."""
+    queries for the whole audience instead of several per customer."""
     settings = settings or care_settings(shop=shop)
     ids = [c.pk for c in customers]
     consent_channel = CONSENT_CHANNEL[channel]
-    consents: dict[int, tuple[bool, str, dt.datetime]] = {}
-    recipients: dict[int, str] = {}
-    today_counts: dict[int, int] = {}
-    window_counts: dict[int, int] = {}
     since = day - dt.timedelta(days=CAP_WINDOW_DAYS - 1)
     same_class = {"kind": Kind.COMMERCIAL} if kind == Kind.COMMERCIAL else {"kind__in": CARE_KINDS}
-    for chunk in _chunks(ids):
-        for customer_id, granted, source, at in (
-            Consent.objects.for_shop(shop).filter(customer_id__in=chunk, channel=consent_channel)
-            .order_by("customer_id", "at", "id").values_list("customer_id", "granted", "source", "at")
-        ):
-            consents[customer_id] = (granted, source, at)  # the newest wins
-        if channel == MessageChannel.SMS:
-            rows = (CustomerPhone.objects.for_shop(shop).filter(customer_id__in=chunk, e164__isnull=False)
-                    .order_by("customer_id", "is_primary", "-id").values_list("customer_id", "e164"))
-        elif channel == MessageChannel.EMAIL:
-            rows = (CustomerEmail.objects.for_shop(shop).filter(customer_id__in=chunk)
-                    .order_by("customer_id", "-id").values_list("customer_id", "email"))
-        else:
-            rows = []
-        recipients.update(dict(rows))  # the last per customer: primary first, then the oldest
-        counted = Message.objects.for_shop(shop).filter(customer_id__in=chunk, status__in=COUNTED).exclude(kind=NOTICE)
-        today_counts.update(counted.filter(day=day).values_list("customer_id").annotate(n=models.Count("id"))
-                            .order_by())
-        window_counts.update(counted.filter(day__gte=since, day__lte=day, **same_class).values_list("customer_id")
-                             .annotate(n=models.Count("id")).order_by())
+    consents: dict[int, tuple[bool, str, dt.datetime | str]] = {}
+    for customer_id, granted, source, at in _per_customer(
+        Consent.objects.for_shop(shop).filter(channel=consent_channel).order_by("customer_id", "at", "id")
+        .values_list("customer_id", "granted", "source", "at"), ids,
+    ):
+        consents[customer_id] = (granted, source, at)  # the newest wins
+    if channel == MessageChannel.SMS:
+        addresses = (CustomerPhone.objects.for_shop(shop).filter(e164__isnull=False)
+                     .order_by("customer_id", "is_primary", "-id").values_list("customer_id", "e164"))
+    elif channel == MessageChannel.EMAIL:
+        addresses = (CustomerEmail.objects.for_shop(shop).order_by("customer_id", "-id")
+                     .values_list("customer_id", "email"))
+    else:
+        addresses = None
+    # the last per customer wins: the primary phone first, then the oldest
+    recipients: dict[int, str] = dict(_per_customer(addresses, ids)) if addresses is not None else {}
+    counted = (Message.objects.for_shop(shop).filter(status__in=COUNTED, day__gte=since, day__lte=day)
+               .exclude(kind=NOTICE))  # service notices use up no care caps
+    today_counts: dict[int, int] = dict(_per_customer(
+        counted.filter(day=day).values_list("customer_id").annotate(n=models.Count("id")).order_by(), ids))
+    window_counts: dict[int, int] = dict(_per_customer(
+        counted.filter(**same_class).values_list("customer_id").annotate(n=models.Count("id")).order_by(), ids))
     class_cap, class_reason = ((settings.commercial_cap_30d, Suppression.COMMERCIAL_CAP) if kind == Kind.COMMERCIAL
                                else (settings.care_cap_30d, Suppression.CARE_CAP))
     earliest = max(now, day_start(day))
     held = quiet_until(settings=settings, now=earliest) if channel == MessageChannel.SMS else None
+    go_at, go_detail = held or earliest, f"held until {held:%Y-%m-%d %H:%M}" if held else ""
     tone_cache: dict[str, str] = {}
     decisions = {}
     for customer in customers:
@@ -190,7 +221,7 @@ def decide_many(
         elif consent is None:
             decisions[cid] = Decision(Suppression.NO_CONSENT)
         elif not consent[0]:
-            decisions[cid] = Decision(Suppression.OPTED_OUT, f"{consent[1]} ({consent[2]:%Y-%m-%d})")
+            decisions[cid] = Decision(Suppression.OPTED_OUT, f"{consent[1]} ({_utc_day(consent[2])})")
         elif channel != MessageChannel.WECHAT_TASK and not recipient:
             decisions[cid] = Decision(Suppression.NO_ADDRESS)
         elif tone_cache[text]:
@@ -200,6 +231,5 @@ def decide_many(
         elif window_counts.get(cid, 0) >= class_cap:
             decisions[cid] = Decision(class_reason)
         else:
-            decisions[cid] = Decision(recipient=recipient, send_at=held or earliest,
-                                      detail=f"held until {held:%Y-%m-%d %H:%M}" if held else "")
+            decisions[cid] = Decision("", go_detail, recipient, go_at)
     return decisions

@@ -22,7 +22,7 @@ from huitouke.core.timeutil import day_start, local_day
 from huitouke.customers.models import Calendar, Customer
 from huitouke.engagement import calendar as cal
 from huitouke.engagement.extensions import delivered_order_ids
-from huitouke.engagement.library import Kind
+from huitouke.engagement.library import Kind, referred_welcome
 from huitouke.engagement.models import Message, RuleSetting, TaskKind
 from huitouke.engagement.policy import COUNTED, Suppression
 from huitouke.orders.models import Order, OrderStatus
@@ -48,6 +48,9 @@ RULES: dict[str, Rule] = {
         Rule("feedback", Kind.FEEDBACK, {
             "within_days": 14,  # completed (purchased) or delivered this recently; older orders are not asked
         }),
+        # a referral recorded on the day (or the `within_days` before, when the day's run had passed): thank the
+        # referrer and welcome the new customer the day it is run, and have her associate call the new one
+        Rule("referral", Kind.THANKS_REFERRAL, {"within_days": 1, "call_within_days": 7}),
         Rule("miss_you", Kind.MISS_YOU, {
             "overdue_days": 14,  # days past her own usual gap
             "p_alive_below": 0.8,  # with a model score: the model, too, must see her drifting
@@ -60,9 +63,8 @@ RULES: dict[str, Rule] = {
         Rule("top_spender", "", {"month": 1, "day": 2, "due_days": 14}),
     )
 }
-# Rules that create follow-up tasks. A referral → thank-you + call task needs to know who referred whom, and the
-# customer archive has no referral field yet, so that rule cannot exist until it does.
-TASK_RULES = ("big_purchase", "top_spender")
+# Rules that create follow-up tasks (the referral rule sends messages and creates a task).
+TASK_RULES = ("big_purchase", "top_spender", "referral")
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class Due:
     kind: str
     occasion: str = ""  # fills {节日} / {节气}
     order: Order | None = None  # the order a feedback message asks about
+    template: str = ""  # a library text chosen by the rule, else one of the kind's texts
 
 
 def rule_settings(*, shop: Shop) -> dict[str, tuple[bool, dict[str, Any]]]:
@@ -179,6 +182,28 @@ def delivered(*, shop: Shop, day: dt.date, within_days: int) -> Iterator[Due]:
             yield Due(order.customer, feedback_rule(order.pk), Kind.FEEDBACK, order=order)
 
 
+def _referrals(shop: Shop, day: dt.date, within_days: int) -> QuerySet[Customer]:
+    """New customers whose referral was recorded on the day or in the `within_days` before, referrer alive."""
+    return _customers(shop).filter(
+        referred_by__isnull=False, referred_by__erased_at__isnull=True,
+        referred_at__gte=day_start(day - dt.timedelta(days=within_days)),
+        referred_at__lt=day_start(day + dt.timedelta(days=1)),
+    ).select_related("referred_by", "referred_by__registered_by")
+
+
+def referrals(*, shop: Shop, day: dt.date, within_days: int, **_: Any) -> Iterator[Due]:
+    """A referral: thank the referrer and welcome the new customer (rule key referral:<new customer id>), once
+    each: a thank-you already on its way or sent is not repeated by a later run."""
+    thanked = set(Message.objects.for_shop(shop).filter(
+        kind=Kind.THANKS_REFERRAL, rule__startswith="referral:", status__in=COUNTED).values_list("customer_id", "rule"))
+    for new in _referrals(shop, day, within_days):
+        rule = f"referral:{new.pk}"
+        if (new.referred_by_id, rule) not in thanked:
+            yield Due(new.referred_by, rule, Kind.THANKS_REFERRAL)
+        if (new.pk, rule) not in thanked:
+            yield Due(new, rule, Kind.THANKS_REFERRAL, template=referred_welcome(new))
+
+
 def overdue_reason(*, customer: Customer, day: dt.date, score, params: dict[str, Any]) -> str | None:
     """Why she is missed (for the plan), or None: late against her own rhythm, not yet lost."""
     if customer.last_purchase_at is None:
@@ -218,7 +243,8 @@ def due_on(*, shop: Shop, day: dt.date) -> Iterator[Due]:
     """Everything the shop's enabled rules want to send on the day, in priority order."""
     settings = rule_settings(shop=shop)
     finders = {"birthday": birthdays, "holiday": holidays, "season": season_changes,
-               "thanks_milestone": milestones_passed, "feedback": delivered, "miss_you": missed}
+               "thanks_milestone": milestones_passed, "feedback": delivered, "referral": referrals,
+               "miss_you": missed}
     for key, finder in finders.items():
         enabled, params = settings[key]
         if enabled:
@@ -255,6 +281,13 @@ def top_spenders(*, shop: Shop, day: dt.date, month: int, day_of_month: int, due
                   day + dt.timedelta(days=due_days), f"top_spender:{year}")
 
 
+def referral_calls(*, shop: Shop, day: dt.date, within_days: int, call_within_days: int) -> Iterator[TaskDue]:
+    """The new customer of a referral gets a call from her associate within `call_within_days` of it."""
+    for new in _referrals(shop, day, within_days):
+        yield TaskDue(new, "referral", TaskKind.CALL, f"回访：{new.referred_by.name} 推荐的新顾客",
+                      local_day(new.referred_at) + dt.timedelta(days=call_within_days), f"referral:{new.pk}")
+
+
 def tasks_due_on(*, shop: Shop, day: dt.date) -> Iterator[TaskDue]:
     """The follow-up tasks the shop's enabled rules want created on the day."""
     settings = rule_settings(shop=shop)
@@ -265,3 +298,6 @@ def tasks_due_on(*, shop: Shop, day: dt.date) -> Iterator[TaskDue]:
     if enabled:
         yield from top_spenders(shop=shop, day=day, month=params["month"], day_of_month=params["day"],
                                 due_days=params["due_days"])
+    enabled, params = settings["referral"]
+    if enabled:
+        yield from referral_calls(shop=shop, day=day, **params)

@@ -34,6 +34,11 @@ class ProfileForm(forms.Form):
         required=False, label=_("Tags"), max_length=1000,
         help_text=_("Separate tags with commas."),
     )
+    # By number, not by name: a name in a form field would show personal data unmasked.
+    referred_by = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, label=_("Referred by (customer no.)"),
+        help_text=_("The number (#) of the customer who brought her in; leave empty if nobody did."),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -46,12 +51,14 @@ class ProfileForm(forms.Form):
                 form_field.required = False
             fields[name] = form_field
         fields["tags"] = self.fields["tags"]
+        fields["referred_by"] = self.fields["referred_by"]
         self.fields = fields
 
     @classmethod
     def initial_for(cls, customer: Customer, tags: list[str]) -> dict[str, Any]:
         data = {name: getattr(customer, name) for name in EDITABLE_FIELDS}
         data["tags"] = ", ".join(tags)
+        data["referred_by"] = customer.referred_by_id
         return data
 
     def profile_changes(self) -> dict[str, Any]:
@@ -63,6 +70,9 @@ class ProfileForm(forms.Form):
                 value = ""
             changes[name] = value
         return changes
+
+    def referrer_id(self) -> int | None:
+        return self.cleaned_data.get("referred_by")
 
     def tag_names(self) -> list[str]:
         raw = self.cleaned_data.get("tags") or ""

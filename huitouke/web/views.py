@@ -328,6 +328,7 @@ def _save_profile(request: HttpRequest, customer: Customer, form: ProfileForm) -
         with transaction.atomic():
             services.update_profile(shop=request.shop, customer=customer, changes=form.profile_changes())
             services.set_tags(shop=request.shop, customer=customer, names=form.tag_names())
+            services.set_referrer(shop=request.shop, customer=customer, referrer_id=form.referrer_id())
     except DomainError as exc:
         form.add_error(exc.field if exc.field in form.fields else None, exc.localized())
         return False

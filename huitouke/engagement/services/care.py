@@ -56,7 +56,8 @@ def run_rules(*, shop: Shop, day: dt.date, now: dt.datetime | None = None, dry_r
     planned: list[PlannedMessage] = []
     with transaction.atomic():
         for due in due_on(shop=shop, day=day):
-            text = preview_text(shop=shop, customer=due.customer, kind=due.kind, occasion=due.occasion)
+            text = preview_text(shop=shop, customer=due.customer, kind=due.kind, occasion=due.occasion,
+                                template=due.template or None)
             message = enqueue_message(
                 shop=shop, customer=due.customer, rule=due.rule, kind=due.kind, channel=channel_for(due.customer),
                 text=text, day=day, now=now, associate=associate_of(due.customer), settings=settings,

@@ -5,6 +5,9 @@ and marked after it, only by the holder of the claim. A worker killed between th
 "sending"; after the lease a later run asks the provider whether it went (the console sink can tell). When
 the provider cannot tell, the message is marked failed ("interrupted") for a person to check, never resent:
 a care message twice is worse than one missing. Provider errors are retried with exponential back-off.
+
+Throughput: a run claims a batch, hands it to a small pool of threads (one SDK client, hence one keep-alive
+HTTP session, per thread) and marks the sent ones in groups of MARK_GROUP per transaction.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import BooleanField, F, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from huitouke.core import bulk
 from huitouke.core.models import Shop
 from huitouke.engagement.channels import Adapter, SendError, SendResult, adapter_for
 from huitouke.engagement.library import NOTICE
@@ -65,8 +71,16 @@ class _Adapters:
         return self._cache[key]
 
 
-def _due(shop: Shop | None) -> object:
-    messages = Message.objects.all()
+def _due(shop: Shop | None) -> QuerySet[Message]:
+    """Messages on the worker's queue (queued or sending), optionally of one shop.
+
+    The status test is repeated as a literal because SQLite uses the partial index `message_due` only when the
+    query contains the index's WHERE term itself (a bound parameter does not count); without it, claiming 500
+    messages of a shop sorted all its 900,000 queued ones (1.3 s instead of 0.4 ms)."""
+    column = f"{connection.ops.quote_name(Message._meta.db_table)}.{connection.ops.quote_name('status')}"
+    in_flight = RawSQL(f"{column} IN ('{MessageStatus.QUEUED}', '{MessageStatus.SENDING}')", [],
+                       output_field=BooleanField())
+    messages = Message.objects.filter(in_flight)
     return messages.filter(shop=shop) if shop is not None else messages
 
 
@@ -94,9 +108,22 @@ def _finish(message: Message, **values: object) -> bool:
                                        status=MessageStatus.SENDING).update(**values))
 
 
-def mark_sent(message: Message, result: SendResult, *, provider: str, now: dt.datetime) -> bool:
-    return _finish(message, status=MessageStatus.SENT, provider=provider,
-                   provider_message_id=result.provider_message_id[:100], sent_at=now, reason="", detail="")
+def mark_sent(sent: Sequence[tuple[Message, str, SendResult]], *, now: dt.datetime) -> int:
+    """Mark (message, provider, result) as sent in one transaction, each only while this run still holds its
+    claim; returns how many were marked. One statement for the group: a commit per message was most of the
+    worker's time at hundreds of messages a second."""
+    if not sent:
+        return 0
+    quote, table = connection.ops.quote_name, Message._meta.db_table
+    sent_at = bulk.datetime_adapter()(now)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {quote(table)} SET status = %s, provider = %s, provider_message_id = %s, sent_at = %s, "
+            f"reason = '', detail = '', claim_token = '' WHERE id = %s AND claim_token = %s AND status = %s",
+            [(MessageStatus.SENT, provider, result.provider_message_id[:100], sent_at, message.pk,
+              message.claim_token, MessageStatus.SENDING) for message, provider, result in sent],
+        )
+        return cursor.rowcount if cursor.rowcount >= 0 else len(sent)
 
 
 def _mark_failed_attempt(message: Message, error: SendError, *, provider: str, now: dt.datetime) -> str:
@@ -111,7 +138,10 @@ def _mark_failed_attempt(message: Message, error: SendError, *, provider: str, n
 
 def recover_interrupted(*, shop: Shop | None, now: dt.datetime, adapters: AdapterFactory) -> int:
     """Settle messages whose worker died mid-send (claim older than LEASE) without sending them twice."""
-    stale = list(_due(shop).filter(status=MessageStatus.SENDING, claimed_at__lt=now - LEASE).select_related("shop"))
+    # The shop is picked out here, not in SQL: with `shop_id = ?` SQLite prefers the (shop, customer, day) index
+    # and reads every message of the shop; stale claims are few (left by dead workers), across all shops.
+    stale = [message for message in _due(None).filter(status=MessageStatus.SENDING, claimed_at__lt=now - LEASE)
+             .select_related("shop").order_by("id") if shop is None or message.shop_id == shop.pk]
     for message in stale:
         adapter = adapters(message)
         sent = adapter.was_sent(message)
@@ -143,39 +173,75 @@ def _hold_for_quiet_hours(message: Message, now: dt.datetime, settings_by_shop: 
     return True
 
 
+CONCURRENCY = 8  # provider calls in flight at once: most of a call is waiting for the network
+# Sent messages are marked in groups of this many (or fewer, at the end of a batch). A worker killed before a
+# group's mark leaves up to this many "sending": recovered after the lease, never sent twice.
+MARK_GROUP = 50
+
+
+Attempt = tuple[Message, str, SendResult | SendError]
+
+
+def _attempt(message: Message, adapter: Adapter) -> Attempt:
+    """One provider call; never raises (an unexpected SDK error becomes a retryable SendError). Runs in a pool
+    thread, so it touches no database: the claim and the mark stay with the worker's own connection."""
+    try:
+        return message, adapter.provider, adapter.send(message)
+    except SendError as error:
+        return message, adapter.provider, error
+    except Exception as error:  # a bug or an unexpected SDK error: retry later, keep the reason
+        log.exception("message %s: unexpected error", message.pk)
+        return message, adapter.provider, SendError(f"{type(error).__name__}: {error}", retryable=True)
+
+
+def _attempts(ready: list[tuple[Message, Adapter]], concurrency: int) -> Iterator[Attempt]:
+    """The provider calls, up to `concurrency` at once, yielded as each returns (so it is marked at once)."""
+    if concurrency <= 1 or len(ready) <= 1:
+        yield from (_attempt(message, adapter) for message, adapter in ready)
+        return
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(ready)), thread_name_prefix="deliver") as pool:
+        for future in as_completed([pool.submit(_attempt, message, adapter) for message, adapter in ready]):
+            yield future.result()
+
+
 def deliver_due(
     *, shop: Shop | None = None, limit: int = 100, now: dt.datetime | None = None,
-    adapters: AdapterFactory | None = None,
+    adapters: AdapterFactory | None = None, concurrency: int = CONCURRENCY,
 ) -> DeliveryReport:
-    """Deliver what is due (all shops when `shop` is None). `now` is injectable for tests."""
+    """Deliver what is due (all shops when `shop` is None): claim a batch, send it through a small pool of
+    threads, mark each message as its call returns. `now` is injectable for tests."""
     now = now or timezone.now()
     adapters = adapters or _Adapters()
     report = DeliveryReport(recovered=recover_interrupted(shop=shop, now=now, adapters=adapters))
     settings_by_shop: dict = {}
+    ready: list[tuple[Message, Adapter]] = []
     for message in claim_due(shop=shop, limit=limit, now=now):
         report.message_ids.append(message.pk)
         if _hold_for_quiet_hours(message, now, settings_by_shop):
             report.held += 1
             continue
-        provider = ""
         try:
-            adapter = adapters(message)
-            provider = adapter.provider
-            result = adapter.send(message)
-        except SendError as error:
-            outcome = _mark_failed_attempt(message, error, provider=provider, now=now)
-            setattr(report, outcome, getattr(report, outcome) + 1)
-            log.warning("message %s: %s (%s)", message.pk, error, outcome)
+            ready.append((message, adapters(message)))
+        except Exception as error:  # e.g. an unknown provider in the shop's configuration
+            error = error if isinstance(error, SendError) else SendError(f"{type(error).__name__}: {error}",
+                                                                         retryable=True)
+            _count(report, _mark_failed_attempt(message, error, provider="", now=now))
+    sent: list[tuple[Message, str, SendResult]] = []
+    for message, provider, outcome in _attempts(ready, concurrency):
+        if isinstance(outcome, SendError):
+            _count(report, _mark_failed_attempt(message, outcome, provider=provider, now=now))
+            log.warning("message %s: %s", message.pk, outcome)
             continue
-        except Exception as error:  # a bug or an unexpected SDK error: retry later, keep the reason
-            outcome = _mark_failed_attempt(message, SendError(f"{type(error).__name__}: {error}", retryable=True),
-                                           provider=provider, now=now)
-            setattr(report, outcome, getattr(report, outcome) + 1)
-            log.exception("message %s: unexpected error", message.pk)
-            continue
-        mark_sent(message, result, provider=provider, now=now)
-        report.sent += 1
+        sent.append((message, provider, outcome))
+        if len(sent) >= MARK_GROUP:
+            report.sent += mark_sent(sent, now=now)
+            sent = []
+    report.sent += mark_sent(sent, now=now)
     return report
+
+
+def _count(report: DeliveryReport, outcome: str) -> None:
+    setattr(report, outcome, getattr(report, outcome) + 1)
 
 
 def next_due_at(*, shop: Shop | None = None) -> dt.datetime | None:

@@ -39,11 +39,15 @@ def receive_sms(*, shop: Shop, phone: str, text: str, now: dt.datetime | None = 
 @transaction.atomic
 def record_receipt(
     *, shop: Shop, provider_message_id: str, delivered: bool, at: dt.datetime | None = None, error: str = "",
+    idempotency_key: str = "",
 ) -> Message:
     """A provider's delivery report: a sent message becomes delivered, or failed ("undelivered") with the
-    provider's error. A repeated report changes nothing."""
-    message = Message.objects.for_shop(shop).select_for_update().filter(
-        provider_message_id=provider_message_id).exclude(provider_message_id="").first()
+    provider's error. Found by the provider's ID, else by our idempotency key when the provider echoes it
+    (Aliyun's out_id). A repeated report changes nothing."""
+    messages = Message.objects.for_shop(shop).select_for_update()
+    message = messages.filter(provider_message_id=provider_message_id).exclude(provider_message_id="").first()
+    if message is None and idempotency_key:
+        message = messages.filter(idempotency_key=idempotency_key).first()
     if message is None:
         raise NotFound(f"no message with provider ID {provider_message_id!r}", field="provider_message_id")
     if message.status != MessageStatus.SENT:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from huitouke.core.models import Shop, Staff
 from huitouke.customers.models import Customer
 from huitouke.engagement import library
@@ -33,3 +35,19 @@ def preview_text(
         "节气": occasion,
     }
     return library.render(template or library_template(kind=kind, customer=customer), values)
+
+
+def campaign_texts(
+    *, shop: Shop, template: str, people: Iterable[tuple[int, str, str, str | None]],
+) -> dict[int, str]:
+    """`preview_text` of one template for many customers, given as (id, name, gender, associate's name):
+    filled once per distinct 称呼 and associate, not once per customer (a campaign reaches a million)."""
+    filled: dict[tuple[str, str | None], str] = {}
+    texts = {}
+    for pk, name, gender, associate in people:
+        key = (library.salutation(name, gender), associate)
+        if key not in filled:
+            filled[key] = library.render(template, {
+                "称呼": key[0], "店名": shop.name, "导购": associate or NO_ASSOCIATE, "节日": "", "节气": ""})
+        texts[pk] = filled[key]
+    return texts

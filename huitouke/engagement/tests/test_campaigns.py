@@ -8,17 +8,21 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from huitouke.core.errors import Conflict, Invalid, NotFound
+from huitouke.core.timeutil import SHANGHAI
+from huitouke.customers.models import Customer
 from huitouke.customers.services import record_consent, set_tags
-from huitouke.engagement import selectors
+from huitouke.engagement import policy, selectors
 from huitouke.engagement.models import CampaignMember, Message
 from huitouke.engagement.policy import decide, decide_many
 from huitouke.engagement.services import campaigns
 from huitouke.engagement.services.outbox import enqueue_message
+from huitouke.engagement.services.preview import preview_text
 from huitouke.engagement.tests.conftest import NOON, contactable
 from huitouke.testing.api import JSON, assert_error, client_for
-from huitouke.testing.factories import CustomerFactory, OrderFactory
+from huitouke.testing.factories import CustomerFactory, OrderFactory, StaffFactory
 
 TEXT = "{称呼}，春装上新，会员满300减50。"
 NAMES = ["王芳", "李娜", "张敏", "刘洋", "陈静", "杨丽", "黄蓉", "周洁", "吴倩", "郑爽"]
@@ -35,7 +39,10 @@ def mixed_audience(shop):
     return ok, no_consent, opted_out, dnc
 
 
-def test_set_based_policy_decides_like_the_per_message_policy(shop):
+@pytest.mark.parametrize("whole_shop", [False, True], ids=["in-lists", "whole-shop-pass"])
+def test_set_based_policy_decides_like_the_per_message_policy(shop, monkeypatch, whole_shop):
+    if whole_shop:  # a large audience reads each table once, raw; here every audience counts as large
+        monkeypatch.setattr(policy, "WHOLE_SHOP_AT", 1)
     ok, no_consent, opted_out, dnc = mixed_audience(shop)
     capped = ok[0]
     enqueue_message(shop=shop, customer=capped, rule="birthday", kind="birthday", channel="sms", text="生日快乐",
@@ -49,6 +56,39 @@ def test_set_based_policy_decides_like_the_per_message_policy(shop):
             assert many[customer.pk] == one, (customer.name, kind, text)
     assert decide_many(shop=shop, customers=[capped], kind="commercial", channel="sms", texts={capped.pk: "x"},
                        day=NOON.date(), now=NOON)[capped.pk].reason == "daily_cap"
+
+
+def test_bulk_written_outbox_rows_are_what_enqueue_writes_one_by_one(shop, monkeypatch):
+    """send_campaign writes with core.bulk: same text, recipient, associate, status and reason, key, and an SMS
+    sent at 22:00 held until 09:00, as the per-message path would write them."""
+    monkeypatch.setattr(policy, "WHOLE_SHOP_AT", 1)
+    lin = StaffFactory(shop=shop, display_name="小林")
+    ok, no_consent, opted_out, dnc = mixed_audience(shop)
+    Customer.objects.filter(pk__in=[c.pk for c in ok[:4]]).update(registered_by=lin)
+    everyone = list(Customer.objects.filter(shop=shop).select_related("registered_by").order_by("id"))
+    template = "{称呼}，{导购}给您留了几件春装，会员满300减50。"
+    campaign = campaigns.create_campaign(shop=shop, name="春装", template=template, audience_kind="list",
+                                         audience_value=[c.pk for c in everyone], holdout_percent=0, seed=1)
+    night = NOON.replace(hour=22)
+    columns = ("text", "recipient", "associate_id", "status", "reason", "detail", "next_attempt_at",
+               "idempotency_key", "day", "kind", "channel")
+    with transaction.atomic():  # what the per-message path writes, rolled back
+        expected = {}
+        for customer in everyone:
+            message = enqueue_message(
+                shop=shop, customer=customer, rule=campaign.rule, kind="commercial", channel="sms", now=night,
+                text=preview_text(shop=shop, customer=customer, kind="commercial", template=template),
+                day=night.date(), associate=customer.registered_by)
+            message.refresh_from_db()
+            expected[customer.pk] = tuple(getattr(message, name) for name in columns)
+        transaction.set_rollback(True)
+    campaigns.send_campaign(shop=shop, campaign_id=campaign.pk, now=night)
+    written = {m.customer_id: tuple(getattr(m, name) for name in columns)
+               for m in Message.objects.filter(rule=campaign.rule)}
+    assert written == expected
+    assert {row[6] for row in written.values() if row[3] == "queued"} == {
+        dt.datetime.combine(night.date() + dt.timedelta(days=1), dt.time(9), tzinfo=SHANGHAI)}
+    assert "小林给您留了" in written[ok[0].pk][0] and "您的导购给您留了" in written[ok[5].pk][0]
 
 
 def test_preview_counts_samples_segments_cost_and_suppressions(shop):

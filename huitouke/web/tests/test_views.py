@@ -217,6 +217,27 @@ def test_service_errors_follow_the_language_switch(owner_client, data_a):
     assert "2/30 is not a date" in text and "不是有效日期" not in text
 
 
+def test_referrer_is_set_by_number_on_the_edit_page_and_shown_masked_with_a_link(owner_client, data_a, data_b):
+    url = reverse("customer_profile", args=[data_a.li.pk])
+    form = _text(owner_client.get(url))
+    assert 'name="referred_by"' in form and "王小芳" not in form  # a number, never a name, in the form
+    response = owner_client.post(url, _profile_post(data_a.li, referred_by=str(data_a.wang.pk)))
+    assert response.status_code == 302
+    li = Customer.objects.get(pk=data_a.li.pk)
+    assert li.referred_by_id == data_a.wang.pk and li.referred_at is not None
+    page = _text(owner_client.get(reverse("customer", args=[li.pk])))
+    assert f'href="{reverse("customer", args=[data_a.wang.pk])}"' in page and "王*芳" in page
+
+
+def test_another_shops_customer_cannot_be_the_referrer_and_nothing_is_saved(owner_client, data_a, data_b):
+    url = reverse("customer_profile", args=[data_a.li.pk])
+    response = owner_client.post(url, _profile_post(data_a.li, personality="开朗", referred_by=str(data_b.wang.pk)))
+    assert response.status_code == 422
+    assert "no such customer in this shop" in _text(response)
+    li = Customer.objects.get(pk=data_a.li.pk)
+    assert (li.referred_by_id, li.personality) == (None, "")
+
+
 def test_too_long_tag_is_refused_and_nothing_saved(owner_client, data_a):
     url = reverse("customer_profile", args=[data_a.wang.pk])
     response = owner_client.post(url, _profile_post(data_a.wang, personality="开朗", tags="x" * 51))

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
 
 from huitouke.demo import bench
@@ -14,7 +14,8 @@ from huitouke.demo import bench
 
 class Command(BaseCommand):
     help = ("Benchmarks (in var/bench/): `bench http` page latency, `bench demo` build time, `bench import` "
-            "import speed and memory, `bench analytics` model speed against lifetimes, `bench checkout` loyalty commits/s, `bench platform` till and statements.")
+            "import speed and memory, `bench analytics` model speed against lifetimes, `bench checkout` loyalty commits/s, `bench platform` till and statements, "
+            "`bench campaign` a million-customer campaign and the worker's delivery rate.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="which", required=True)
@@ -51,6 +52,16 @@ class Command(BaseCommand):
             command.add_argument("--per-merchant", type=int, default=1000, help="records per merchant in the month")
         platform.add_argument("--database-url", help="database to use (default: a scratch SQLite file)")
         platform.add_argument("--json", type=Path, help="also write the results as JSON here")
+        campaign = sub.add_parser("campaign", help="plan + enqueue a campaign to N customers; worker delivery rate")
+        campaign_run = sub.add_parser("campaign-run", help="(internal) the campaign measurement, on the current database")
+        for command in (campaign, campaign_run):
+            command.add_argument("--customers", type=int, default=1_000_000)
+            command.add_argument("--messages", type=int, default=3000, help="messages delivered per provider")
+            command.add_argument("--providers", default="aliyun,tencent,twilio",
+                                 help="SDKs to deliver through, comma-separated (default all three)")
+            command.add_argument("--concurrency", type=int, default=8, help="provider calls in flight (default 8)")
+        campaign.add_argument("--database-url", help="database to use (default: a scratch SQLite file)")
+        campaign.add_argument("--json", type=Path, help="also write the results as JSON here")
         sub.add_parser("probe", help="(internal) print sample ids and search terms of the demo as JSON")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -65,6 +76,9 @@ class Command(BaseCommand):
             report = platform_bench.platform_bench(database_url=opts["database_url"], console=console, **sizes)
             if opts["json"]:
                 opts["json"].write_text(json.dumps(report, indent=2))
+            return
+        if opts["which"] in ("campaign", "campaign-run"):
+            self._campaign(opts, console)
             return
         if opts["which"] == "checkout-run":
             from huitouke.loyalty.bench import checkout_run
@@ -100,3 +114,21 @@ class Command(BaseCommand):
                 customers=opts["customers"], runs=opts["runs"], database_url=opts["database_url"], console=console,
             )
             console.print(f"demo --customers {opts['customers']}: {', '.join(f'{t:.1f} s' for t in times)}")
+
+    def _campaign(self, opts: dict[str, Any], console: Console) -> None:
+        from huitouke.engagement import bench as campaign_bench
+
+        providers = [p.strip() for p in opts["providers"].split(",") if p.strip()]
+        unknown = sorted(set(providers) - set(campaign_bench.PROVIDER_SETTINGS))
+        if unknown:
+            raise CommandError(f"unknown provider {unknown[0]!r}; use {', '.join(campaign_bench.PROVIDER_SETTINGS)}")
+        if opts["customers"] < 1 or opts["messages"] < 1 or opts["concurrency"] < 1:
+            raise CommandError("--customers, --messages and --concurrency must be at least 1")
+        sizes = {"customers": opts["customers"], "messages": opts["messages"], "providers": providers,
+                 "concurrency": opts["concurrency"]}
+        if opts["which"] == "campaign-run":
+            self.stdout.write(json.dumps(campaign_bench.campaign_run(**sizes), ensure_ascii=False))
+            return
+        report = campaign_bench.campaign_bench(database_url=opts["database_url"], console=console, **sizes)
+        if opts["json"]:
+            opts["json"].write_text(json.dumps(report, indent=2, ensure_ascii=False))
