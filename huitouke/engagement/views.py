@@ -38,7 +38,7 @@ def complaint_form(request: HttpRequest, token: str) -> HttpResponse:
                 filed = complaints.file_complaint(shop=customer.shop, customer=customer, via=ComplaintVia.LINK,
                                                   **form.cleaned_data)
             except DomainError as exc:
-                error = exc.message
+                error = exc.localized()
     response = render(request, "engagement/complaint_form.html", {
         "shop": customer.shop, "form": form, "filed": filed, "error": error,
     })
