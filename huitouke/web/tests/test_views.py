@@ -233,7 +233,7 @@ def test_another_shops_customer_cannot_be_the_referrer_and_nothing_is_saved(owne
     url = reverse("customer_profile", args=[data_a.li.pk])
     response = owner_client.post(url, _profile_post(data_a.li, personality="开朗", referred_by=str(data_b.wang.pk)))
     assert response.status_code == 422
-    assert "no such customer in this shop" in _text(response)
+    assert "本店没有这位顾客" in _text(response)  # the reason, in the page's language
     li = Customer.objects.get(pk=data_a.li.pk)
     assert (li.referred_by_id, li.personality) == (None, "")
 
