@@ -92,7 +92,7 @@ def record_consumption(
         raise
     try:
         with write_turn(), transaction.atomic():
-            member = Member.objects.select_for_update().select_related("customer").get(pk=member.pk)
+            member = Member.objects.select_for_update(of=("self",)).select_related("customer").get(pk=member.pk)
             record = Consumption.objects.create(
                 shop=shop, merchant=merchant, member=member, store=store, agreement=verdict.agreement,
                 verification=verified, amount=amount, items=items, points=points_for(amount), started_at=started_at,

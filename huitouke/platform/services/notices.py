@@ -45,7 +45,9 @@ def customer_of(shop: Shop, member: Member) -> Customer:
 
     Call with the member's row locked, so two first purchases do not both register her."""
     if member.customer_id is not None:
-        return member.customer
+        # The caller's lock query joins her customer; on PostgreSQL a lock that waited for the transaction that
+        # linked her re-reads the member row but not the join, so the customer comes back empty: read it.
+        return member.customer or Customer.objects.get(pk=member.customer_id)
     customer = customer_by_phone(shop=shop, phone=member.phone_e164) or register_customer(
         shop=shop, name=mask_phone(member.phone_e164), phone=member.phone_e164)
     Member.objects.filter(pk=member.pk).update(customer=customer)
