@@ -48,7 +48,7 @@ def _merchant(request: HttpRequest, merchant_id: int | None) -> Merchant:
     try:
         return selectors.merchant_for(shop=request.shop, staff=request.staff, merchant_id=merchant_id)
     except NotFound as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
 
 
 @_staff_only
@@ -102,7 +102,7 @@ def statement_pdf(request: HttpRequest, statement_id: int) -> HttpResponse:
     try:
         return pdf_response(statement)
     except DomainError as exc:  # no CJK font on the server: say so instead of a broken file
-        return HttpResponse(exc.message, status=409, content_type="text/plain; charset=utf-8")
+        return HttpResponse(exc.localized(), status=409, content_type="text/plain; charset=utf-8")
 
 
 @_staff_only
@@ -117,9 +117,9 @@ def dispute_raise(request: HttpRequest) -> HttpResponse:
                                reason=request.POST.get("reason", ""), staff=request.staff)
         messages.success(request, _("Dispute sent to the platform."))
     except NotFound as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.localized())
     return redirect("platform_portal")
 
 
@@ -140,11 +140,11 @@ def dispute_resolve(request: HttpRequest, dispute_id: int) -> HttpResponse:
             disputes.reject_dispute(shop=request.shop, dispute=dispute_id, note=note, staff=request.staff)
         messages.success(request, _("Dispute resolved."))
     except NotFound as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
     except Forbidden as exc:
-        raise PermissionDenied(exc.message) from exc
+        raise PermissionDenied(exc.localized()) from exc
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.localized())
     return redirect("platform_console")
 
 
@@ -200,7 +200,7 @@ def till(request: HttpRequest) -> HttpResponse:
         try:
             context.update(_till_action(request, merchant))
         except DomainError as exc:
-            context["error"] = exc.message
+            context["error"] = exc.localized()
     template = "platform/_till_result.html" if request.headers.get("HX-Request") == "true" else "platform/till.html"
     return render(request, template, context)
 
