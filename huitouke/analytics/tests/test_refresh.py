@@ -149,8 +149,11 @@ def draw_bgnbd_shop(tenant, *, customers: int = 60, seed: int = SEED) -> None:
 def test_a_shop_with_repeat_buyers_gets_fitted_predictions(tenant_a):
     draw_bgnbd_shop(tenant_a)
     run = refresh_scores(shop=tenant_a.shop, as_of=dt.date(2025, 6, 30))
-    assert run.message == ""
-    assert set(run.params) == {"bgnbd", "gamma_gamma"}
+    # Drawn from the BG/NBD story, where drop-out comes only right after a purchase: Pareto/NBD's drop-out
+    # rate runs off to its bound, and the refresh says so and stores no Pareto/NBD figures.
+    assert run.message.startswith("Pareto/NBD: the data does not fit the Pareto/NBD model: parameter s ran")
+    assert set(run.params) == {"bgnbd", "gamma_gamma", "purchase_model"}
+    assert run.params["purchase_model"] == "bgnbd"
     assert set(run.params["bgnbd"]) == {"r", "alpha", "a", "b", "loglik"}
     scores = list(CustomerScore.objects.filter(shop=tenant_a.shop))
     assert len(scores) == run.customers == 60
@@ -158,6 +161,7 @@ def test_a_shop_with_repeat_buyers_gets_fitted_predictions(tenant_a):
         assert 0.0 < s.p_alive <= 1.0
         assert 0.0 < s.expected_purchases_90 < s.expected_purchases_365
         assert s.clv_12m > 0
+        assert s.pareto_p_alive is None and s.pareto_expected_purchases_365 is None
     # BG/NBD: nobody without a repeat purchase can have dropped out yet.
     assert all(s.p_alive == 1.0 for s in scores if s.frequency == 0)
     # The stored figures are the fitted model's, evaluated on the customer's (x, t_x, T) in days.
