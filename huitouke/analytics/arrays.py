@@ -7,7 +7,7 @@ alone takes longer than the whole refresh may. Days come as proleptic ordinals (
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from django.db import connection
@@ -31,30 +31,36 @@ def _table(model) -> str:
 
 @dataclass(frozen=True)
 class Purchases:
-    """One entry per purchase order of a customer, up to the as-of day: order id, customer id, purchase day
-    (ordinal), net amount (fen) and whether a discount was given."""
+    """One entry per purchase order up to the as-of day: order id, customer id (-1: a guest), purchase day
+    (ordinal), net amount (fen), whether a discount was given and whether it is a repeat purchase."""
 
     order: np.ndarray
     customer: np.ndarray
     day: np.ndarray
     fen: np.ndarray
     discounted: np.ndarray
+    repeat: np.ndarray
 
     def where(self, keep: np.ndarray) -> Purchases:
-        return Purchases(*(getattr(self, name)[keep] for name in ("order", "customer", "day", "fen", "discounted")))
+        return Purchases(*(getattr(self, f.name)[keep] for f in fields(self)))
 
 
-def purchases(*, shop: Shop, as_of: dt.date) -> Purchases:
-    """The shop's purchases with a customer up to `as_of` (merged-away customers included: callers decide)."""
+def purchases(*, shop: Shop, as_of: dt.date, since: dt.date | None = None) -> Purchases:
+    """The shop's purchases on days up to `as_of` (from `since`), guests' and merged-away customers' included:
+    callers decide."""
     o = connection.ops.quote_name
     sql = (
-        f"SELECT {o('id')}, {o('customer_id')}, {day_ordinal(o('purchase_day'))}, {o('net_amount')}, "
-        f"CASE WHEN {o('discount_amount')} > 0 THEN 1 ELSE 0 END FROM {_table(Order)} "
-        f"WHERE {o('shop_id')} = %s AND {o('is_purchase')} AND {o('purchase_day')} <= %s "
-        f"AND {o('customer_id')} IS NOT NULL"
+        f"SELECT {o('id')}, COALESCE({o('customer_id')}, -1), {day_ordinal(o('purchase_day'))}, {o('net_amount')}, "
+        f"CASE WHEN {o('discount_amount')} > 0 THEN 1 ELSE 0 END, CASE WHEN {o('is_repeat')} THEN 1 ELSE 0 END "
+        f"FROM {_table(Order)} WHERE {o('shop_id')} = %s AND {o('is_purchase')} AND {o('purchase_day')} <= %s"
     )
-    order, customer, day, fen, discounted = read_columns(sql, [shop.pk, as_of], 5)
-    return Purchases(order=order, customer=customer, day=day, fen=fen, discounted=discounted.astype(bool))
+    params: list = [shop.pk, as_of]
+    if since is not None:
+        sql += f" AND {o('purchase_day')} >= %s"
+        params.append(since)
+    order, customer, day, fen, discounted, repeat = read_columns(sql, params, 6)
+    return Purchases(order=order, customer=customer, day=day, fen=fen, discounted=discounted.astype(bool),
+                     repeat=repeat.astype(bool))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ TagFacts); customers.services.replace_auto_tags then makes the shop's rule-made 
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -246,24 +247,39 @@ def birthday_month(facts: TagFacts, *, lunar: bool) -> np.ndarray:
 
 @lru_cache(maxsize=24)
 def _lunar_birthdays_in(year: int, month: int) -> dict[tuple[int, bool], list[int]]:
-    """(lunar month, leap) → lunar days whose birthday falls in this solar month, for the lunar years that
-    touch it. Same fallback as the loyalty birthday gift: a day 30 or a leap month this lunar year lacks
-    counts on day 29 of the plain month. 1,440 conversions (about a second), once per month and process."""
-    from lunar_python import Lunar
+    """(lunar month, leap) → lunar days whose birthday falls in this solar month. Same fallback as the
+    loyalty birthday gift: a leap-month birthday in a lunar year without that leap month counts on the same
+    day of the plain month, and a day 30 the month lacks counts on day 29 of the plain month.
+
+    Walks the month's solar days (one conversion each) rather than converting every lunar date of two years
+    (1,440 conversions, seconds on a busy machine)."""
+    from lunar_python import LunarMonth, Solar
 
     found: dict[tuple[int, bool], list[int]] = {}
-    for lunar_year in (year - 1, year):
-        for lunar_month in range(1, 13):
-            for leap in (False, True):
-                for day in range(1, 31):
-                    try:
-                        solar = Lunar.fromYmd(lunar_year, -lunar_month if leap else lunar_month, day).getSolar()
-                    except Exception:  # noqa: BLE001 - lunar-python raises bare Exception for a missing day/month
-                        solar = Lunar.fromYmd(lunar_year, lunar_month, min(day, 29)).getSolar()
-                    if (solar.getYear(), solar.getMonth()) == (year, month):
-                        days = found.setdefault((lunar_month, leap), [])
-                        if day not in days:
-                            days.append(day)
+
+    def add(key: tuple[int, bool], day: int) -> None:
+        days = found.setdefault(key, [])
+        if day not in days:
+            days.append(day)
+
+    def day_count(lunar_year: int, lunar_month: int) -> int:  # 0: the year has no such (leap) month
+        found_month = LunarMonth.fromYm(lunar_year, lunar_month)
+        return found_month.getDayCount() if found_month else 0
+
+    for day in range(1, calendar.monthrange(year, month)[1] + 1):
+        lunar = Solar.fromYmd(year, month, day).getLunar()
+        lunar_year, number, lunar_day = lunar.getYear(), abs(lunar.getMonth()), lunar.getDay()
+        add((number, lunar.getMonth() < 0), lunar_day)
+        if lunar.getMonth() < 0:
+            continue  # fallbacks land on plain months only
+        leap_days = day_count(lunar_year, -number)
+        if leap_days == 0:
+            add((number, True), lunar_day)
+        if lunar_day == 29:
+            if day_count(lunar_year, number) < 30:
+                add((number, False), 30)
+            if leap_days < 30:
+                add((number, True), 30)
     return found
 
 

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from huitouke.analytics import arrays
+from huitouke.analytics import arrays, reports
 from huitouke.analytics.autotags import Scores, TagFacts, refresh_auto_tags
 from huitouke.analytics.models.bgnbd import BGNBDFit, fit_bgnbd
 from huitouke.analytics.models.clv import customer_lifetime_value
@@ -25,6 +25,12 @@ from huitouke.analytics.models.paretonbd import ParetoNBDFit, fit_pareto_nbd
 from huitouke.analytics.models.scores import CustomerScore, ModelRun, Segment
 from huitouke.analytics.models.settings import AnalyticsSettings
 from huitouke.analytics.models.summary import customer_summary
+from huitouke.analytics.selectors import (
+    DEFAULT_COHORT_MONTHS,
+    cohort_key,
+    compute_cohort_report,
+    jsonable,
+)
 from huitouke.core.bulk import date_adapter, datetime_adapter, insert_rows
 from huitouke.core.errors import Invalid
 from huitouke.core.models import Shop, Staff
@@ -64,7 +70,12 @@ def load_purchases(*, shop: Shop, as_of: dt.date) -> arrays.Purchases:
     """The shop's purchases up to `as_of` of customers not merged away, in one query, as arrays."""
     bought = arrays.purchases(shop=shop, as_of=as_of)
     merged = Customer.objects.including_merged(shop).filter(merged_into__isnull=False).values_list("id", flat=True)
-    return bought.where(~np.isin(bought.customer, np.fromiter(merged, dtype=np.int64)))
+    return of_customers(bought, np.fromiter(merged, dtype=np.int64))
+
+
+def of_customers(bought: arrays.Purchases, merged: np.ndarray) -> arrays.Purchases:
+    """The purchases of customers: no guests, nobody merged away."""
+    return bought.where((bought.customer >= 0) & ~np.isin(bought.customer, merged))
 
 
 def quintile_scores(values: np.ndarray) -> np.ndarray:
@@ -144,7 +155,7 @@ def refresh_scores(
     with clock("read orders and customers"):
         people = arrays.customers(shop=shop)
         bought = arrays.purchases(shop=shop, as_of=as_of)
-        purchases = bought.where(~np.isin(bought.customer, people.id[people.merged]))
+        purchases = of_customers(bought, people.id[people.merged])
     with clock("summary and RFM"):
         summary = customer_summary(
             customer=purchases.customer, day=purchases.day, amount=purchases.fen, as_of=as_of.toordinal()
@@ -171,9 +182,28 @@ def refresh_scores(
         facts = TagFacts(as_of=as_of, purchases=purchases, lines=arrays.lines(shop=shop), customers=people,
                          scores=scores)
         refresh_auto_tags(shop=shop, as_of=as_of, facts=facts)
+    with clock("cohorts and model check"):
+        _store_reports(shop, as_of, bought, purchases)
     run.duration_seconds = round(time.perf_counter() - started, 3)
     run.save(update_fields=["duration_seconds"])
     return run
+
+
+def _store_reports(shop: Shop, as_of: dt.date, bought: arrays.Purchases, purchases: arrays.Purchases) -> None:
+    """Replace the shop's stored tables with the default cohort report and model check as of the refresh day,
+    from the purchases already in hand (a view with other inputs computes and stores its own)."""
+    reports.forget_reports(shop=shop)
+    generation = reports.current_generation(shop)
+    months = DEFAULT_COHORT_MONTHS
+    cohort_table = compute_cohort_report(bought, months=months, as_of=as_of)
+    reports.keep(shop=shop, kind="cohorts", key=cohort_key(months, as_of), data=jsonable(cohort_table),
+                 generation=generation)
+    try:
+        check = compute_model_check(purchases, as_of=as_of, holdout_days=None)
+    except Invalid:
+        return  # too little history for a holdout: the page says so when asked
+    reports.keep(shop=shop, kind="model_check", key=model_check_key(as_of, None), data=jsonable(check),
+                 generation=generation)
 
 
 def _or_nan(values: np.ndarray | None, n: int) -> np.ndarray:
@@ -334,10 +364,32 @@ class ModelCheck:
 def model_check(*, shop: Shop, as_of: dt.date | None = None, holdout_days: int | None = None) -> ModelCheck:
     """Fit BG/NBD on the purchases up to `as_of − holdout_days` and compare its holdout predictions with reality.
 
-    Computed on demand (a fit takes seconds on a large shop) and stored nowhere: it changes no data.
+    Stored (analytics.reports) until the shop's purchases change: it reads every purchase and fits a model.
     """
     as_of = as_of or today()
-    purchases = load_purchases(shop=shop, as_of=as_of)
+    return reports.stored(
+        shop=shop, kind="model_check", key=model_check_key(as_of, holdout_days),
+        compute=lambda: compute_model_check(load_purchases(shop=shop, as_of=as_of), as_of=as_of,
+                                            holdout_days=holdout_days),
+        encode=jsonable, decode=_model_check_from,
+    )
+
+
+def model_check_key(as_of: dt.date, holdout_days: int | None) -> str:
+    return f"{as_of.isoformat()} holdout={holdout_days or 'auto'}"
+
+
+def _model_check_from(data: dict[str, Any]) -> ModelCheck:
+    return ModelCheck(**{
+        **data, "as_of": dt.date.fromisoformat(data["as_of"]),
+        "calibration_end": dt.date.fromisoformat(data["calibration_end"]),
+        "groups": [FrequencyGroup(**group) for group in data["groups"]],
+    })
+
+
+def compute_model_check(purchases: arrays.Purchases, *, as_of: dt.date, holdout_days: int | None) -> ModelCheck:
+    """The check on these purchases (of customers, up to `as_of`); the model is fitted on FIT_SAMPLE customers
+    at most, its predictions are compared for everyone."""
     if purchases.day.size == 0:
         raise Invalid(f"the shop has no purchases up to {as_of}: there is nothing to check the model on")
     span = as_of.toordinal() - int(purchases.day.min())  # days from the first purchase to as-of
@@ -358,7 +410,7 @@ def model_check(*, shop: Shop, as_of: dt.date | None = None, holdout_days: int |
     check = {"as_of": as_of, "calibration_end": calibration_end, "holdout_days": holdout_days,
              "customers": len(summary), "actual_total": int(actual.sum())}
     try:
-        fit = fit_bgnbd(summary.frequency, summary.recency, summary.T)
+        fit = fit_bgnbd(*_fit_sample(summary))
     except ModelDoesNotFit as exc:
         return ModelCheck(**check, params={}, message=exc.message, groups=[], predicted_total=None)
     predicted = fit.conditional_expected_purchases(float(holdout_days), summary.frequency, summary.recency, summary.T)
