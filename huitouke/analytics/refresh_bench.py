@@ -23,7 +23,7 @@ from rich.table import Table
 SLUG = "bench-refresh"
 AS_OF = dt.date(2026, 6, 30)
 HISTORY_DAYS = 3 * 365  # first purchases fall in the three years before AS_OF
-MEAN_LIFETIME_DAYS = 500  # how long a customer keeps buying, on average (exponential)
+MEAN_LIFETIME_DAYS = 500  # how long a customer keeps buying (the mean of her exponential leaving rate is 1/500)
 CATEGORIES = ("连衣裙", "衬衫", "裤装", "外套", "针织", "半身裙", "T恤", "配饰", "鞋", "包")
 PRODUCTS = 200
 CHUNK = 500_000  # orders per bulk insert (bounds the memory of the row tuples)
@@ -155,15 +155,22 @@ class _History:
 
 
 def _histories(rng: np.random.Generator, n: int, per_customer: int) -> _History:
-    """1 + NegBin orders per customer (mean `per_customer`), spread over a lifetime that ends at random."""
-    counts = 1 + rng.negative_binomial(1, 1.0 / max(per_customer, 1), n)
+    """Purchase histories from the Pareto/NBD story, so both purchase models have something to fit: each
+    customer buys at her own Poisson rate until she leaves at an exponential time of her own rate. The rate
+    scale is set from a first draw so that customers make `per_customer` orders on average."""
     last = AS_OF.toordinal()
-    first = last - rng.integers(0, HISTORY_DAYS, n)
-    lifetime = np.minimum(rng.exponential(MEAN_LIFETIME_DAYS, n), last - first)
+    age = rng.integers(0, HISTORY_DAYS, n)  # days from the first purchase to AS_OF
+    rate = rng.gamma(1.0, 1.0, n)
+    leave = rng.gamma(2.0, 1.0 / (2.0 * MEAN_LIFETIME_DAYS), n)
+    active = np.minimum(rng.exponential(1.0 / leave), age)
+    exposure = float(np.mean(rate * active))
+    scale = max(per_customer - 1, 0) / exposure if exposure > 0 else 0.0
+    repeats = rng.poisson(rate * scale * active)
+    counts = 1 + repeats
     owner = np.repeat(np.arange(n), counts)
-    offset = np.floor(rng.uniform(0.0, 1.0, owner.size) * (lifetime[owner] + 1.0)).astype(np.int64)
+    offset = np.floor(rng.uniform(0.0, 1.0, owner.size) * active[owner]).astype(np.int64)
     offset[np.cumsum(counts) - counts] = 0  # each customer's first order is on her first day
-    day = first[owner] + offset
+    day = last - age[owner] + offset
     order = np.lexsort((day, owner))
     owner, day = owner[order], day[order]
     fen = np.round(rng.lognormal(np.log(25_000), 0.6, owner.size), -2).astype(np.int64)

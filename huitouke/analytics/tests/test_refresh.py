@@ -153,7 +153,7 @@ def test_a_shop_with_repeat_buyers_gets_fitted_predictions(tenant_a):
     # Drawn from the BG/NBD story, where drop-out comes only right after a purchase: Pareto/NBD's drop-out
     # rate runs off to its bound, and the refresh says so and stores no Pareto/NBD figures.
     assert run.message.startswith("Pareto/NBD: the data does not fit the Pareto/NBD model: parameter s ran")
-    assert set(run.params) == {"bgnbd", "gamma_gamma", "purchase_model"}
+    assert set(run.params) == {"bgnbd", "gamma_gamma", "purchase_model", "model_choice_loglik"}
     assert run.params["purchase_model"] == "bgnbd"
     assert set(run.params["bgnbd"]) == {"r", "alpha", "a", "b", "loglik"}
     scores = list(CustomerScore.objects.filter(shop=tenant_a.shop))
@@ -249,7 +249,8 @@ def test_pareto_scores_are_stored_beside_bgnbd_and_the_better_model_is_named(ten
     run = refresh_scores(shop=tenant_a.shop, as_of=AS_OF)
     assert {"bgnbd", "pareto_nbd"} <= set(run.params)
     best = max(("bgnbd", "pareto_nbd"), key=lambda name: run.params[name]["loglik"])
-    assert run.params["purchase_model"] == best
+    assert run.params["purchase_model"] == best  # both fitted on every customer: their logliks compare
+    assert run.params["model_choice_loglik"] == {name: run.params[name]["loglik"] for name in ("bgnbd", "pareto_nbd")}
     params = [run.params["pareto_nbd"][k] for k in ("r", "alpha", "s", "beta")]
     for s in CustomerScore.objects.filter(shop=tenant_a.shop).select_related("customer"):
         age = (AS_OF - s.customer.orders.filter(is_purchase=True).order_by("purchase_day")[0].purchase_day).days
@@ -264,6 +265,6 @@ def test_models_fit_on_a_seeded_sample_of_a_large_shop_and_score_everyone(tenant
     monkeypatch.setattr(services, "FIT_SAMPLE", 40)
     first = refresh_scores(shop=tenant_a.shop, as_of=AS_OF)
     again = refresh_scores(shop=tenant_a.shop, as_of=AS_OF)
-    assert first.params["fit_sample"] == 40
+    assert first.params["fit_sample"] == {"bgnbd": 40, "pareto_nbd": 40}
     assert first.params["bgnbd"] == again.params["bgnbd"]  # the same sample every time
     assert CustomerScore.objects.filter(shop=tenant_a.shop, p_alive__isnull=False).count() == 60
