@@ -296,7 +296,9 @@ def _predictions(summary: Any, fitted: _Models, *, monthly_discount: float) -> d
     x, t_x, age = summary.frequency, summary.recency, summary.T
     if fitted.pareto is not None:
         out["pareto_p_alive"] = fitted.pareto.p_alive(x, t_x, age)
-        out["pareto_expected_365"] = fitted.pareto.conditional_expected_purchases(365.0, x, t_x, age)
+        out["pareto_expected_365"] = fitted.pareto.conditional_expected_purchases(
+            365.0, x, t_x, age, alive=out["pareto_p_alive"]
+        )
     model = fitted.purchase
     if model is None:
         return out

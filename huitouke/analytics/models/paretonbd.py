@@ -63,9 +63,9 @@ class ParetoNBDFit(FitOutcome):
         return (self.r, self.alpha, self.s, self.beta)
 
     def conditional_expected_purchases(
-        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, alive: ArrayLike | None = None,
     ) -> np.ndarray:
-        return conditional_expected_purchases(self.params, t, frequency, recency, T)
+        return conditional_expected_purchases(self.params, t, frequency, recency, T, alive)
 
     def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
         return p_alive(self.params, frequency, recency, T)
@@ -124,13 +124,16 @@ def p_alive(params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T
 
 
 def conditional_expected_purchases(
-    params: Sequence[float], t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    params: Sequence[float], t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
+    alive: ArrayLike | None = None,
 ) -> np.ndarray:
     """Expected purchases in (T, T + t] given the history (Fader & Hardie 2005, eq. 22):
-    (r+x)(β+T)/((α+T)(s-1)) [1 - ((β+T)/(β+T+t))^(s-1)] P(alive)."""
+    (r+x)(β+T)/((α+T)(s-1)) [1 - ((β+T)/(β+T+t))^(s-1)] P(alive). `alive`: P(alive) when the caller has it
+    already (it costs two hypergeometric terms per customer)."""
     r, alpha, s, beta = params
     t, x, t_x, age = np.broadcast_arrays(*_arrays(t, frequency, recency, T))
-    return (r + x) / (alpha + age) * _alive_time(s, beta + age, t) * p_alive(params, x, t_x, age)
+    alive = p_alive(params, x, t_x, age) if alive is None else np.asarray(alive, dtype=float)
+    return (r + x) / (alpha + age) * _alive_time(s, beta + age, t) * alive
 
 
 def expected_purchases(params: Sequence[float], t: ArrayLike) -> np.ndarray:
