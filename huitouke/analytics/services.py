@@ -158,6 +158,7 @@ def refresh_scores(
     lost_after_days = limits.lost_after_days if lost_after_days is None else lost_after_days
     new_within_days = limits.new_within_days if new_within_days is None else new_within_days
     with clock("read orders and customers"):
+        generation = reports.current_generation(shop)  # before the read: see _store_reports
         people = arrays.customers(shop=shop)
         bought = arrays.purchases(shop=shop, as_of=as_of)
         purchases = of_customers(bought, people.id[people.merged])
@@ -188,17 +189,24 @@ def refresh_scores(
                          scores=scores)
         refresh_auto_tags(shop=shop, as_of=as_of, facts=facts)
     with clock("cohorts and model check"):
-        _store_reports(shop, as_of, bought, purchases)
+        _store_reports(shop, as_of, bought, purchases, generation=generation)
     run.duration_seconds = round(time.perf_counter() - started, 3)
     run.save(update_fields=["duration_seconds"])
     return run
 
 
-def _store_reports(shop: Shop, as_of: dt.date, bought: arrays.Purchases, purchases: arrays.Purchases) -> None:
+def _store_reports(
+    shop: Shop, as_of: dt.date, bought: arrays.Purchases, purchases: arrays.Purchases, *, generation: int,
+) -> None:
     """Replace the shop's stored tables with the default cohort report and model check as of the refresh day,
-    from the purchases already in hand (a view with other inputs computes and stores its own)."""
+    from the purchases already in hand (a view with other inputs computes and stores its own).
+
+    `generation` was read before the purchases: if they changed since (an import during the refresh), the
+    tables would be stale, so none are stored and the pages compute their own."""
     reports.forget_reports(shop=shop)
-    generation = reports.current_generation(shop)
+    if reports.current_generation(shop) != generation + 1:
+        return
+    generation += 1
     months = DEFAULT_COHORT_MONTHS
     cohort_table = compute_cohort_report(bought, months=months, as_of=as_of)
     reports.keep(shop=shop, kind="cohorts", key=cohort_key(months, as_of), data=jsonable(cohort_table),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from huitouke.analytics import reports
+from huitouke.analytics import arrays, reports
 from huitouke.analytics.models.reports import StoredReport
 from huitouke.analytics.selectors import cohort_report
-from huitouke.analytics.services import model_check, refresh_scores
+from huitouke.analytics.services import _store_reports, load_purchases, model_check, refresh_scores
 from huitouke.analytics.tests.test_refresh import buy, draw_bgnbd_shop
 from huitouke.testing.factories import CustomerFactory
 
@@ -64,3 +64,16 @@ def test_another_shops_purchases_leave_the_tables_alone(tenant_a, tenant_b):
     cohort_report(shop=tenant_a.shop, months=2, as_of=AS_OF)
     buy(tenant_b, CustomerFactory(shop=tenant_b.shop), dt.date(2025, 6, 1), "100.00")
     assert _stored_kinds(tenant_a.shop) == {"cohorts"}
+
+
+def test_tables_from_purchases_read_before_an_import_are_not_stored(tenant_a):
+    draw_bgnbd_shop(tenant_a, customers=20)
+    generation = reports.current_generation(tenant_a.shop)  # what a refresh notes before it reads
+    bought = arrays.purchases(shop=tenant_a.shop, as_of=AS_OF)
+    buy(tenant_a, CustomerFactory(shop=tenant_a.shop), dt.date(2025, 6, 29), "10.00")  # an import lands meanwhile
+    _store_reports(tenant_a.shop, AS_OF, bought, load_purchases(shop=tenant_a.shop, as_of=AS_OF),
+                   generation=generation)
+    assert _stored_kinds(tenant_a.shop) == set()
+    fresh = arrays.purchases(shop=tenant_a.shop, as_of=AS_OF)
+    assert cohort_report(shop=tenant_a.shop, as_of=AS_OF).monthly[-1].buyers == len(
+        set(fresh.customer[fresh.day >= dt.date(2025, 6, 1).toordinal()]))
