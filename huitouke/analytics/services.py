@@ -263,7 +263,7 @@ def _fit_models(summary: Any) -> _Models:
         fitted.params["pareto_nbd"] = _params(fitted.pareto, ("r", "alpha", "s", "beta"))
     except ModelDoesNotFit as exc:
         fitted.messages.append(f"Pareto/NBD: {exc.message}")
-    if x.size < len(summary):
+    if pareto_rows[0].size < len(summary):
         fitted.params["fit_sample"] = {"bgnbd": int(x.size), "pareto_nbd": int(pareto_rows[0].size)}
     fitted.params.update(_better_purchase_model(fitted, pareto_rows))
     try:
