@@ -221,7 +221,9 @@ def category_fans(facts: TagFacts, *, min_items: int, category: str = "") -> dic
     keys = bought.customer[by_order[at[purchased]]] * width + lines.category[purchased]  # customer · width + category
     order = np.argsort(keys, kind="stable")
     keys, quantity = keys[order], lines.quantity[purchased][order]
-    starts = np.flatnonzero(np.diff(keys, prepend=-1))
+    new_key = np.ones(keys.size, dtype=bool)
+    new_key[1:] = keys[1:] != keys[:-1]
+    starts = np.flatnonzero(new_key)
     items = np.add.reduceat(quantity, starts) if keys.size else quantity
     fan_keys = keys[starts][items >= min_items]
     fans: dict[str, np.ndarray] = {}
