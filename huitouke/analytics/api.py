@@ -54,6 +54,8 @@ class ScoreOut(Schema):
     expected_purchases_365: float | None
     clv_12m: MoneyOut | None
     days_overdue: float | None
+    pareto_p_alive: float | None  # the Pareto/NBD model's view (ModelRun params name the better-fitting one)
+    pareto_expected_purchases_365: float | None
     computed_at: dt.datetime
 
 
@@ -138,7 +140,8 @@ def score_fields(score: CustomerScore) -> dict[str, Any]:
         "r_score": score.r_score, "f_score": score.f_score, "m_score": score.m_score, "p_alive": score.p_alive,
         "expected_purchases_90": score.expected_purchases_90,
         "expected_purchases_365": score.expected_purchases_365, "clv_12m": score.clv_12m,
-        "days_overdue": score.days_overdue, "computed_at": score.computed_at,
+        "days_overdue": score.days_overdue, "pareto_p_alive": score.pareto_p_alive,
+        "pareto_expected_purchases_365": score.pareto_expected_purchases_365, "computed_at": score.computed_at,
     }
 
 

@@ -1,12 +1,13 @@
 """Auto-tags: rule-made customer tags, recomputed for the whole shop on every analytics refresh.
 
-Each enabled AutoTagRule says which customers should carry its tag (one aggregate query per rule, ids
-as numpy arrays); customers.services.replace_auto_tags then makes the shop's rule-made CustomerTag rows
+Each enabled AutoTagRule says which customers should carry its tag (numpy over the shop's facts as arrays,
+TagFacts); customers.services.replace_auto_tags then makes the shop's rule-made CustomerTag rows
 (source "auto") exactly that set. Hand-made tags (source "manual") are never touched.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -14,19 +15,18 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db import connection, transaction
 from django.utils import timezone
 
+from huitouke.analytics import arrays
 from huitouke.analytics.models.scores import CustomerScore
 from huitouke.analytics.models.tags import AutoTagRule, RuleKind
+from huitouke.core.bulk import read_columns
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop, Staff
 from huitouke.core.services import require_manager
 from huitouke.core.timeutil import today
-from huitouke.customers.models import Calendar, Customer
 from huitouke.customers.services import replace_auto_tags
-from huitouke.orders.models import Order, OrderLine
 
 # F and M scores at or above this are "high" (as in the segments), so "was a champion or at risk"
 # means F and M high; the lapsed-VIP rule asks for an even higher M (its min_m_score).
@@ -156,116 +156,176 @@ def _checked(name: str, value: Any, limit: Param) -> Any:
 
 
 # Who matches a rule: customer ids per tag name -------------------------------------------------
+#
+# The rules read arrays (TagFacts), not the database: the refresh already holds the shop's purchases and the
+# new scores, and at 1,000,000 customers one aggregate query per rule took longer than the whole refresh may.
 
 
-def _live(prefix: str = "") -> Q:
-    """Customers still in the archive: not merged away, not erased."""
-    return Q(**{f"{prefix}merged_into__isnull": True, f"{prefix}erased_at__isnull": True})
+@dataclass(frozen=True)
+class Scores:
+    """The scores the lapsed-VIP rule reads, one entry per scored customer (p_alive NaN: no model)."""
+
+    customer: np.ndarray
+    f_score: np.ndarray
+    m_score: np.ndarray
+    p_alive: np.ndarray
+    recency_days: np.ndarray
 
 
-def _ids(rows: QuerySet) -> np.ndarray:
-    return np.fromiter(rows.iterator(chunk_size=20000), dtype=np.int64)
+@dataclass(frozen=True)
+class TagFacts:
+    """Everything the rules look at, as of a day: purchases up to it, order lines, customers, scores."""
+
+    as_of: dt.date
+    purchases: arrays.Purchases
+    lines: arrays.Lines
+    customers: arrays.Customers
+    scores: Scores
 
 
-def category_fans(*, shop: Shop, as_of: dt.date, min_items: int, category: str = "") -> dict[str, np.ndarray]:
-    """Category → customers who bought at least `min_items` items of it (one aggregate query)."""
-    lines = OrderLine.objects.filter(
-        _live("order__customer__"), shop=shop, order__is_purchase=True, order__purchase_day__lte=as_of,
-        order__customer__isnull=False, product__isnull=False,
-    ).exclude(product__category="")
-    if category:
-        lines = lines.filter(product__category=category)
-    rows = (
-        lines.values("order__customer_id", "product__category").order_by()
-        .annotate(items=Sum("quantity")).filter(items__gte=min_items)
-        .values_list("product__category", "order__customer_id")
+def load_facts(*, shop: Shop, as_of: dt.date) -> TagFacts:
+    """The facts read from the database (outside a refresh: the stored scores)."""
+    o = connection.ops.quote_name
+    sql = (
+        f"SELECT {o('customer_id')}, {o('f_score')}, {o('m_score')}, COALESCE({o('p_alive')}, -1), "
+        f"{o('recency_days')} FROM {o(CustomerScore._meta.db_table)} WHERE {o('shop_id')} = %s"
     )
-    fans: dict[str, list[int]] = {}
-    for name, customer_id in rows.iterator(chunk_size=20000):
-        fans.setdefault(name, []).append(customer_id)
-    return {name: np.array(ids, dtype=np.int64) for name, ids in fans.items()}
+    customer, f_score, m_score, p_alive, recency = read_columns(sql, [shop.pk], 5, dtype=np.float64)
+    scores = Scores(
+        customer=customer.astype(np.int64), f_score=f_score, m_score=m_score,
+        p_alive=np.where(p_alive < 0, np.nan, p_alive), recency_days=recency,
+    )
+    return TagFacts(
+        as_of=as_of, purchases=arrays.purchases(shop=shop, as_of=as_of), lines=arrays.lines(shop=shop),
+        customers=arrays.customers(shop=shop), scores=scores,
+    )
 
 
-def birthday_month(*, shop: Shop, as_of: dt.date, lunar: bool) -> np.ndarray:
-    """Customers whose birthday (month and day known) falls in as-of's solar month."""
-    known = Customer.objects.for_shop(shop).filter(_live(), birth_month__isnull=False, birth_day__isnull=False)
-    match = Q(birth_month=as_of.month) & ~Q(birthday_calendar=Calendar.LUNAR)
+def _live_ids(facts: TagFacts) -> np.ndarray:
+    """Customers still in the archive: not merged away, not erased (ascending)."""
+    return facts.customers.id[facts.customers.live]
+
+
+def _only_live(facts: TagFacts, ids: np.ndarray) -> np.ndarray:
+    return np.intersect1d(ids, _live_ids(facts))
+
+
+def category_fans(facts: TagFacts, *, min_items: int, category: str = "") -> dict[str, np.ndarray]:
+    """Category → live customers who bought at least `min_items` items of it in purchases up to as-of."""
+    lines, bought = facts.lines, facts.purchases
+    by_order = np.argsort(bought.order)
+    orders = bought.order[by_order]
+    at = np.minimum(np.searchsorted(orders, lines.order), orders.size - 1)
+    purchased = (orders[at] == lines.order) if orders.size else np.zeros(lines.order.size, dtype=bool)
+    width = max(len(lines.categories), 1)
+    keys = bought.customer[by_order[at[purchased]]] * width + lines.category[purchased]  # customer · width + category
+    order = np.argsort(keys, kind="stable")
+    keys, quantity = keys[order], lines.quantity[purchased][order]
+    new_key = np.ones(keys.size, dtype=bool)
+    new_key[1:] = keys[1:] != keys[:-1]
+    starts = np.flatnonzero(new_key)
+    items = np.add.reduceat(quantity, starts) if keys.size else quantity
+    fan_keys = keys[starts][items >= min_items]
+    fans: dict[str, np.ndarray] = {}
+    for index, name in enumerate(lines.categories):
+        if category and name != category:
+            continue
+        ids = _only_live(facts, fan_keys[fan_keys % width == index] // width)
+        if ids.size:
+            fans[name] = ids
+    return fans
+
+
+def birthday_month(facts: TagFacts, *, lunar: bool) -> np.ndarray:
+    """Live customers whose birthday (month and day known) falls in as-of's solar month."""
+    people, as_of = facts.customers, facts.as_of
+    known = people.live & (people.birth_month > 0) & (people.birth_day > 0)
+    match = (people.birth_month == as_of.month) & ~people.lunar
     if lunar:
         for (month, leap), days in _lunar_birthdays_in(as_of.year, as_of.month).items():
-            match |= Q(birthday_calendar=Calendar.LUNAR, birth_month=month, birth_leap_month=leap, birth_day__in=days)
-    return _ids(known.filter(match).values_list("id", flat=True))
+            match |= people.lunar & (people.birth_month == month) & (people.leap == leap) & np.isin(people.birth_day, days)
+    return people.id[known & match]
 
 
 @lru_cache(maxsize=24)
 def _lunar_birthdays_in(year: int, month: int) -> dict[tuple[int, bool], list[int]]:
-    """(lunar month, leap) → lunar days whose birthday falls in this solar month, for the lunar years that
-    touch it. Same fallback as the loyalty birthday gift: a day 30 or a leap month this lunar year lacks
-    counts on day 29 of the plain month. 1,440 conversions (about a second), once per month and process."""
-    from lunar_python import Lunar
+    """(lunar month, leap) → lunar days whose birthday falls in this solar month. Same fallback as the
+    loyalty birthday gift: a leap-month birthday in a lunar year without that leap month counts on the same
+    day of the plain month, and a day 30 the month lacks counts on day 29 of the plain month.
+
+    Walks the month's solar days (one conversion each) rather than converting every lunar date of two years
+    (1,440 conversions, seconds on a busy machine)."""
+    from lunar_python import LunarMonth, Solar
 
     found: dict[tuple[int, bool], list[int]] = {}
-    for lunar_year in (year - 1, year):
-        for lunar_month in range(1, 13):
-            for leap in (False, True):
-                for day in range(1, 31):
-                    try:
-                        solar = Lunar.fromYmd(lunar_year, -lunar_month if leap else lunar_month, day).getSolar()
-                    except Exception:  # noqa: BLE001 - lunar-python raises bare Exception for a missing day/month
-                        solar = Lunar.fromYmd(lunar_year, lunar_month, min(day, 29)).getSolar()
-                    if (solar.getYear(), solar.getMonth()) == (year, month):
-                        days = found.setdefault((lunar_month, leap), [])
-                        if day not in days:
-                            days.append(day)
+
+    def add(key: tuple[int, bool], day: int) -> None:
+        days = found.setdefault(key, [])
+        if day not in days:
+            days.append(day)
+
+    def day_count(lunar_year: int, lunar_month: int) -> int:  # 0: the year has no such (leap) month
+        found_month = LunarMonth.fromYm(lunar_year, lunar_month)
+        return found_month.getDayCount() if found_month else 0
+
+    for day in range(1, calendar.monthrange(year, month)[1] + 1):
+        lunar = Solar.fromYmd(year, month, day).getLunar()
+        lunar_year, number, lunar_day = lunar.getYear(), abs(lunar.getMonth()), lunar.getDay()
+        add((number, lunar.getMonth() < 0), lunar_day)
+        if lunar.getMonth() < 0:
+            continue  # fallbacks land on plain months only
+        leap_days = day_count(lunar_year, -number)
+        if leap_days == 0:
+            add((number, True), lunar_day)
+        if lunar_day == 29:
+            if day_count(lunar_year, number) < 30:
+                add((number, False), 30)
+            if leap_days < 30:
+                add((number, True), 30)
     return found
 
 
-def big_spenders(*, shop: Shop, top_percent: float) -> np.ndarray:
-    """Buying customers whose lifetime net spend is at least the spend of the ⌈n · top%⌉-th highest."""
-    buyers = Customer.objects.for_shop(shop).filter(_live(), net_spend__gt=0)
-    n = buyers.count()
-    if n == 0:
+def big_spenders(facts: TagFacts, *, top_percent: float) -> np.ndarray:
+    """Live buying customers whose lifetime net spend is at least the spend of the ⌈n · top%⌉-th highest."""
+    people = facts.customers
+    buyer = people.live & (people.net_spend > 0)
+    spend = np.sort(people.net_spend[buyer])[::-1]
+    if spend.size == 0:
         return np.zeros(0, dtype=np.int64)
-    rank = max(1, math.ceil(round(n * top_percent / 100, 9)))  # round: 20 × 5 / 100 is 1, not 1.0000000002
-    edge = buyers.order_by("-net_spend").values_list("net_spend", flat=True)[rank - 1]
-    return _ids(buyers.filter(net_spend__gte=edge).values_list("id", flat=True))
+    rank = max(1, math.ceil(round(spend.size * top_percent / 100, 9)))  # round: 20 × 5 / 100 is 1, not 1.0000000002
+    return people.id[buyer & (people.net_spend >= spend[min(rank, spend.size) - 1])]
 
 
-def discount_only(*, shop: Shop, as_of: dt.date, min_purchases: int) -> np.ndarray:
-    """Customers with at least `min_purchases` purchases, every one of them discounted (one aggregate query)."""
-    rows = (
-        Order.objects.filter(
-            _live("customer__"), shop=shop, is_purchase=True, purchase_day__lte=as_of, customer__isnull=False,
-        )
-        .values("customer_id").order_by()
-        .annotate(n=Count("id"), discounted=Count("id", filter=Q(discount_amount__gt=0)))
-        .filter(n__gte=min_purchases, discounted=F("n"))
-        .values_list("customer_id", flat=True)
-    )
-    return _ids(rows)
+def discount_only(facts: TagFacts, *, min_purchases: int) -> np.ndarray:
+    """Live customers with at least `min_purchases` purchases up to as-of, every one of them discounted."""
+    bought = facts.purchases
+    ids, index = np.unique(bought.customer, return_inverse=True) if bought.customer.size else (bought.customer, bought.customer)
+    count = np.bincount(index, minlength=ids.size)
+    discounted = np.bincount(index, weights=bought.discounted, minlength=ids.size)
+    return _only_live(facts, ids[(count >= min_purchases) & (discounted == count)])
 
 
-def lapsed_vips(*, shop: Shop, min_m_score: int, max_p_alive: float, min_recency_days: int) -> np.ndarray:
-    """Scored customers who were valuable (F high, M ≥ min_m_score) and are slipping (from the stored scores)."""
-    rows = CustomerScore.objects.for_shop(shop).filter(
-        _live("customer__"), Q(p_alive__lt=max_p_alive) | Q(recency_days__gt=min_recency_days),
-        f_score__gte=HIGH_SCORE, m_score__gte=min_m_score,
-    ).values_list("customer_id", flat=True)
-    return _ids(rows)
+def lapsed_vips(facts: TagFacts, *, min_m_score: int, max_p_alive: float, min_recency_days: int) -> np.ndarray:
+    """Scored live customers who were valuable (F high, M ≥ min_m_score) and are slipping."""
+    s = facts.scores
+    with np.errstate(invalid="ignore"):
+        slipping = (s.p_alive < max_p_alive) | (s.recency_days > min_recency_days)
+    valuable = (s.f_score >= HIGH_SCORE) & (s.m_score >= min_m_score)
+    return _only_live(facts, s.customer[slipping & valuable])
 
 
-def matches(*, shop: Shop, rule: AutoTagRule, as_of: dt.date) -> dict[str, np.ndarray]:
+def matches(*, rule: AutoTagRule, facts: TagFacts) -> dict[str, np.ndarray]:
     """Tag name → ids of the customers the rule gives it to."""
     p = {**DEFAULTS[rule.kind][1], **rule.params}
     if rule.kind == RuleKind.CATEGORY_FAN:
-        fans = category_fans(shop=shop, as_of=as_of, min_items=p["min_items"], category=p["category"])
+        fans = category_fans(facts, min_items=p["min_items"], category=p["category"])
         return {rule.tag_name.replace(CATEGORY, name)[:50]: ids for name, ids in fans.items()}
     ids = {
-        RuleKind.BIRTHDAY_MONTH: lambda: birthday_month(shop=shop, as_of=as_of, lunar=p["lunar"]),
-        RuleKind.BIG_SPENDER: lambda: big_spenders(shop=shop, top_percent=p["top_percent"]),
-        RuleKind.DISCOUNT_ONLY: lambda: discount_only(shop=shop, as_of=as_of, min_purchases=p["min_purchases"]),
+        RuleKind.BIRTHDAY_MONTH: lambda: birthday_month(facts, lunar=p["lunar"]),
+        RuleKind.BIG_SPENDER: lambda: big_spenders(facts, top_percent=p["top_percent"]),
+        RuleKind.DISCOUNT_ONLY: lambda: discount_only(facts, min_purchases=p["min_purchases"]),
         RuleKind.LAPSED_VIP: lambda: lapsed_vips(
-            shop=shop, min_m_score=p["min_m_score"], max_p_alive=p["max_p_alive"],
-            min_recency_days=p["min_recency_days"],
+            facts, min_m_score=p["min_m_score"], max_p_alive=p["max_p_alive"], min_recency_days=p["min_recency_days"],
         ),
     }[rule.kind]()
     return {rule.tag_name: ids}
@@ -281,14 +341,17 @@ class TagRefresh:
     tags: dict[str, int]  # tag name → customers carrying it by rule after the refresh
 
 
-def refresh_auto_tags(*, shop: Shop, as_of: dt.date | None = None) -> TagRefresh:
-    """Make the shop's rule-made tags exactly what the enabled rules say today (hand-made tags stay)."""
+def refresh_auto_tags(*, shop: Shop, as_of: dt.date | None = None, facts: TagFacts | None = None) -> TagRefresh:
+    """Make the shop's rule-made tags exactly what the enabled rules say today (hand-made tags stay).
+
+    The analytics refresh passes the facts it holds; otherwise they are read here."""
     as_of = as_of or today()
+    rules = [rule for rule in rules_of(shop=shop) if rule.enabled]
+    facts = facts or load_facts(shop=shop, as_of=as_of)
     wanted: dict[str, np.ndarray] = {}
-    for rule in rules_of(shop=shop):
-        if rule.enabled:
-            for name, ids in matches(shop=shop, rule=rule, as_of=as_of).items():
-                wanted[name] = np.union1d(wanted.get(name, np.zeros(0, dtype=np.int64)), ids)
+    for rule in rules:
+        for name, ids in matches(rule=rule, facts=facts).items():
+            wanted[name] = np.union1d(wanted.get(name, np.zeros(0, dtype=np.int64)), ids)
     removed, added = replace_auto_tags(shop=shop, wanted=wanted)
     return TagRefresh(added=added, removed=removed, tags={name: int(ids.size) for name, ids in sorted(wanted.items())})
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Avg, Count, F, Q, QuerySet, Sum
 
+from huitouke.analytics import arrays, reports
 from huitouke.analytics.models import lookalike
 from huitouke.analytics.models.cohorts import cohorts, monthly_repeat
 from huitouke.analytics.models.scores import SEGMENT_NAMES_EN, CustomerScore, ModelRun, Segment
@@ -20,7 +24,7 @@ from huitouke.core.money import ZERO, MoneyField, from_fen, money
 from huitouke.core.timeutil import today
 from huitouke.customers.models import Customer, CustomerPhone
 from huitouke.customers.selectors import customers_with_tag
-from huitouke.orders.models import Order, OrderLine, ProductRole
+from huitouke.orders.models import OrderLine, ProductRole
 
 DEFAULT_COHORT_MONTHS = 12
 MAX_COHORT_MONTHS = 36
@@ -100,50 +104,71 @@ def _month_label(number: int) -> str:
     return str(np.datetime64(int(number), "M"))
 
 
-def _purchase_arrays(*, shop: Shop, since: dt.date, until: dt.date) -> tuple[np.ndarray, ...]:
-    """(customer or -1 for guests, month number, fen, repeat flag) per purchase in the days, in one query.
-
-    Read through the (shop, is_purchase, customer, purchase_day, is_repeat, net_amount) covering index;
-    fen come as plain integers (not Decimals) so a million rows convert quickly.
-    """
-    rows = (
-        Order.objects.filter(shop=shop, is_purchase=True, purchase_day__gte=since, purchase_day__lte=until)
-        .annotate(fen=models.ExpressionWrapper(models.F("net_amount"), output_field=models.BigIntegerField()))
-        .values_list("customer_id", "purchase_day", "fen", "is_repeat")
-        .order_by()
-    )
-    ids, days, fen, repeat = [], [], [], []
-    for customer_id, day, amount, is_repeat in rows.iterator(chunk_size=20000):
-        ids.append(-1 if customer_id is None else customer_id)
-        days.append(day)
-        fen.append(amount)
-        repeat.append(is_repeat)
-    month = np.array(days, dtype="datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    return (
-        np.array(ids, dtype=np.int64), month, np.array(fen, dtype=np.int64), np.array(repeat, dtype=bool),
-    )
-
-
 def cohort_report(*, shop: Shop, months: int = DEFAULT_COHORT_MONTHS, as_of: dt.date | None = None) -> CohortReport:
     """Acquisition cohorts of the last `months` calendar months up to `as_of` and repeat figures per month.
 
     A cohort is the month of a customer's first purchase ever (customers who first bought before the
-    window are in no cohort here, but their purchases count per month). One query, then numpy.
+    window are in no cohort here, but their purchases count per month). Stored (analytics.reports) until the
+    purchases change: the computation reads every purchase of the window.
     """
     if not 1 <= months <= MAX_COHORT_MONTHS:
         raise Invalid(f"months must be between 1 and {MAX_COHORT_MONTHS}", field="months")
     as_of = as_of or today()
-    last = int(np.datetime64(as_of, "M").astype(np.int64))
-    first = last - months + 1
-    since = np.datetime64(first, "M").astype("datetime64[D]").astype(dt.date)
-    customer, month, fen, repeat = _purchase_arrays(shop=shop, since=since, until=as_of)
-    arrays = {"customer": customer, "month": month, "fen": fen, "is_repeat": repeat, "first_month": first,
-              "months": months}
+    return reports.stored(
+        shop=shop, kind="cohorts", key=cohort_key(months, as_of),
+        compute=lambda: compute_cohort_report(
+            arrays.purchases(shop=shop, as_of=as_of, since=cohort_window(months, as_of)[0]), months=months, as_of=as_of,
+        ),
+        encode=jsonable, decode=_cohort_report_from,
+    )
+
+
+def cohort_key(months: int, as_of: dt.date) -> str:
+    return f"{as_of.isoformat()} months={months}"
+
+
+def cohort_window(months: int, as_of: dt.date) -> tuple[dt.date, int]:
+    """The first day of the report's first month, and that month's number (months since 1970-01)."""
+    first = int(np.datetime64(as_of, "M").astype(np.int64)) - months + 1
+    return np.datetime64(first, "M").astype("datetime64[D]").astype(dt.date), first
+
+
+def compute_cohort_report(bought: arrays.Purchases, *, months: int, as_of: dt.date) -> CohortReport:
+    """The report from the purchases (guests' too) of the window, or of any longer span up to `as_of`."""
+    since, first = cohort_window(months, as_of)
+    inside = bought.day >= since.toordinal()
+    epoch = dt.date(1970, 1, 1).toordinal()
+    month = (bought.day[inside] - epoch).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    arrays_of = {"customer": bought.customer[inside], "month": month, "fen": bought.fen[inside],
+                 "is_repeat": bought.repeat[inside], "first_month": first, "months": months}
     return CohortReport(
         as_of=as_of,
         months=[_month_label(first + i) for i in range(months)],
-        cohorts=_cohort_rows(cohorts(**arrays), months),
-        monthly=_monthly_rows(monthly_repeat(**arrays), months),
+        cohorts=_cohort_rows(cohorts(**arrays_of), months),
+        monthly=_monthly_rows(monthly_repeat(**arrays_of), months),
+    )
+
+
+def jsonable(report: Any) -> dict[str, Any]:
+    """A report dataclass as JSON data (Decimals as text, dates in ISO form) for analytics.reports."""
+    return json.loads(json.dumps(asdict(report), cls=DjangoJSONEncoder))
+
+
+def _cohort_report_from(data: dict[str, Any]) -> CohortReport:
+    def amount(value: str | None) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+    return CohortReport(
+        as_of=dt.date.fromisoformat(data["as_of"]), months=data["months"],
+        cohorts=[
+            CohortRow(**{**row, "revenue": Decimal(row["revenue"]),
+                         "revenue_by_month": [amount(v) for v in row["revenue_by_month"]]})
+            for row in data["cohorts"]
+        ],
+        monthly=[
+            MonthRepeat(**{**row, "revenue": Decimal(row["revenue"]), "repeat_revenue": Decimal(row["repeat_revenue"])})
+            for row in data["monthly"]
+        ],
     )
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
+from itertools import chain
 from typing import Any
 
+import numpy as np
 from django.db import connection, models
 from django.db.models import Max
 
 CHUNK = 20_000
+FETCH = 200_000  # rows per fetchmany in read_columns
 Progress = Callable[[int, int], None]  # (rows done, rows in total)
 
 
@@ -141,3 +144,19 @@ def rows_where_in(
             cursor.execute(f"{head}{column(field)} IN ({', '.join(['%s'] * len(part))})", [*equal.values(), *part])
             found.extend(cursor.fetchall())
     return found
+
+
+def read_columns(sql: str, params: Sequence[Any], columns: int, dtype: type = np.int64) -> np.ndarray:
+    """The rows of a raw query as a (columns, rows) numpy array, batch by batch through `np.fromiter`.
+
+    For reads of millions of rows (the analytics refresh): no model instances and no per-row Python code of
+    ours, about 10x faster than values_list. Every selected value must be a non-NULL number (COALESCE or
+    CASE in the SQL); booleans come as 0/1.
+    """
+    chunks = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        while batch := cursor.fetchmany(FETCH):
+            chunks.append(np.fromiter(chain.from_iterable(batch), dtype=dtype, count=len(batch) * columns))
+    flat = np.concatenate(chunks) if chunks else np.zeros(0, dtype=dtype)
+    return flat.reshape(-1, columns).T

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from huitouke.core.bulk import datetime_adapter, insert_rows
+from huitouke.core.bulk import datetime_adapter, insert_rows, read_columns
 from huitouke.core.errors import Conflict, Forbidden, Invalid, NotFound
 from huitouke.core.models import AccessLog, Platform, Role, Shop, Staff, Store, log_access
 from huitouke.customers.models import (
@@ -306,17 +306,17 @@ def replace_auto_tags(*, shop: Shop, wanted: Mapping[str, np.ndarray]) -> tuple[
     empty = [np.zeros(0, dtype=np.int64)]
     customer = np.concatenate([np.asarray(ids, dtype=np.int64) for ids in wanted.values()] + empty)
     tag = np.concatenate([np.full(len(ids), tag_ids[name], dtype=np.int64) for name, ids in wanted.items()] + empty)
-    rows = CustomerTag.objects.for_shop(shop).values_list("id", "customer_id", "tag_id", "source").order_by()
-    ids, have_customer, have_tag, is_auto = [], [], [], []
-    for row_id, customer_id, tag_id, source in rows.iterator(chunk_size=20000):
-        ids.append(row_id)
-        have_customer.append(customer_id)
-        have_tag.append(tag_id)
-        is_auto.append(source == CustomerTag.Source.AUTO)
-    width = max(int(tag.max(initial=0)), max(have_tag, default=0)) + 1  # key = customer · width + tag
+    quote = connection.ops.quote_name
+    ids, have_customer, have_tag, is_auto = read_columns(
+        f"SELECT {quote('id')}, {quote('customer_id')}, {quote('tag_id')}, "
+        f"CASE WHEN {quote('source')} = %s THEN 1 ELSE 0 END "
+        f"FROM {quote(CustomerTag._meta.db_table)} WHERE {quote('shop_id')} = %s",
+        [CustomerTag.Source.AUTO.value, shop.pk], 4,
+    )
+    width = max(int(tag.max(initial=0)), int(have_tag.max(initial=0))) + 1  # key = customer · width + tag
     want_key = customer * width + tag
-    have_key = np.array(have_customer, dtype=np.int64) * width + np.array(have_tag, dtype=np.int64)
-    stale = np.array(ids, dtype=np.int64)[np.array(is_auto, dtype=bool) & ~np.isin(have_key, want_key)]
+    have_key = have_customer * width + have_tag
+    stale = ids[is_auto.astype(bool) & ~np.isin(have_key, want_key)]
     for start in range(0, stale.size, TAG_DELETE_CHUNK):
         CustomerTag.objects.filter(shop=shop, pk__in=stale[start:start + TAG_DELETE_CHUNK].tolist()).delete()
     new = np.unique(want_key[~np.isin(want_key, have_key)])

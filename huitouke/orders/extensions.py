@@ -1,8 +1,12 @@
-"""Extension points of the orders app that upper apps register into from their AppConfig.ready().
+"""Extension points of the orders app that upper apps register into from their AppConfig.ready() (a lower app
+never imports an upper one).
 
 - refund-reason listeners: an import hands over the platform's refund reason text of each refunded order
   it read (退款原因), in the import's transaction, so the quality app can map it to a reason code. Orders
-  knows nothing of reason codes; a lower app never imports an upper one.
+  knows nothing of reason codes.
+- purchases listeners: run after a shop's purchase figures were recomputed (an import, an order written or
+  changed, a customer merge), so an app can drop what it derived from the purchases (analytics' stored
+  cohort and model-check tables).
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+
+from huitouke.core.models import Shop
 
 
 @dataclass(frozen=True)
@@ -33,3 +39,17 @@ def refund_reasons_imported(*, shop, reasons: Sequence[ImportedRefundReason]) ->
         return
     for listener in list(_REFUND_REASON_LISTENERS.values()):
         listener(shop=shop, reasons=reasons)
+
+
+PurchasesListener = Callable[..., None]
+_PURCHASES_LISTENERS: dict[str, PurchasesListener] = {}
+
+
+def register_purchases_listener(name: str, listener: PurchasesListener) -> None:
+    """`listener(shop=...)` runs after the shop's purchases changed."""
+    _PURCHASES_LISTENERS[name] = listener
+
+
+def purchases_changed(*, shop: Shop) -> None:
+    for listener in _PURCHASES_LISTENERS.values():
+        listener(shop=shop)

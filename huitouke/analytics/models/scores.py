@@ -84,6 +84,12 @@ class CustomerScore(ShopScoped):
     # Stored (not computed per request) so that lists can sort and filter by it at 1M customers;
     # the refresh computes it for all customers at once from arrays it already has.
     days_overdue = models.FloatField(_("days past the usual gap"), null=True, blank=True)
+    # The Pareto/NBD model's view (fitted beside BG/NBD; ModelRun.params["purchase_model"] names the one
+    # with the better likelihood on the shop's data).
+    pareto_p_alive = models.FloatField(_("probability still active (Pareto/NBD)"), null=True, blank=True)
+    pareto_expected_purchases_365 = models.FloatField(
+        _("expected purchases in 365 days (Pareto/NBD)"), null=True, blank=True
+    )
     computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
 
     class Meta:

@@ -100,3 +100,45 @@ def test_hypergeometric_term_stays_finite_as_z_approaches_one():
         assert np.all(np.diff(values) >= -1e-10), "2F1(1, m; c; z) grows with z"
         if c - 1.0 - m > 0:  # finite limit (c-1)/(c-1-m) at z = 1
             assert values[-1] <= np.log((c - 1.0) / (c - 1.0 - m)) + 1e-9
+
+
+def _central_difference(f, point: np.ndarray, relative: float = 1e-6) -> np.ndarray:
+    gradient = np.zeros(point.size)
+    for i in range(point.size):
+        h = relative * max(abs(point[i]), 1e-3)
+        up, down = point.copy(), point.copy()
+        up[i] += h
+        down[i] -= h
+        gradient[i] = (f(up) - f(down)) / (2.0 * h)
+    return gradient
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        (0.553, 10.578, 0.606, 11.669),  # the CDNOW optimum: α < β
+        (0.553, 10.578, 0.606, 9.0),  # α > β
+        (1.2, 3.0, 2.0, 40.0),
+        (0.3, 20.0, 0.2, 5.0),
+    ],
+)
+def test_analytic_gradient_matches_the_numeric_gradient(cdnow, params):
+    data = (cdnow.frequency, cdnow.recency, cdnow.T)
+    point = np.array(params)
+    numeric = _central_difference(lambda p: paretonbd.loglik(p, *data), point)
+    analytic = paretonbd.loglik_gradient(point, *data)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("m", "c", "z"),
+    [(0.5533, 2.1595, 0.3), (129.79, 178.79, 0.999), (2.0047, 4.0047, 0.9995), (1000.55, 1002.15, 0.9995),
+     (1.6, 10001.55, 0.97), (0.01, 1.02, 0.9), (50.0, 51.2, 0.2)],
+)
+def test_hypergeometric_gradient_matches_the_numeric_gradient(m, c, z):
+    from huitouke.analytics.models.hypergeometric import log_hyp2f1_one_and_gradient
+
+    value, gradient = log_hyp2f1_one_and_gradient(m, c, z)
+    assert value == pytest.approx(float(log_hyp2f1_one(m, c, z)), rel=1e-14, abs=1e-14)
+    numeric = _central_difference(lambda p: float(log_hyp2f1_one(*p)), np.array([m, c, z]), relative=1e-7)
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-9)

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from huitouke.analytics.models import bgnbd
+from huitouke.analytics import services
+from huitouke.analytics.models import bgnbd, paretonbd
 from huitouke.analytics.models.scores import CustomerScore, ModelRun, Segment
 from huitouke.analytics.selectors import score_of, segment_counts
 from huitouke.analytics.services import quintile_scores, refresh_scores
@@ -149,8 +150,11 @@ def draw_bgnbd_shop(tenant, *, customers: int = 60, seed: int = SEED) -> None:
 def test_a_shop_with_repeat_buyers_gets_fitted_predictions(tenant_a):
     draw_bgnbd_shop(tenant_a)
     run = refresh_scores(shop=tenant_a.shop, as_of=dt.date(2025, 6, 30))
-    assert run.message == ""
-    assert set(run.params) == {"bgnbd", "gamma_gamma"}
+    # Drawn from the BG/NBD story, where drop-out comes only right after a purchase: Pareto/NBD's drop-out
+    # rate runs off to its bound, and the refresh says so and stores no Pareto/NBD figures.
+    assert run.message.startswith("Pareto/NBD: the data does not fit the Pareto/NBD model: parameter s ran")
+    assert set(run.params) == {"bgnbd", "gamma_gamma", "purchase_model", "model_choice_loglik"}
+    assert run.params["purchase_model"] == "bgnbd"
     assert set(run.params["bgnbd"]) == {"r", "alpha", "a", "b", "loglik"}
     scores = list(CustomerScore.objects.filter(shop=tenant_a.shop))
     assert len(scores) == run.customers == 60
@@ -158,6 +162,7 @@ def test_a_shop_with_repeat_buyers_gets_fitted_predictions(tenant_a):
         assert 0.0 < s.p_alive <= 1.0
         assert 0.0 < s.expected_purchases_90 < s.expected_purchases_365
         assert s.clv_12m > 0
+        assert s.pareto_p_alive is None and s.pareto_expected_purchases_365 is None
     # BG/NBD: nobody without a repeat purchase can have dropped out yet.
     assert all(s.p_alive == 1.0 for s in scores if s.frequency == 0)
     # The stored figures are the fitted model's, evaluated on the customer's (x, t_x, T) in days.
@@ -221,3 +226,45 @@ def test_thresholds_are_checked_and_need_an_owner_or_manager(tenant_a):
     with pytest.raises(Forbidden):
         update_thresholds(shop=tenant_a.shop, staff=StaffFactory(shop=tenant_a.shop, role=Role.ASSOCIATE),
                           lost_after_days=200)
+
+
+def draw_pareto_shop(tenant, *, customers: int = 60, seed: int = 2) -> None:
+    """Histories drawn from the Pareto/NBD story: each customer buys at her own rate until she dies at an
+    exponential time of her own rate (drop-out may come at any time, not only after a purchase)."""
+    rng = np.random.default_rng(seed)
+    start = dt.date(2024, 1, 1)
+    for _ in range(customers):
+        customer = CustomerFactory(shop=tenant.shop)
+        rate, death = rng.gamma(1.0, 1 / 30), rng.gamma(1.0, 1 / 200)
+        first = float(rng.integers(0, 500))
+        end = min(first + rng.exponential(1 / death), 545)
+        day = first
+        while day <= end:
+            buy(tenant, customer, start + dt.timedelta(days=int(day)), "100.00")
+            day += rng.exponential(1 / rate)
+
+
+def test_pareto_scores_are_stored_beside_bgnbd_and_the_better_model_is_named(tenant_a):
+    draw_pareto_shop(tenant_a)
+    run = refresh_scores(shop=tenant_a.shop, as_of=AS_OF)
+    assert {"bgnbd", "pareto_nbd"} <= set(run.params)
+    best = max(("bgnbd", "pareto_nbd"), key=lambda name: run.params[name]["loglik"])
+    assert run.params["purchase_model"] == best  # both fitted on every customer: their logliks compare
+    assert run.params["model_choice_loglik"] == {name: run.params[name]["loglik"] for name in ("bgnbd", "pareto_nbd")}
+    params = [run.params["pareto_nbd"][k] for k in ("r", "alpha", "s", "beta")]
+    for s in CustomerScore.objects.filter(shop=tenant_a.shop).select_related("customer"):
+        age = (AS_OF - s.customer.orders.filter(is_purchase=True).order_by("purchase_day")[0].purchase_day).days
+        x, t_x = s.frequency, age - s.recency_days
+        assert s.pareto_p_alive == pytest.approx(float(paretonbd.p_alive(params, x, t_x, age)), rel=1e-9)
+        expected = float(paretonbd.conditional_expected_purchases(params, 365.0, x, t_x, age))
+        assert s.pareto_expected_purchases_365 == pytest.approx(expected, rel=1e-9)
+
+
+def test_models_fit_on_a_seeded_sample_of_a_large_shop_and_score_everyone(tenant_a, monkeypatch):
+    draw_bgnbd_shop(tenant_a)
+    monkeypatch.setattr(services, "FIT_SAMPLE", 40)
+    first = refresh_scores(shop=tenant_a.shop, as_of=AS_OF)
+    again = refresh_scores(shop=tenant_a.shop, as_of=AS_OF)
+    assert first.params["fit_sample"] == {"bgnbd": 40, "pareto_nbd": 40}
+    assert first.params["bgnbd"] == again.params["bgnbd"]  # the same sample every time
+    assert CustomerScore.objects.filter(shop=tenant_a.shop, p_alive__isnull=False).count() == 60

@@ -14,7 +14,7 @@ from huitouke.demo import bench
 
 class Command(BaseCommand):
     help = ("Benchmarks (in var/bench/): `bench http` page latency, `bench demo` build time, `bench import` "
-            "import speed and memory, `bench analytics` model speed against lifetimes, `bench checkout` loyalty commits/s, `bench platform` till and statements, "
+            "import speed and memory, `bench analytics` model speed against lifetimes (`--refresh`: a whole refresh), `bench checkout` loyalty commits/s, `bench platform` till and statements, "
             "`bench campaign` a million-customer campaign and the worker's delivery rate.")
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -34,7 +34,16 @@ class Command(BaseCommand):
         imp.add_argument("--customers", type=int, default=300_000)
         imp.add_argument("--database-url", help="database to use (default: a scratch SQLite file, deleted after)")
         imp.add_argument("--json", type=Path, help="also write the results as JSON here")
-        sub.add_parser("analytics", help="our BTYD models against lifetimes (summary build, BG/NBD fit)")
+        analytics = sub.add_parser("analytics", help="our BTYD models against lifetimes; --refresh: a whole refresh")
+        analytics.add_argument("--refresh", action="store_true",
+                               help="time a full analytics refresh of a bulk-built shop, phase by phase")
+        analytics_run = sub.add_parser("analytics-refresh-run", help="(internal) the refresh measurement")
+        for command in (analytics, analytics_run):
+            command.add_argument("--customers", type=int, default=1_000_000, help="buying customers (default 1M)")
+            command.add_argument("--orders-per-customer", type=int, default=10, help="mean orders each (default 10)")
+        analytics.add_argument("--database-url", help="database to use (default: a scratch SQLite file, rebuilt; "
+                               "a named one keeps the shop for the next run)")
+        analytics.add_argument("--json", type=Path, help="also write the results as JSON here")
         checkout = sub.add_parser("checkout", help="loyalty checkout commits/s and p99 with concurrent clients")
         checkout.add_argument("--database-url", help="database to use (default: a scratch SQLite file)")
         checkout.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
@@ -98,6 +107,18 @@ class Command(BaseCommand):
 
             report = import_bench(rows=opts["rows"], customers=opts["customers"],
                                   database_url=opts["database_url"], console=console)
+            if opts["json"]:
+                opts["json"].write_text(json.dumps(report, indent=2, ensure_ascii=False))
+        elif opts["which"] == "analytics-refresh-run":
+            from huitouke.analytics.refresh_bench import refresh_run
+
+            self.stdout.write(json.dumps(refresh_run(
+                customers=opts["customers"], orders_per_customer=opts["orders_per_customer"])))
+        elif opts["which"] == "analytics" and opts["refresh"]:
+            from huitouke.analytics.refresh_bench import refresh_bench
+
+            report = refresh_bench(customers=opts["customers"], orders_per_customer=opts["orders_per_customer"],
+                                   database_url=opts["database_url"], console=console)
             if opts["json"]:
                 opts["json"].write_text(json.dumps(report, indent=2, ensure_ascii=False))
         elif opts["which"] == "analytics":
