@@ -38,7 +38,7 @@ from huitouke.loyalty.services.programme import (
     record_promotion,
 )
 from huitouke.loyalty.services.till_reads import Member, Terms
-from huitouke.orders.services import RecordedSale, Sale, SaleLine, record_sale
+from huitouke.orders.services import PurchaseFigures, RecordedSale, Sale, SaleLine, record_sale
 
 MAX_LINES = 200
 _CHECKOUT_FIELDS = ("shop", "idempotency_key", "request_digest", "order", "customer", "coupon", "response", "created_at")
@@ -109,7 +109,8 @@ def _member(shop: Shop, customer_id: int, on: dt.date, terms: Terms, *, store: s
 
 def _commit_once(shop: Shop, request: CheckoutRequest, key: str, digest: str, now: dt.datetime) -> dict:
     """Few statements, no model instances on the common path (issue 6: ≥ 500 commits/s on PostgreSQL):
-    three reads, then the lock, the order, its lines, her figures, the points and the record of the key."""
+    three reads (till_reads); then, in the transaction, her locks (membership and customer rows, one
+    statement), the order, its lines, her new figures, the points entries, her balance, the key's record."""
     on, terms = local_day(now), till_reads.terms(shop=shop)
     try:
         member = _member(shop, request.customer_id, on, terms, store=request.store.strip(), key=key)
@@ -126,7 +127,7 @@ def _commit_once(shop: Shop, request: CheckoutRequest, key: str, digest: str, no
     # Priced before the lock, so the lock is held only for the writes (on SQLite it is the whole database's).
     priced = _price(shop, request, member, terms, on)
     with write_turn(), transaction.atomic():
-        tier_id, balance = till_reads.lock_membership(membership_id=member.membership_id)
+        tier_id, balance, figures = till_reads.lock_member(membership_id=member.membership_id)
         if (tier_id, balance) != (member.tier_id, member.points_balance):  # she changed meanwhile
             earlier = Checkout.objects.filter(shop=shop, idempotency_key=key).first()
             if earlier is not None:  # the first attempt with this key finished while this one waited
@@ -134,7 +135,7 @@ def _commit_once(shop: Shop, request: CheckoutRequest, key: str, digest: str, no
             member = replace(member, tier_id=tier_id, points_balance=balance)
             priced = _price(shop, request, member, terms, on)
         number = request.order_number.strip() or "HTK-" + hashlib.sha256(key.encode()).hexdigest()[:16].upper()
-        sale = _record(shop, member, number, priced, now)
+        sale = _record(shop, member, number, priced, now, figures)
         if sale is None:
             earlier = Checkout.objects.filter(shop=shop, idempotency_key=key).first()
             if earlier is not None:
@@ -275,10 +276,12 @@ def _available_points(shop: Shop, member: Member, on: dt.date) -> int:
     return member.points_balance - sum(points for _, points in ledger.due_for_expiry(entries, today=on))
 
 
-def _record(shop: Shop, member: Member, number: str, priced: Priced, now: dt.datetime) -> RecordedSale | None:
+def _record(
+    shop: Shop, member: Member, number: str, priced: Priced, now: dt.datetime, figures: PurchaseFigures,
+) -> RecordedSale | None:
     q = priced.quote
     waived = sum(d.fen for d in q.discounts if d.kind == "free_shipping")
-    return record_sale(shop=shop, store_id=member.store_id, customer_id=member.customer.pk, sale=Sale(
+    return record_sale(shop=shop, store_id=member.store_id, customer_id=member.customer.pk, figures=figures, sale=Sale(
         external_id=number, at=now, goods_fen=q.goods_fen, shipping_fen=q.shipping_fen - waived,
         discount_fen=q.discount_fen - waived, paid_fen=q.total_fen,
         lines=[

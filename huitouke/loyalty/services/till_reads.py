@@ -21,6 +21,7 @@ from huitouke.loyalty.models import Programme, Tier
 from huitouke.loyalty.services.points import EXPIRY_KEY_PREFIX
 from huitouke.loyalty.services.programme import ladder
 from huitouke.orders.models import Product
+from huitouke.orders.services import FIGURES_SELECT, PurchaseFigures, figures_from_row
 
 
 @dataclass(frozen=True)
@@ -133,11 +134,16 @@ def products(*, shop: Shop, skus: set[str]) -> dict[str, ProductRow]:
         return {row[1]: ProductRow(*row) for row in cursor.fetchall()}
 
 
-def lock_membership(*, membership_id: int) -> tuple[int, int]:
-    """Take the member's row lock (every points write holds it) and read her tier and balance under it."""
+_LOCK_SQL = (
+    f"SELECT m.tier_id, m.points_balance, {FIGURES_SELECT} FROM loyalty_membership m"
+    f" JOIN customers_customer c ON c.id = m.customer_id WHERE m.id = %s"
+)
+
+
+def lock_member(*, membership_id: int) -> tuple[int, int, PurchaseFigures]:
+    """Take the member's row lock (every points write holds it) and her customer row's (every change of her
+    purchase figures holds that), in one statement; her tier, balance and figures as they are under them."""
     with hot_cursor() as cursor:
-        cursor.execute(
-            f"SELECT m.tier_id, m.points_balance FROM loyalty_membership m WHERE m.id = %s{lock_rows('m')}",
-            [membership_id],
-        )
-        return cursor.fetchone()
+        cursor.execute(_LOCK_SQL + lock_rows("m", "c"), [membership_id])
+        tier_id, balance, *figures = cursor.fetchone()
+    return tier_id, balance, figures_from_row(figures)
