@@ -26,6 +26,7 @@ from huitouke.core.money import ZERO, MoneyError, from_fen, money, to_fen
 from huitouke.core.timeutil import local_day
 from huitouke.customers.models import Customer
 from huitouke.customers.services import PURCHASE_STAT_FIELDS, STATS_CHUNK, update_purchase_stats
+from huitouke.orders.extensions import order_packed
 from huitouke.orders.models import Order, OrderLine, OrderStatus, Product, ProductRole, derived_figures
 
 
@@ -160,7 +161,28 @@ def record_order(
     OrderLine.objects.bulk_create(lines)
     if customer is not None and not _add_latest_purchase(shop, customer.pk, order):
         refresh_customer_stats(shop=shop, customer_ids=[customer.pk])
+    if order.status == OrderStatus.SHIPPED:  # recorded already packed: her figures above count this order
+        order_packed(shop=shop, order=order)
     return order, True
+
+
+@transaction.atomic
+def mark_packed(*, shop: Shop, order_id: int) -> tuple[Order, dict[str, Any]]:
+    """The warehouse packed a paid order: it moves to `shipped` and the packed listeners run, once per order.
+
+    Returns the order and the listeners' proposals for the packer ({} when it was packed before).
+    """
+    order = Order.objects.select_for_update().filter(shop=shop, pk=order_id).first()
+    if order is None:
+        raise NotFound(f"no order {order_id}", field="order")
+    if order.status == OrderStatus.SHIPPED:
+        return order, {}
+    if order.status != OrderStatus.PAID:
+        raise Conflict(f"order {order.external_id} is {order.get_status_display()}: only a paid order can be packed",
+                       field="status", code="not_packable")
+    order.status = OrderStatus.SHIPPED
+    order.save(update_fields=["status"])  # still a purchase: no figure changes
+    return order, order_packed(shop=shop, order=order)
 
 
 @dataclass(frozen=True)
