@@ -10,7 +10,9 @@ import pytest
 
 from huitouke.loyalty.models import Gift, GiftGiven
 from huitouke.loyalty.services import gifts
+from huitouke.orders.services import mark_packed
 from huitouke.testing.api import JSON, assert_error, client_for
+from huitouke.testing.concurrency import run_together
 from huitouke.testing.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +79,15 @@ def test_only_a_paid_order_of_this_shop_can_be_packed(tenant_a, tenant_b, catalo
     paid = record(tenant_a, customer, "D-2", day=2).json()
     assert_error(pack(tenant_b, paid["id"]), 404, "not_found", "order")
     assert not GiftGiven.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_packers_at_once_give_one_gift(tenant_a, catalogue):
+    customer = CustomerFactory(shop=tenant_a.shop)
+    record(tenant_a, customer, "E-1", day=1)
+    order_id = record(tenant_a, customer, "E-2", day=6).json()["id"]
+    results = run_together(6, lambda i: mark_packed(shop=tenant_a.shop, order_id=order_id))
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert sum(1 for _, proposals in results if proposals) == 1
+    assert GiftGiven.objects.filter(customer=customer).count() == 1
+    assert sum(Gift.objects.values_list("stock", flat=True)) == 5
