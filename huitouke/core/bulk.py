@@ -125,34 +125,48 @@ def hot_cursor() -> Iterator[Any]:
         yield _PreparingCursor(cursor)
 
 
+@contextmanager
+def pipelined() -> Iterator[None]:
+    """On PostgreSQL, the statements run inside go out without waiting for each answer (psycopg's pipeline
+    mode): one round trip for all of them, and their errors (an IntegrityError too) surface when the block
+    ends. Only for writes whose results nobody reads inside: no fetch, no rowcount, no ORM. Elsewhere: as is."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
+
+
 @lru_cache(maxsize=256)
-def _few_rows_sql(model: type[models.Model], field_names: tuple[str, ...], n: int, skip_conflicts: bool) -> str:
+def _few_rows_sql(
+    model: type[models.Model], field_names: tuple[str, ...], n: int, skip_conflicts: bool, returning: bool,
+) -> str:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(model._meta.get_field(name).column) for name in field_names)
     row = f"({', '.join(['%s'] * len(field_names))})"
     conflicts = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
-    return (
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {', '.join([row] * n)}{conflicts}"
-        f" RETURNING {quote(model._meta.pk.column)}"
-    )
+    ids = f" RETURNING {quote(model._meta.pk.column)}" if returning else ""
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {', '.join([row] * n)}{conflicts}{ids}"
 
 
 def insert_few(
     model: type[models.Model], field_names: Sequence[str], rows: Sequence[Sequence[Any]], *,
-    skip_conflicts: bool = False,
+    skip_conflicts: bool = False, returning: bool = True,
 ) -> list[int]:
     """INSERT a few rows (values in database form) in one statement and return the ids written.
 
     For the hot single-record writes (a checkout commit): one round trip and no model instances, where
     the ORM's create() costs a statement compilation per row. `skip_conflicts` leaves out rows that would
     break a unique key (both databases: ON CONFLICT DO NOTHING) and returns only the ids of those written.
+    `returning=False` asks for no ids (returns []): the insert can then run inside `pipelined()`.
     """
     if not rows:
         return []
-    sql = _few_rows_sql(model, tuple(field_names), len(rows), skip_conflicts)
+    sql = _few_rows_sql(model, tuple(field_names), len(rows), skip_conflicts, returning)
     with hot_cursor() as cursor:
         cursor.execute(sql, [value for row in rows for value in row])
-        return [row[0] for row in cursor.fetchall()]
+        return [row[0] for row in cursor.fetchall()] if returning else []
 
 
 def insert_rows(

@@ -19,6 +19,7 @@ from huitouke.core.bulk import (
     hot_cursor,
     insert_few,
     lock_rows,
+    pipelined,
 )
 from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import Shop, Store
@@ -295,8 +296,8 @@ def record_sale(
     *, shop: Shop, store_id: int, customer_id: int, sale: Sale, figures: PurchaseFigures | None = None,
 ) -> RecordedSale | None:
     """record_order's lean path for the till (caller holds a transaction): a new paid sale of one of the
-    shop's customers, as four statements with no model instances — lock her figures (unless the caller
-    passes them, read under her row lock), insert the order and its lines, store her new figures.
+    shop's customers, in three round trips with no model instances — lock her figures (unless the caller
+    passes them, read under her row lock), insert the order, then its lines and her new figures together.
     None (nothing written) when the store already has this order number.
     """
     figures = figures if figures is not None else _locked_figures(shop, customer_id)
@@ -314,18 +315,20 @@ def record_sale(
     )], skip_conflicts=True)
     if not order_ids:
         return None
-    insert_few(OrderLine, _SALE_LINE_FIELDS, [
+    lines = [
         (shop.pk, order_ids[0], line.product_id, line.sku[:64], line.title[:200], line.quantity,
          line.unit_price_fen, line.line_amount_fen)
         for line in sale.lines
-    ])
+    ]
     if added is None:  # not her latest purchase (a back-dated sale): recount her history
+        insert_few(OrderLine, _SALE_LINE_FIELDS, lines, returning=False)
         refresh_customer_stats(shop=shop, customer_ids=[customer_id])
         return RecordedSale(order_ids[0], Order.objects.get(pk=order_ids[0]).is_repeat,
                             _locked_figures(shop, customer_id))
     after, is_repeat = added
     adapt = datetime_adapter()
-    with hot_cursor() as cursor:
+    with pipelined(), hot_cursor() as cursor:  # two writes, one round trip
+        insert_few(OrderLine, _SALE_LINE_FIELDS, lines, returning=False)
         cursor.execute(_STORE_FIGURES_SQL, [
             after.orders_count, after.items_count, after.purchase_days, to_fen(after.net_spend),
             adapt(after.first_purchase_at), adapt(after.last_purchase_at), customer_id,

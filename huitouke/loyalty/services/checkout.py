@@ -18,7 +18,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from huitouke.core.bulk import datetime_adapter, insert_few
+from huitouke.core.bulk import datetime_adapter, insert_few, pipelined
 from huitouke.core.dblock import write_turn
 from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import Shop
@@ -110,7 +110,8 @@ def _member(shop: Shop, customer_id: int, on: dt.date, terms: Terms, *, store: s
 def _commit_once(shop: Shop, request: CheckoutRequest, key: str, digest: str, now: dt.datetime) -> dict:
     """Few statements, no model instances on the common path (issue 6: ≥ 500 commits/s on PostgreSQL):
     three reads (till_reads); then, in the transaction, her locks (membership and customer rows, one
-    statement), the order, its lines, her new figures, the points entries, her balance, the key's record."""
+    statement), the order, then its lines with her new figures, then the points entries, her balance and the
+    key's record, each group in one round trip on PostgreSQL (core.bulk.pipelined)."""
     on, terms = local_day(now), till_reads.terms(shop=shop)
     try:
         member = _member(shop, request.customer_id, on, terms, store=request.store.strip(), key=key)
@@ -142,13 +143,16 @@ def _commit_once(shop: Shop, request: CheckoutRequest, key: str, digest: str, no
                 return _replay(earlier, digest)
             raise Conflict(f"order {number} is already recorded in store {request.store}", field="order_number")
         _use_coupon(priced.coupon, sale.order_id, now)
-        balance = _write_points(shop, member, priced, sale.order_id, number, key, on, terms.programme)
+        balance, entries = _points_entries(member, priced, number, key, on, terms.programme)
         change = _promote(shop, member, terms, sale, on)
-        response = _committed_json(priced, sale.order_id, number, balance, change)
-        insert_few(Checkout, _CHECKOUT_FIELDS, [(
-            shop.pk, key, digest, sale.order_id, member.customer.pk, priced.coupon.pk if priced.coupon else None,
-            connection.ops.adapt_json_value(response, None), datetime_adapter()(timezone.now()),
-        )])
+        response = _committed_json(priced, sale.order_id, number, balance + sum(e.delta for e in entries), change)
+        with pipelined():  # writes that read nothing back: one round trip (a duplicate key surfaces here)
+            points_service.append_entries(shop=shop, customer_id=member.customer.pk,
+                                          membership_id=member.membership_id, entries=entries, order_id=sale.order_id)
+            insert_few(Checkout, _CHECKOUT_FIELDS, [(
+                shop.pk, key, digest, sale.order_id, member.customer.pk, priced.coupon.pk if priced.coupon else None,
+                connection.ops.adapt_json_value(response, None), datetime_adapter()(timezone.now()),
+            )], returning=False)
     return response
 
 
@@ -303,12 +307,11 @@ def _use_coupon(coupon: Coupon | None, order_id: int, now: dt.datetime) -> None:
         raise Conflict(f"coupon {coupon.code} was already used", field="coupon_code", code="coupon_used")
 
 
-def _write_points(
-    shop: Shop, member: Member, priced: Priced, order_id: int, number: str, key: str, on: dt.date,
-    programme: Programme,
-) -> int:
-    """The redemption and the earning in one INSERT (lots past their last day written off first, so points
-    are never spent twice); her balance afterwards."""
+def _points_entries(
+    member: Member, priced: Priced, number: str, key: str, on: dt.date, programme: Programme,
+) -> tuple[int, list[points_service.NewEntry]]:
+    """Her balance before this order and the redemption and earning to append; lots past their last day are
+    written off first, so points are never spent twice."""
     q, balance = priced.quote, member.points_balance
     if q.points_redeemed and member.lots_to_expire:
         balance = points_service.write_off_expired(Membership.objects.get(pk=member.membership_id), on)
@@ -322,10 +325,7 @@ def _write_points(
     if q.points_earned:
         entries.append(points_service.NewEntry(PointsEntry.Kind.EARN, q.points_earned, f"checkout:{key}:earn",
                                                f"order {number}", points_service.lot_expiry(programme, on)))
-    return balance + points_service.append_entries(
-        shop=shop, customer_id=member.customer.pk, membership_id=member.membership_id, entries=entries,
-        order_id=order_id,
-    )
+    return balance, entries
 
 
 def _promote(shop: Shop, member: Member, terms: Terms, sale: RecordedSale, on: dt.date) -> TierChange | None:

@@ -101,15 +101,16 @@ _ENTRY_FIELDS = ("shop", "customer", "kind", "delta", "expires_on", "order", "re
 
 def append_entries(*, shop: Shop, customer_id: int, membership_id: int, entries: list[NewEntry],
                    order_id: int | None = None) -> int:
-    """Append several entries and move the cached balance by their sum, in two statements (caller holds the
-    membership lock and checked the balance). Returns the sum."""
+    """Append several entries and move the cached balance by their sum, in two statements that read nothing
+    back, so they may run in core.bulk.pipelined() (caller holds the membership lock and checked the
+    balance). Returns the sum."""
     if not entries:
         return 0
     to_date, now = date_adapter(), datetime_adapter()(timezone.now())
     insert_few(PointsEntry, _ENTRY_FIELDS, [
         (shop.pk, customer_id, e.kind, e.delta, to_date(e.expires_on), order_id, e.reason[:300], e.key, now)
         for e in entries
-    ])
+    ], returning=False)
     delta = sum(e.delta for e in entries)
     with hot_cursor() as cursor:
         cursor.execute("UPDATE loyalty_membership SET points_balance = points_balance + %s WHERE id = %s",
