@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint test-sqlite test-postgres test-browser bench install messages clean
+.PHONY: run test lint test-sqlite test-postgres test-postgres-citus-keys test-browser bench install messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,7 @@ test: install
 	$(MAKE) lint
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
+	$(MAKE) test-postgres-citus-keys
 
 lint: install
 	$(BIN)/ruff check huitouke bench conftest.py
@@ -38,6 +39,10 @@ test-sqlite: install
 # The suite again on a throwaway PostgreSQL cluster started and stopped here (browser tests ran above).
 test-postgres: install
 	bash scripts/with-postgres.sh $(BIN)/pytest -p no:cacheprovider -m "not browser"
+
+# Once more on the Citus-ready keys ((shop_id, id) primary and foreign keys, `huitouke citus convert`).
+test-postgres-citus-keys: install
+	HUITOUKE_CITUS_KEYS=1 bash scripts/with-postgres.sh $(BIN)/pytest -p no:cacheprovider -m "not browser"
 
 test-browser: install
 	$(BIN)/pytest -p no:cacheprovider -m browser

@@ -4,8 +4,37 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 pytest_plugins = ["huitouke.testing.fixtures"]
 
+
+def _on_postgresql() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked `postgresql` run in the PostgreSQL leg only; on SQLite they are deselected, and said so."""
+    if _on_postgresql():
+        return
+    kept = [item for item in items if item.get_closest_marker("postgresql") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """HUITOUKE_CITUS_KEYS=1: run the suite on the Citus-ready keys ((shop_id, id) primary and foreign keys)."""
+    from django.conf import settings
+
+    if settings.CITUS_KEYS and _on_postgresql():
+        from huitouke.core import citus
+
+        with django_db_blocker.unblock():
+            citus.convert(with_distribution=False)
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

@@ -37,6 +37,8 @@ SECRET_KEY = _secret_key()
 DEBUG = _env_flag("HUITOUKE_DEBUG")
 ALLOWED_HOSTS = os.environ.get("HUITOUKE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("HUITOUKE_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# Where customers reach the site: links sent without a request at hand (a satisfaction link in an SMS) start here.
+PUBLIC_URL = os.environ.get("HUITOUKE_PUBLIC_URL", "http://localhost:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -71,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "huitouke.core.middleware.ShopMiddleware",
+    "huitouke.core.middleware.ApiMethodNotAllowedMiddleware",
 ]
 
 ROOT_URLCONF = "huitouke.urls"
@@ -109,6 +112,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("HUITOUKE_TEST_SQLITE_NAME") or None}
+
+# A PostgreSQL database converted by `huitouke citus convert` ((shop_id, id) keys) needs the backend that
+# groups aggregates by every selected column: set HUITOUKE_CITUS_KEYS=1 for it.
+CITUS_KEYS = os.environ.get("HUITOUKE_CITUS_KEYS", "").lower() in {"1", "true", "yes"}
+if CITUS_KEYS and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "huitouke.core.citus_backend"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -151,7 +160,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_pii"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("HUITOUKE_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "fontTools": {"level": "WARNING"}},  # PDF font subsetting chatter
 }
 
 SESSION_COOKIE_HTTPONLY = True
@@ -160,3 +169,8 @@ X_FRAME_OPTIONS = "DENY"
 
 NINJA_PAGINATION_PER_PAGE = 50
 HUITOUKE_DEMO_PASSWORD_FILE = VAR_DIR / "demo_password"
+
+# The font of the PDF statements (platform): Chinese text needs a CJK font. Debian's fonts-noto-cjk puts a
+# collection here; its face 2 is Simplified Chinese. Without it the PDF export refuses with the fix.
+PLATFORM_PDF_FONT = os.environ.get("HUITOUKE_PDF_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+PLATFORM_PDF_FONT_FACE = int(os.environ.get("HUITOUKE_PDF_FONT_FACE", "2"))

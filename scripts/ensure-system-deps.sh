@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # System packages the tests need: PostgreSQL (second database), chromium (browser tests),
-# CJK fonts (readable Chinese screenshots). Installs them with apt when run as root.
+# CJK fonts (readable Chinese screenshots, PDF statements). Installs them with apt when run as root.
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
-[ -d /usr/share/fonts/opentype/noto ] || need+=(fonts-noto-cjk)
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi

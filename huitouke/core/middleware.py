@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 
@@ -39,3 +39,26 @@ class ShopLanguageMiddleware(LocaleMiddleware):
         language = chosen if chosen in supported else settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class ApiMethodNotAllowedMiddleware:
+    """A wrong HTTP method on an API path answers in the API's error shape, like every other API error.
+
+    django-ninja answers it itself with a plain-text 405 before any of our exception handlers run.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code != 405 or not request.path.startswith("/api/"):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        allowed = response.get("Allow", "")
+        message = f"{request.method} is not allowed here" + (f"; use {allowed}" if allowed else "")
+        json_response = JsonResponse({"code": "method_not_allowed", "message": message, "field": None}, status=405)
+        if allowed:
+            json_response["Allow"] = allowed
+        return json_response

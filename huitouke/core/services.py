@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Conflict, Forbidden, Invalid, NotFound
 from huitouke.core.models import MANAGER_ROLES, ApiToken, Platform, Role, Shop, Staff, Store
@@ -20,7 +21,8 @@ TOKEN_PREFIX = "htk_"
 def _check_slug(slug: str) -> str:
     clean = slugify(slug)
     if not clean or clean != slug:
-        raise Invalid(f"'{slug}' is not a valid slug: use lowercase letters, digits and dashes", field="slug")
+        raise Invalid(_("'%(slug)s' is not a valid slug: use lowercase letters, digits and dashes"), field="slug",
+                      params={"slug": slug})
     return clean
 
 
@@ -28,7 +30,7 @@ def _check_slug(slug: str) -> str:
 def create_shop(*, slug: str, name: str) -> Shop:
     _check_slug(slug)
     if Shop.objects.filter(slug=slug).exists():
-        raise Conflict(f"a shop with slug '{slug}' already exists", field="slug")
+        raise Conflict(_("a shop with slug '%(slug)s' already exists"), field="slug", params={"slug": slug})
     return Shop.objects.create(slug=slug, name=name or slug)
 
 
@@ -36,9 +38,11 @@ def create_shop(*, slug: str, name: str) -> Shop:
 def create_store(*, shop: Shop, slug: str, platform: str, name: str = "") -> Store:
     _check_slug(slug)
     if platform not in Platform.values:
-        raise Invalid(f"unknown platform '{platform}'; use one of {', '.join(Platform.values)}", field="platform")
+        raise Invalid(_("unknown platform '%(platform)s'; use one of %(choices)s"), field="platform",
+                      params={"platform": platform, "choices": ", ".join(Platform.values)})
     if Store.objects.for_shop(shop).filter(slug=slug).exists():
-        raise Conflict(f"shop '{shop.slug}' already has a store '{slug}'", field="slug")
+        raise Conflict(_("shop '%(shop)s' already has a store '%(store)s'"), field="slug",
+                       params={"shop": shop.slug, "store": slug})
     return Store.objects.create(shop=shop, slug=slug, platform=platform, name=name or slug)
 
 
@@ -48,10 +52,11 @@ def create_staff(
     display_name: str = "", store: Store | None = None,
 ) -> Staff:
     if role not in Role.values:
-        raise Invalid(f"unknown role '{role}'; use one of {', '.join(Role.values)}", field="role")
+        raise Invalid(_("unknown role '%(role)s'; use one of %(choices)s"), field="role",
+                      params={"role": role, "choices": ", ".join(Role.values)})
     user_model = get_user_model()
     if user_model.objects.filter(username=username).exists():
-        raise Conflict(f"the username '{username}' is taken", field="username")
+        raise Conflict(_("the username '%(username)s' is taken"), field="username", params={"username": username})
     user = user_model.objects.create_user(username=username, password=password)
     if password is None:
         user.set_unusable_password()
@@ -95,7 +100,7 @@ def authenticate_token(plain: str) -> ApiToken | None:
 def revoke_token(*, shop: Shop, token_id: int) -> ApiToken:
     token = ApiToken.objects.for_shop(shop).filter(pk=token_id).first()
     if token is None:
-        raise NotFound(f"no token {token_id}")
+        raise NotFound(_("no token %(id)s"), params={"id": token_id})
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -106,7 +111,7 @@ def require_manager(*, shop: Shop, staff: Staff, action: str) -> None:
     """The shop's policy (programme, thresholds, corrections) is for its owner and managers: Forbidden names
     the action ("… can adjust points") otherwise, also for another shop's staff."""
     if staff.shop_id != shop.pk or staff.role not in MANAGER_ROLES:
-        raise Forbidden(f"only the shop's owner or a manager can {action}")
+        raise Forbidden(_("only the shop's owner or a manager can %(action)s"), params={"action": action})
 
 
 def enqueue_for_every_shop(task: Any) -> list[int]:

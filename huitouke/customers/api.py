@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Path, Query, Router, Schema, Status
 
 from huitouke.core.api import MAX_ID, PageQuery, actor, caller, paginate
@@ -128,7 +129,8 @@ def create_customer(request: HttpRequest, payload: CustomerCreate) -> Status:
     data = payload.model_dump(exclude_unset=True, mode="json")
     name, phone = data.pop("name"), data.pop("phone")
     store_slug, email = data.pop("store", None), data.pop("email", None)
-    tags, _ = data.pop("tags", []), data.pop("consents", None)
+    tags = data.pop("tags", [])
+    data.pop("consents", None)  # read from the payload below, with their defaults
     consents = [consent.model_dump(mode="json") for consent in payload.consents]  # with their defaults
     shop, staff = request.shop, caller(request)
     with transaction.atomic():  # all or nothing: a bad e-mail must not leave a half-registered customer
@@ -219,7 +221,8 @@ def undo_merge(
 ) -> dict[str, Any]:
     customer = selectors.customer_by_id(shop=request.shop, customer_id=customer_id)
     if merge_id not in {m.pk for m in merges.merges_of(shop=request.shop, customer_ids=[customer.pk])}:
-        raise NotFound(f"customer {customer_id} has no merge {merge_id}", field="merge")
+        raise NotFound(_("customer %(customer)s has no merge %(merge)s"), field="merge",
+                       params={"customer": customer_id, "merge": merge_id})
     merge = merges.undo_merge(shop=request.shop, merge_id=merge_id, staff=caller(request))
     return {
         "id": merge.pk, "kept_id": merge.kept_id, "absorbed_id": merge.absorbed_id, "reason": merge.reason,

@@ -17,6 +17,7 @@ from django.apps import apps
 from django.db import models, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import Shop, Staff
@@ -110,18 +111,19 @@ def _checked_pairs(shop: Shop, requests: Sequence[MergeRequest]) -> dict[int, in
     kept_of: dict[int, int] = {}
     for r in requests:
         if r.kept_id == r.absorbed_id:
-            raise Invalid("a customer cannot be merged into itself", field="customer")
+            raise Invalid(_("a customer cannot be merged into itself"), field="customer")
         if r.absorbed_id in kept_of:
-            raise Invalid(f"customer {r.absorbed_id} is merged twice in one request", field="customer")
+            raise Invalid(_("customer %(id)s is merged twice in one request"), field="customer",
+                          params={"id": r.absorbed_id})
         if r.reason not in CustomerMerge.Reason.values:
-            raise Invalid(f"unknown merge reason {r.reason!r}", field="reason")
+            raise Invalid(_("unknown merge reason '%(reason)s'"), field="reason", params={"reason": r.reason})
         kept_of[r.absorbed_id] = r.kept_id
     if set(kept_of) & set(kept_of.values()):
-        raise Invalid("a customer cannot be kept and merged away in the same request", field="customer")
+        raise Invalid(_("a customer cannot be kept and merged away in the same request"), field="customer")
     wanted = set(kept_of) | set(kept_of.values())
     live = set(Customer.objects.for_shop(shop).filter(pk__in=wanted).values_list("pk", flat=True))
     if missing := sorted(wanted - live):
-        raise NotFound(f"no customer {missing[0]} (or it was merged already)", field="customer")
+        raise NotFound(_("no customer %(id)s (or it was merged already)"), field="customer", params={"id": missing[0]})
     return kept_of
 
 
@@ -190,12 +192,12 @@ def _mark_absorbed(shop: Shop, kept_of: dict[int, int]) -> None:
 @transaction.atomic
 def undo_merge(*, shop: Shop, merge_id: int, staff: Staff | None = None) -> CustomerMerge:
     """Give the absorbed customer back the rows that moved, and keep the two apart from now on."""
-    _require_pii_role(staff, "undo a merge", field="merge")
+    _require_pii_role(staff, _("undo a merge"), field="merge")
     merge = CustomerMerge.objects.for_shop(shop).select_for_update().filter(pk=merge_id).first()
     if merge is None:
-        raise NotFound(f"no merge {merge_id}", field="merge")
+        raise NotFound(_("no merge %(id)s"), field="merge", params={"id": merge_id})
     if merge.undone_at is not None:
-        raise Conflict("this merge was undone already", field="merge")
+        raise Conflict(_("this merge was undone already"), field="merge")
     relations = {r.label: r for r in _relations()}
     holders: set[int] = set()
     for label, ids in merge.moved.items():

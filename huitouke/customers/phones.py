@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Invalid
 from huitouke.core.pii import mask_phone
@@ -25,18 +26,18 @@ def parse_phone(raw: str, *, region: str = "CN") -> ParsedPhone:
     """Normalise a phone as written in a form or export; raise Invalid with the reason if it is not one."""
     text = (raw or "").translate(_FULLWIDTH).strip()
     if not text:
-        raise Invalid("phone is empty", field="phone")
+        raise Invalid(_("phone is empty"), field="phone")
     if _MASKED.match(text):
         digits = re.sub(r"\D", "", text)
         if len(digits) < 4:
-            raise Invalid(f"masked phone '{raw}' keeps fewer than 4 digits", field="phone")
+            raise Invalid(_("masked phone '%(phone)s' keeps fewer than 4 digits"), field="phone", params={"phone": raw})
         return ParsedPhone(e164=None, masked=text.replace(" ", ""), tail4=digits[-4:])
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise Invalid(f"'{raw}' is not a phone number", field="phone") from exc
+        raise Invalid(_("'%(phone)s' is not a phone number"), field="phone", params={"phone": raw}) from exc
     if not phonenumbers.is_valid_number(number):
-        raise Invalid(f"'{raw}' is not a valid phone number", field="phone")
+        raise Invalid(_("'%(phone)s' is not a valid phone number"), field="phone", params={"phone": raw})
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return ParsedPhone(e164=e164, masked=mask_phone(e164), tail4=e164[-4:])
 

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop
@@ -15,6 +16,7 @@ from huitouke.customers.models import Channel, Consent, Customer, CustomerPhone,
 from huitouke.customers.phones import parse_phone
 
 _DIGITS = re.compile(r"^\d{3,11}$")
+_FEW_MATCHES = 500
 
 
 def customer_by_id(*, shop: Shop, customer_id: int) -> Customer:
@@ -24,7 +26,7 @@ def customer_by_id(*, shop: Shop, customer_id: int) -> Customer:
         .filter(pk=customer_id).first()
     )
     if customer is None:
-        raise NotFound(f"no customer {customer_id}", field="customer")
+        raise NotFound(_("no customer %(id)s"), field="customer", params={"id": customer_id})
     return customer
 
 
@@ -46,7 +48,7 @@ def customer_by_phone(*, shop: Shop, phone: str) -> Customer | None:
     """The shop's customer with this full phone (matched in E.164), or None; a masked phone is Invalid."""
     parsed = parse_phone(phone)
     if parsed.e164 is None:
-        raise Invalid("a masked phone cannot identify a customer; send the full number", field="phone")
+        raise Invalid(_("a masked phone cannot identify a customer; send the full number"), field="phone")
     row = CustomerPhone.objects.for_shop(shop).select_related("customer").filter(e164=parsed.e164).first()
     return row.customer if row else None
 
@@ -86,11 +88,31 @@ def search_customers(*, shop: Shop, query: str = "", order: str = "recent", tag:
 
 
 def _search_match(shop: Shop, query: str) -> Q:
-    """Names for text; phones for digits (a name has no digits, so digits skip the name scan)."""
-    identities = PlatformIdentity.objects.for_shop(shop).filter(handle__icontains=query)
-    match = Q(pk__in=identities.values("customer_id"))
+    """Customers whose name, platform nickname or phone tail matches: one id set (UNION) from narrow scans.
+
+    Why an id set and not ``name LIKE … OR id IN (…)``: the OR forces a scan of the wide customer rows,
+    while each arm alone is a scan of a narrow covering index (``customer_name`` for names, the unique
+    ``(shop, platform, handle)`` key for nicknames), about a fifth of the pages.
+    """
+    matching = _matching_ids(shop, query)
+    few = list(matching[: _FEW_MATCHES + 1])
+    if len(few) <= _FEW_MATCHES:
+        # A short list of ids lets the database fetch those rows by key and sort them; given the subquery
+        # instead, SQLite walks the whole shop in recency order looking for them.
+        return Q(pk__in=few)
+    # Many matches: walking in recency order finds a page of them quickly.
+    return Q(pk__in=matching)
+
+
+def _matching_ids(shop: Shop, query: str) -> QuerySet:
+    by_nickname = PlatformIdentity.objects.for_shop(shop).filter(
+        # The inner id scan reads only the covering unique index; customer_id is fetched for the hits.
+        pk__in=PlatformIdentity.objects.for_shop(shop).filter(handle__icontains=query).values("pk")
+    ).values_list("customer_id", flat=True)
     if not _DIGITS.match(query):
-        return match | Q(name__icontains=query)
+        # A name has no digits, so digits skip the name scan.
+        by_name = Customer.objects.including_merged(shop).filter(name__icontains=query).values_list("pk", flat=True)
+        return by_nickname.union(by_name, all=True)
     phones = CustomerPhone.objects.for_shop(shop)
     if len(query) == 4:
         phones = phones.filter(tail4=query)  # exact: uses the (shop, tail4) index
@@ -98,7 +120,7 @@ def _search_match(shop: Shop, query: str) -> Q:
         phones = phones.filter(tail4__endswith=query)
     else:
         phones = phones.filter(Q(e164__endswith=query) | Q(masked__endswith=query))
-    return match | Q(pk__in=phones.values("customer_id"))
+    return by_nickname.union(phones.values_list("customer_id", flat=True), all=True)
 
 
 def current_consents(*, shop: Shop, customer: Customer) -> dict[str, Consent | None]:

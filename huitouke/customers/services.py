@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.bulk import datetime_adapter, insert_rows
 from huitouke.core.errors import Conflict, Forbidden, Invalid
@@ -48,18 +49,21 @@ _CHOICES = {
 def _validated_profile(changes: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
-        raise Invalid(f"unknown profile field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+        raise Invalid(_("unknown profile field(s): %(fields)s"), params={"fields": ", ".join(sorted(unknown))},
+                      field=sorted(unknown)[0])
     clean: dict[str, Any] = {}
     for name, value in changes.items():
         if isinstance(value, str):
             value = value.strip()
         if name in _CHOICES and value not in _CHOICES[name]:
-            raise Invalid(f"{name} must be one of: {', '.join(v or '(empty)' for v in _CHOICES[name])}", field=name)
+            raise Invalid(_("%(field)s must be one of: %(choices)s"), field=name, params={
+                "field": name, "choices": ", ".join(v or "(empty)" for v in _CHOICES[name])})
         if name == "name" and not value:
-            raise Invalid("name is required", field="name")
+            raise Invalid(_("name is required"), field="name")
         max_length = Customer._meta.get_field(name).max_length
         if max_length and isinstance(value, str) and len(value) > max_length:
-            raise Invalid(f"{name} is longer than {max_length} characters", field=name)
+            raise Invalid(_("%(field)s is longer than %(max)s characters"), field=name,
+                          params={"field": name, "max": max_length})
         clean[name] = value
     return clean
 
@@ -67,21 +71,21 @@ def _validated_profile(changes: Mapping[str, Any]) -> dict[str, Any]:
 def _check_birthday(customer: Customer) -> None:
     month, day = customer.birth_month, customer.birth_day
     if (month is None) != (day is None):
-        raise Invalid("give both birth month and day, or neither", field="birth_month")
+        raise Invalid(_("give both birth month and day, or neither"), field="birth_month")
     if month is None:
         return
     if not 1 <= month <= 12:
-        raise Invalid("birth month must be 1–12", field="birth_month")
+        raise Invalid(_("birth month must be 1–12"), field="birth_month")
     last_day = 30 if customer.birthday_calendar == Calendar.LUNAR else 31
     if not 1 <= day <= last_day:
-        raise Invalid(f"birth day must be 1–{last_day}", field="birth_day")
+        raise Invalid(_("birth day must be 1–%(last)s"), field="birth_day", params={"last": last_day})
     if customer.birthday_calendar == Calendar.SOLAR:
         try:
             dt.date(customer.birth_year or 2000, month, day)  # 2000 is a leap year: 29 Feb allowed
         except ValueError as exc:
-            raise Invalid(f"{month}/{day} is not a date", field="birth_day") from exc
+            raise Invalid(_("%(month)s/%(day)s is not a date"), field="birth_day", params={"month": month, "day": day}) from exc
     if customer.birth_year is not None and not 1900 <= customer.birth_year <= timezone.now().year:
-        raise Invalid("birth year is out of range", field="birth_year")
+        raise Invalid(_("birth year is out of range"), field="birth_year")
 
 
 def refresh_completeness(customer: Customer) -> int:
@@ -100,9 +104,9 @@ def register_customer(
     """Registration needs only a name and a full phone number; everything else is learned later."""
     parsed = parse_phone(phone)
     if parsed.e164 is None:
-        raise Invalid("a masked phone cannot register a customer; ask for the full number", field="phone")
+        raise Invalid(_("a masked phone cannot register a customer; ask for the full number"), field="phone")
     if CustomerPhone.objects.for_shop(shop).filter(e164=parsed.e164).exists():
-        raise Conflict(f"a customer with phone {parsed.masked} already exists", field="phone")
+        raise Conflict(_("a customer with phone %(phone)s already exists"), field="phone", params={"phone": parsed.masked})
     fields = _validated_profile({"name": name, **(profile or {})})
     customer = Customer(shop=shop, registered_by=registered_by, registered_store=store, **fields)
     if registered_at:
@@ -139,7 +143,8 @@ def add_phone(*, shop: Shop, customer: Customer, phone: str) -> CustomerPhone:
         if owner is not None:
             if owner.customer_id == customer.pk:
                 return owner
-            raise Conflict(f"phone {parsed.masked} belongs to another customer", field="phone")
+            raise Conflict(_("phone %(phone)s belongs to another customer"), field="phone",
+                           params={"phone": parsed.masked})
     elif customer.phones.filter(masked=parsed.masked).exists():
         return customer.phones.get(masked=parsed.masked)
     row = CustomerPhone.objects.create(
@@ -157,12 +162,12 @@ def add_email(*, shop: Shop, customer: Customer, email: str) -> CustomerEmail:
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise Invalid(f"'{email}' is not an e-mail address", field="email") from exc
+        raise Invalid(_("'%(email)s' is not an e-mail address"), field="email", params={"email": email}) from exc
     owner = CustomerEmail.objects.for_shop(shop).filter(email=email).first()
     if owner is not None:
         if owner.customer_id == customer.pk:
             return owner
-        raise Conflict("this e-mail belongs to another customer", field="email")
+        raise Conflict(_("this e-mail belongs to another customer"), field="email")
     row = CustomerEmail.objects.create(shop=shop, customer=customer, email=email)
     refresh_completeness(customer)
     return row
@@ -175,7 +180,7 @@ def add_address(
     _ensure_same_shop(shop, customer)
     detail = (detail or "").strip()
     if not detail:
-        raise Invalid("address is empty", field="address")
+        raise Invalid(_("address is empty"), field="address")
     existing = customer.addresses.filter(region=region.strip(), detail=detail).first()
     if existing:
         return existing
@@ -192,14 +197,15 @@ def add_identity(*, shop: Shop, customer: Customer, platform: str, handle: str) 
     _ensure_same_shop(shop, customer)
     handle = (handle or "").strip()
     if platform not in Platform.values:
-        raise Invalid(f"unknown platform '{platform}'", field="platform")
+        raise Invalid(_("unknown platform '%(platform)s'"), field="platform", params={"platform": platform})
     if not handle:
-        raise Invalid("buyer nickname is empty", field="handle")
+        raise Invalid(_("buyer nickname is empty"), field="handle")
     owner = PlatformIdentity.objects.for_shop(shop).filter(platform=platform, handle=handle).first()
     if owner is not None:
         if owner.customer_id == customer.pk:
             return owner
-        raise Conflict(f"{platform}:{handle} belongs to another customer", field="handle")
+        raise Conflict(_("%(platform)s:%(handle)s belongs to another customer"), field="handle",
+                       params={"platform": platform, "handle": handle})
     return PlatformIdentity.objects.create(shop=shop, customer=customer, platform=platform, handle=handle)
 
 
@@ -212,9 +218,10 @@ def record_consent(
     _ensure_same_shop(shop, customer)
     _ensure_not_erased(customer)
     if channel not in Channel.values:
-        raise Invalid(f"unknown channel '{channel}'; use one of {', '.join(Channel.values)}", field="channel")
+        raise Invalid(_("unknown channel '%(channel)s'; use one of %(choices)s"), field="channel",
+                      params={"channel": channel, "choices": ", ".join(Channel.values)})
     if not (source or "").strip():
-        raise Invalid("say where the consent came from (source)", field="source")
+        raise Invalid(_("say where the consent came from (source)"), field="source")
     row = Consent.objects.create(
         shop=shop, customer=customer, channel=channel, granted=granted, source=source.strip()[:100],
         recorded_by=recorded_by, at=at or timezone.now(),
@@ -242,7 +249,7 @@ def set_tags(*, shop: Shop, customer: Customer, names: Iterable[str]) -> list[st
         if not name:
             continue
         if len(name) > 50:
-            raise Invalid(f"tag '{name[:20]}…' is longer than 50 characters", field="tags")
+            raise Invalid(_("tag '%(tag)s…' is longer than 50 characters"), field="tags", params={"tag": name[:20]})
         if name not in wanted:
             wanted.append(name)
     manual = CustomerTag.objects.for_shop(shop).filter(customer=customer, source=CustomerTag.Source.MANUAL)
@@ -251,7 +258,7 @@ def set_tags(*, shop: Shop, customer: Customer, names: Iterable[str]) -> list[st
     for name in wanted:
         if name in have:
             continue
-        tag, _ = Tag.objects.get_or_create(shop=shop, name=name)
+        tag, _created = Tag.objects.get_or_create(shop=shop, name=name)
         CustomerTag.objects.create(shop=shop, customer=customer, tag=tag, source=CustomerTag.Source.MANUAL)
     return sorted(CustomerTag.objects.for_shop(shop).filter(customer=customer).values_list("tag__name", flat=True))
 
@@ -323,12 +330,12 @@ def update_purchase_stats(*, shop: Shop, customer_ids: Iterable[int] | None, val
 def _require_pii_role(staff: Staff | None, what: str, field: str | None = None) -> None:
     """Full personal data is for owners and managers; `staff=None` is the shell operator (CLI)."""
     if staff is not None and not staff.can_view_pii:
-        raise Forbidden(f"only owners and managers may {what}", field=field)
+        raise Forbidden(_("only owners and managers may %(what)s"), field=field, params={"what": what})
 
 
 def record_reveal(*, shop: Shop, staff: Staff | None, actor: str, customer: Customer) -> None:
     _ensure_same_shop(shop, customer)
-    _require_pii_role(staff, "reveal full personal data", field="reveal")
+    _require_pii_role(staff, _("reveal full personal data"), field="reveal")
     log_access(shop=shop, staff=staff, actor=actor, action=AccessLog.Action.REVEAL, obj=customer)
 
 
@@ -337,7 +344,7 @@ def export_customer(*, shop: Shop, customer: Customer, staff: Staff | None, acto
     from huitouke.customers.selectors import customer_export_data
 
     _ensure_same_shop(shop, customer)
-    _require_pii_role(staff, "export a customer's personal data")
+    _require_pii_role(staff, _("export a customer's personal data"))
     data = customer_export_data(shop=shop, customer=customer)
     log_access(shop=shop, staff=staff, actor=actor, action=AccessLog.Action.EXPORT, obj=customer)
     return data
@@ -348,7 +355,7 @@ def erase_customer(*, shop: Shop, customer: Customer, staff: Staff | None, actor
     """Anonymise on request: personal data goes, order figures stay (so shop totals do not change)."""
     _ensure_same_shop(shop, customer)
     if staff is not None and staff.role != Role.OWNER:
-        raise Forbidden("only the shop owner may erase a customer's personal data")
+        raise Forbidden(_("only the shop owner may erase a customer's personal data"))
     if customer.is_erased:
         return customer
     for model in (CustomerPhone, CustomerEmail, PlatformIdentity, Address, CustomerTag):
@@ -371,10 +378,10 @@ def _ensure_same_shop(shop: Shop, customer: Customer) -> None:
     if customer.shop_id != shop.pk:  # defence in depth: selectors already scope by shop
         from huitouke.core.errors import NotFound
 
-        raise NotFound("no such customer")
+        raise NotFound(_("no such customer"))
 
 
 def _ensure_not_erased(customer: Customer) -> None:
     if customer.is_erased:
-        raise Conflict("this customer's personal data was erased on request", field="customer")
+        raise Conflict(_("this customer's personal data was erased on request"), field="customer")
 

@@ -31,6 +31,11 @@ class Kind(models.TextChoices):
 
 
 CARE_KINDS = frozenset(Kind.values) - {Kind.COMMERCIAL}
+# A service notice (a purchase was recorded, points moved) is triggered by the customer's own act, not
+# composed by the shop: it is no care kind and no campaign kind, so it stays out of `Kind` (the kinds a
+# person may write), but the outbox stores it beside them.
+NOTICE = "notice"
+MESSAGE_KINDS = [*Kind.choices, (NOTICE, _("Service notice: purchase and points"))]
 PLACEHOLDERS = ("称呼", "店名", "导购", "节日", "节气")
 
 # Written for the shop, warm and short; each fits in one SMS with a 10-character signature.
@@ -168,6 +173,15 @@ def check_tone(text: str, *, kind: str) -> None:
     if problems:
         words = "、".join(f"「{p.text}」({p.reason})" for p in problems)
         raise Invalid(f"a {kind} message must be care only; remove {words}", field="text")
+
+
+def with_survey_link(text: str, link: str) -> str:
+    """A feedback text with the shop's own signed survey link after it. The link is added after the care-tone
+    check (which refuses links in care texts: a shop's sales link is not care, our survey link is)."""
+    if not link:
+        return text
+    stop = "" if text.rstrip().endswith(("。", "！", "？", "!", "?", ".")) else "。"
+    return f"{text.rstrip()}{stop}给这次购物打个分：{link}"
 
 
 SMS_SINGLE = 70

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.models import ShopScoped, Staff
-from huitouke.engagement.library import Kind
+from huitouke.engagement.library import MESSAGE_KINDS, Kind
 
 
 class MessageChannel(models.TextChoices):
@@ -104,7 +104,7 @@ class Message(ShopScoped):
         "customers.Customer", on_delete=models.CASCADE, related_name="messages", verbose_name=_("customer")
     )
     rule = models.CharField(_("rule"), max_length=50)
-    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=MESSAGE_KINDS)
     channel = models.CharField(_("channel"), max_length=20, choices=MessageChannel.choices)
     day = models.DateField(_("day"), help_text=_("the Shanghai day the message is for; caps count by it"))
     recipient = models.CharField(_("recipient"), max_length=254, blank=True)

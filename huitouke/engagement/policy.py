@@ -17,7 +17,7 @@ from huitouke.core.models import Shop
 from huitouke.core.timeutil import SHANGHAI, day_start
 from huitouke.customers.models import Consent, Customer, CustomerEmail, CustomerPhone
 from huitouke.customers.selectors import current_consents
-from huitouke.engagement.library import CARE_KINDS, Kind, tone_problems
+from huitouke.engagement.library import CARE_KINDS, NOTICE, Kind, tone_problems
 from huitouke.engagement.models import CONSENT_CHANNEL, CareSettings, Message, MessageChannel, MessageStatus
 
 CAP_WINDOW_DAYS = 30
@@ -78,7 +78,9 @@ def recipient_for(*, shop: Shop, customer: Customer, channel: str) -> str:
 
 
 def _counted(shop: Shop, customer: Customer, since: dt.date, until: dt.date) -> models.QuerySet[Message]:
-    return Message.objects.for_shop(shop).filter(customer=customer, day__gte=since, day__lte=until, status__in=COUNTED)
+    # Service notices answer the customer's own purchase: they neither count against the caps nor use them up.
+    return (Message.objects.for_shop(shop).filter(customer=customer, day__gte=since, day__lte=until, status__in=COUNTED)
+            .exclude(kind=NOTICE))
 
 
 def cap_reason(*, shop: Shop, customer: Customer, kind: str, day: dt.date, settings: CareSettings) -> str:
@@ -99,22 +101,24 @@ def decide(
     settings: CareSettings | None = None,
 ) -> Decision:
     """Whether (and from when) the message may go; the first reason that stops it otherwise."""
-    settings = settings or care_settings(shop=shop)
     if customer.is_erased:
         return Decision(Suppression.ERASED)
     if customer.do_not_contact:
         return Decision(Suppression.DO_NOT_CONTACT)
     consent = current_consents(shop=shop, customer=customer).get(CONSENT_CHANNEL[channel])
-    if consent is None:
+    if consent is None and kind != NOTICE:  # a notice rests on the membership terms; a refusal still stops it
         return Decision(Suppression.NO_CONSENT)
-    if not consent.granted:
+    if consent is not None and not consent.granted:
         return Decision(Suppression.OPTED_OUT, f"{consent.source} ({consent.at:%Y-%m-%d})")
     recipient = recipient_for(shop=shop, customer=customer, channel=channel)
     if channel != MessageChannel.WECHAT_TASK and not recipient:
         return Decision(Suppression.NO_ADDRESS)
+    if kind == NOTICE:  # she is at the till and expects it now: no tone check, caps or quiet hours
+        return Decision(recipient=recipient, send_at=now)
     problems = tone_problems(text, kind=kind)
     if problems:
         return Decision(Suppression.TONE, "、".join(f"{p.text}({p.reason})" for p in problems))
+    settings = settings or care_settings(shop=shop)  # read only when needed: a notice at the till skips it
     reason = cap_reason(shop=shop, customer=customer, kind=kind, day=day, settings=settings)
     if reason:
         return Decision(reason)
@@ -160,7 +164,7 @@ def decide_many(
         else:
             rows = []
         recipients.update(dict(rows))  # the last per customer: primary first, then the oldest
-        counted = Message.objects.for_shop(shop).filter(customer_id__in=chunk, status__in=COUNTED)
+        counted = Message.objects.for_shop(shop).filter(customer_id__in=chunk, status__in=COUNTED).exclude(kind=NOTICE)
         today_counts.update(counted.filter(day=day).values_list("customer_id").annotate(n=models.Count("id"))
                             .order_by())
         window_counts.update(counted.filter(day__gte=since, day__lte=day, **same_class).values_list("customer_id")

@@ -1,7 +1,8 @@
 """Care rules: who is due for which care message on a day (reads only; services.care enqueues).
 
-Rules run in priority order (birthday, holiday, season, milestone thanks, miss-you), so with the default cap of one message a
-day a birthday wins over a festival. Each rule is on by default and configurable per shop (RuleSetting).
+Rules run in priority order (birthday, holiday, season, milestone thanks, post-delivery feedback, miss-you), so with
+the default cap of one message a day a birthday wins over a festival. Each rule is on by default and configurable
+per shop (RuleSetting).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from lunar_python import Solar
 
 from huitouke.analytics.selectors import score_of
@@ -20,10 +21,11 @@ from huitouke.core.models import Shop
 from huitouke.core.timeutil import day_start, local_day
 from huitouke.customers.models import Calendar, Customer
 from huitouke.engagement import calendar as cal
+from huitouke.engagement.extensions import delivered_order_ids
 from huitouke.engagement.library import Kind
 from huitouke.engagement.models import Message, RuleSetting, TaskKind
-from huitouke.engagement.policy import COUNTED
-from huitouke.orders.models import Order
+from huitouke.engagement.policy import COUNTED, Suppression
+from huitouke.orders.models import Order, OrderStatus
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ RULES: dict[str, Rule] = {
         Rule("thanks_milestone", Kind.THANKS_MILESTONE, {
             "milestones": [1000, 3000, 5000, 10000, 20000],  # cumulative net spend, yuan
             "within_days": 3,  # the purchase that crossed it was this recent
+        }),
+        Rule("feedback", Kind.FEEDBACK, {
+            "within_days": 14,  # completed (purchased) or delivered this recently; older orders are not asked
         }),
         Rule("miss_you", Kind.MISS_YOU, {
             "overdue_days": 14,  # days past her own usual gap
@@ -80,6 +85,7 @@ class Due:
     rule: str  # the outbox rule key, e.g. "holiday:mid_autumn"
     kind: str
     occasion: str = ""  # fills {节日} / {节气}
+    order: Order | None = None  # the order a feedback message asks about
 
 
 def rule_settings(*, shop: Shop) -> dict[str, tuple[bool, dict[str, Any]]]:
@@ -145,6 +151,34 @@ def milestones_passed(*, shop: Shop, day: dt.date, milestones: list[int], within
             yield Due(customer, rule, Kind.THANKS_MILESTONE)
 
 
+def feedback_rule(order_id: int) -> str:
+    """The outbox rule key of an order's feedback request: one per order, whatever the day."""
+    return f"feedback:order:{order_id}"
+
+
+def delivered(*, shop: Shop, day: dt.date, within_days: int) -> Iterator[Due]:
+    """Orders whose delivery became known in the last `within_days` days up to yesterday (completed, or delivered
+    per a delivery source), so the ask comes the day after. Each customer is asked about her latest such order,
+    once per order: an earlier order she was not asked about is not asked any more (one request for several
+    parcels is enough). A request held back only by the daily cap is tried again the next day."""
+    since, until = day - dt.timedelta(days=within_days), day - dt.timedelta(days=1)
+    known = Q(status=OrderStatus.COMPLETED, purchase_day__gte=since, purchase_day__lte=until)
+    for arrived in delivered_order_ids(shop=shop, since=day_start(since), until=day_start(day)):
+        known |= Q(pk__in=arrived, status__in=(OrderStatus.SHIPPED, OrderStatus.COMPLETED))
+    orders = (Order.objects.for_shop(shop).filter(known, is_purchase=True, customer__isnull=False,
+                                                  customer__erased_at__isnull=True)
+              .select_related("customer", "customer__registered_by").order_by("customer_id", "-ordered_at", "-id"))
+    asked = set(Message.objects.for_shop(shop).filter(kind=Kind.FEEDBACK, customer__in=orders.values("customer_id"))
+                .exclude(reason=Suppression.DAILY_CAP).values_list("rule", flat=True))
+    seen: set[int] = set()
+    for order in orders:
+        if order.customer_id in seen:
+            continue
+        seen.add(order.customer_id)
+        if feedback_rule(order.pk) not in asked:
+            yield Due(order.customer, feedback_rule(order.pk), Kind.FEEDBACK, order=order)
+
+
 def overdue_reason(*, customer: Customer, day: dt.date, score, params: dict[str, Any]) -> str | None:
     """Why she is missed (for the plan), or None: late against her own rhythm, not yet lost."""
     if customer.last_purchase_at is None:
@@ -184,7 +218,7 @@ def due_on(*, shop: Shop, day: dt.date) -> Iterator[Due]:
     """Everything the shop's enabled rules want to send on the day, in priority order."""
     settings = rule_settings(shop=shop)
     finders = {"birthday": birthdays, "holiday": holidays, "season": season_changes,
-               "thanks_milestone": milestones_passed, "miss_you": missed}
+               "thanks_milestone": milestones_passed, "feedback": delivered, "miss_you": missed}
     for key, finder in finders.items():
         enabled, params = settings[key]
         if enabled:

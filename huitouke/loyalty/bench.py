@@ -74,7 +74,8 @@ def run_clients(label: str, clients: int, per_client: int, work: Callable[[int, 
     return Throughput(label, len(flat), elapsed, _percentile(flat, 0.50), _percentile(flat, 0.99))
 
 
-def _bare_insert(clients: int, per_client: int) -> Throughput:
+def bare_insert(clients: int, per_client: int) -> Throughput:
+    """The reference every write bench compares against: one transaction inserting one row, same clients."""
     from django.db import connection, transaction
 
     with connection.cursor() as cursor:
@@ -114,7 +115,7 @@ def checkout_run(*, clients: int, per_client: int) -> dict[str, Any]:
     from huitouke.loyalty.services import checkout
 
     shop, store, customer_ids = _bench_shop(customers=clients * 50)
-    reference = _bare_insert(clients, per_client)
+    reference = bare_insert(clients, per_client)
 
     def commit(client: int, i: int) -> None:
         customer_id = customer_ids[(i * clients + client) % len(customer_ids)]

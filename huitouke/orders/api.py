@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import File, Form, Path, Query, Router, Status, UploadedFile
 
 from huitouke.core.api import MAX_ID, PageQuery, caller, paginate
@@ -83,7 +84,7 @@ def _buyer(*, shop: Shop, staff: Staff, store: Store, payload: OrderCreate) -> t
         return customer, False
     name = (payload.customer_name or "").strip()
     if not name:
-        raise Invalid("no customer has this phone; send customer_name to register one", field="customer_name")
+        raise Invalid(_("no customer has this phone; send customer_name to register one"), field="customer_name")
     customer = customer_services.register_customer(
         shop=shop, name=name, phone=payload.phone, registered_by=staff, store=store,
     )
@@ -112,7 +113,7 @@ def get_order(request: HttpRequest, order_id: int = OrderId) -> dict[str, Any]:
 )
 def create_order(request: HttpRequest, payload: OrderCreate) -> Status:
     if payload.customer_id is not None and payload.phone:
-        raise Invalid("give customer_id or phone, not both", field="phone")
+        raise Invalid(_("give customer_id or phone, not both"), field="phone")
     shop, staff = request.shop, caller(request)
     data = services.OrderInput(
         external_id=payload.external_id, status=payload.status.value, ordered_at=payload.ordered_at,

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import NotFound
 from huitouke.core.models import Shop
@@ -25,7 +26,7 @@ def order_by_id(*, shop: Shop, order_id: int) -> Order:
         .prefetch_related("lines").filter(pk=order_id).first()
     )
     if order is None:
-        raise NotFound(f"no order {order_id}", field="order")
+        raise NotFound(_("no order %(id)s"), field="order", params={"id": order_id})
     return order
 
 
@@ -45,7 +46,7 @@ def list_orders(
 def product_by_id(*, shop: Shop, product_id: int) -> Product:
     product = Product.objects.for_shop(shop).filter(pk=product_id).first()
     if product is None:
-        raise NotFound(f"no product {product_id}", field="product")
+        raise NotFound(_("no product %(id)s"), field="product", params={"id": product_id})
     return product
 
 

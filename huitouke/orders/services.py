@@ -11,6 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.bulk import (
     date_adapter,
@@ -35,9 +36,9 @@ def _money(value: Any, field_name: str, *, allow_negative: bool = False) -> Deci
     try:
         amount = money(value if value is not None else 0)
     except MoneyError as exc:
-        raise Invalid(f"{field_name}: {exc}", field=field_name) from exc
+        raise Invalid(_("%(field)s: %(reason)s"), field=field_name, params={"field": field_name, "reason": exc}) from exc
     if amount < 0 and not allow_negative:
-        raise Invalid(f"{field_name} cannot be negative", field=field_name)
+        raise Invalid(_("%(field)s cannot be negative"), field=field_name, params={"field": field_name})
     return amount
 
 
@@ -48,13 +49,13 @@ def create_product(
 ) -> Product:
     sku, title = (sku or "").strip(), (title or "").strip()
     if not sku:
-        raise Invalid("SKU is required", field="sku")
+        raise Invalid(_("SKU is required"), field="sku")
     if not title:
-        raise Invalid("title is required", field="title")
+        raise Invalid(_("title is required"), field="title")
     if role not in ProductRole.values:
-        raise Invalid(f"role must be one of {', '.join(ProductRole.values)}", field="role")
+        raise Invalid(_("role must be one of %(choices)s"), field="role", params={"choices": ", ".join(ProductRole.values)})
     if Product.objects.for_shop(shop).filter(sku=sku).exists():
-        raise Conflict(f"a product with SKU '{sku}' already exists", field="sku")
+        raise Conflict(_("a product with SKU '%(sku)s' already exists"), field="sku", params={"sku": sku})
     return Product.objects.create(
         shop=shop, sku=sku, title=title[:200], category=category.strip()[:50], role=role,
         price=_money(price, "price"), cost=None if cost in (None, "") else _money(cost, "cost"),
@@ -94,11 +95,12 @@ def _validated_lines(shop: Shop, lines: Sequence[LineInput]) -> list[OrderLine]:
     for index, line in enumerate(lines):
         where = f"lines[{index}]"
         if not isinstance(line.quantity, int) or line.quantity <= 0:
-            raise Invalid(f"{where}.quantity must be a whole number above 0", field=f"{where}.quantity")
+            raise Invalid(_("%(line)s.quantity must be a whole number above 0"), field=f"{where}.quantity",
+                          params={"line": where})
         product = products.get(line.sku.strip()) if line.sku else None
         title = (line.title or (product.title if product else "")).strip()
         if not title:
-            raise Invalid(f"{where} needs a title or a known SKU", field=f"{where}.title")
+            raise Invalid(_("%(line)s needs a title or a known SKU"), field=f"{where}.title", params={"line": where})
         unit_price = _money(line.unit_price, f"{where}.unit_price")
         amount = unit_price * line.quantity if line.line_amount is None else _money(line.line_amount, f"{where}.line_amount")
         result.append(OrderLine(
@@ -111,15 +113,15 @@ def _validated_lines(shop: Shop, lines: Sequence[LineInput]) -> list[OrderLine]:
 def _validated_order(shop: Shop, store: Store, customer: Customer | None, data: OrderInput) -> Order:
     external_id = (data.external_id or "").strip()
     if not external_id:
-        raise Invalid("external order ID is required", field="external_id")
+        raise Invalid(_("external order ID is required"), field="external_id")
     if data.status not in OrderStatus.values:
-        raise Invalid(f"status must be one of {', '.join(OrderStatus.values)}", field="status")
+        raise Invalid(_("status must be one of %(choices)s"), field="status", params={"choices": ", ".join(OrderStatus.values)})
     for name in ("ordered_at", "paid_at"):
         moment = getattr(data, name)
         if moment is not None and (not isinstance(moment, dt.datetime) or moment.tzinfo is None):
-            raise Invalid(f"{name} must be a date-time with a time zone", field=name)
+            raise Invalid(_("%(field)s must be a date-time with a time zone"), field=name, params={"field": name})
     if data.ordered_at is None:
-        raise Invalid("ordered_at is required", field="ordered_at")
+        raise Invalid(_("ordered_at is required"), field="ordered_at")
     order = Order(
         shop=shop, store=store, customer=customer, external_id=external_id[:64], status=data.status,
         ordered_at=data.ordered_at, paid_at=data.paid_at, note=(data.note or "")[:300],
@@ -129,7 +131,7 @@ def _validated_order(shop: Shop, store: Store, customer: Customer | None, data: 
         refunded_amount=_money(data.refunded_amount, "refunded_amount"),
     )
     if order.refunded_amount > order.paid_amount:
-        raise Invalid("refunded amount is larger than the paid amount", field="refunded_amount")
+        raise Invalid(_("refunded amount is larger than the paid amount"), field="refunded_amount")
     return order
 
 
@@ -141,7 +143,7 @@ def record_order(
 ) -> tuple[Order, bool]:
     """Record an order; a retry with the same store + external ID returns the first one (created=False)."""
     if store.shop_id != shop.pk:
-        raise NotFound("no such store", field="store")
+        raise NotFound(_("no such store"), field="store")
     if customer is not None and customer.shop_id != shop.pk:
         raise NotFound("no such customer", field="customer")
     order = _validated_order(shop, store, customer, data)
@@ -175,12 +177,12 @@ def mark_packed(*, shop: Shop, order_id: int) -> tuple[Order, dict[str, Any]]:
     """
     order = Order.objects.select_for_update().filter(shop=shop, pk=order_id).first()
     if order is None:
-        raise NotFound(f"no order {order_id}", field="order")
+        raise NotFound(_("no order %(id)s"), field="order", params={"id": order_id})
     if order.status == OrderStatus.SHIPPED:
         return order, {}
     if order.status != OrderStatus.PAID:
-        raise Conflict(f"order {order.external_id} is {order.get_status_display()}: only a paid order can be packed",
-                       field="status", code="not_packable")
+        raise Conflict(_("order %(number)s is %(status)s: only a paid order can be packed"), field="status",
+                       code="not_packable", params={"number": order.external_id, "status": order.status})
     order.status = OrderStatus.SHIPPED
     order.save(update_fields=["status"])  # still a purchase: no figure changes
     return order, order_packed(shop=shop, order=order)

@@ -1,6 +1,7 @@
-"""/api/v1/platform: what a till integrates (verify a member, record a consumption, correct one) and what a
-merchant may read of its own (balance, consumptions). A merchant login acts for its merchant only; the
-operator's staff name the merchant. Another merchant's rows answer 404.
+"""/api/v1/platform: what a till integrates (verify a member, record a consumption, correct one), what a
+merchant may read of its own (balance, consumptions), and the operator's writes (sign a merchant, record a
+top-up). A merchant login acts for its merchant only; the operator's staff name the merchant. Another
+merchant's rows, and the operator's routes, answer a merchant login 404.
 
 Writes a till may retry take an `Idempotency-Key` header: the same key gives the same single effect.
 """
@@ -17,10 +18,13 @@ from ninja import Field, Header, Path, Query, Router, Schema, Status
 from huitouke.core.api import MAX_ID, MoneyIn, MoneyOut, PageQuery, StrictSchema, caller, paginate
 from huitouke.core.errors import DomainError, Forbidden, Invalid, NotFound
 from huitouke.core.pii import mask_phone
+from huitouke.core.timeutil import local_day
 from huitouke.platform import qr, selectors
-from huitouke.platform.exports import csv_response
-from huitouke.platform.models import Consumption, Merchant
+from huitouke.platform.exports import csv_response, pdf_response
+from huitouke.platform.models import BalanceEntry, Consumption, Merchant, Statement
+from huitouke.platform.services import balance as balance_service
 from huitouke.platform.services import consumption, verification
+from huitouke.platform.services.actors import Terms
 from huitouke.platform.services.common import moment
 
 router = Router(tags=["platform"])
@@ -258,11 +262,93 @@ def statement_list(request: HttpRequest, merchant_id: int | None = Query(None, g
     ]
 
 
-@router.get("/statements/{statement_id}.csv", summary="One statement as CSV, a line per consumption record")
-def statement_csv(request: HttpRequest, statement_id: int = Path(..., ge=1, le=MAX_ID),
-                  merchant_id: int | None = Query(None, ge=1, le=MAX_ID)) -> HttpResponse:
+def _statement(request: HttpRequest, statement_id: int, merchant_id: int | None) -> Statement:
     merchant = _merchant(request, merchant_id)
     statement = selectors.statements_of(shop=request.shop, merchant=merchant).filter(pk=statement_id).first()
     if statement is None:
         raise NotFound("no such statement", field="statement")
-    return csv_response(statement)
+    return statement
+
+
+@router.get("/statements/{statement_id}.csv", summary="One statement as CSV, a line per consumption record")
+def statement_csv(request: HttpRequest, statement_id: int = Path(..., ge=1, le=MAX_ID),
+                  merchant_id: int | None = Query(None, ge=1, le=MAX_ID)) -> HttpResponse:
+    return csv_response(_statement(request, statement_id, merchant_id))
+
+
+@router.get("/statements/{statement_id}.pdf", summary="One statement as PDF (409 pdf_font_missing without a CJK font)")
+def statement_pdf(request: HttpRequest, statement_id: int = Path(..., ge=1, le=MAX_ID),
+                  merchant_id: int | None = Query(None, ge=1, le=MAX_ID)) -> HttpResponse:
+    return pdf_response(_statement(request, statement_id, merchant_id))
+
+
+# The operator's writes ---------------------------------------------------------------------------------------
+
+def _operator_only(request: HttpRequest) -> None:
+    """A merchant login does not learn that these routes exist."""
+    if selectors.merchant_of(shop=request.shop, staff=caller(request)) is not None:
+        raise NotFound("no such route")
+
+
+class SignIn(StrictSchema):
+    name: str = Field(..., max_length=100)
+    stores: list[str] = Field(default_factory=list, max_length=50)
+    discount_rate: Decimal = Field(..., description="share of the price a repeat customer pays: 0.85 is 8.5折")
+    valid_from: dt.date | None = Field(None, description="default: today")
+    valid_until: dt.date
+    commission_rate: Decimal = Decimal("0.05")
+    deposit: MoneyIn = Decimal("5000")
+
+
+class MerchantOut(Schema):
+    merchant_id: int
+    name: str
+    stores: list[str]
+    agreement_version: int
+    balance: MoneyOut
+    status: str
+
+
+@router.post("/merchants", response={201: MerchantOut, 200: MerchantOut},
+             summary="Sign a merchant: stores, first agreement, 5000 deposit (operator; Idempotency-Key header)")
+def sign(request: HttpRequest, payload: SignIn, idempotency_key: str | None = IdempotencyKey) -> Status:
+    _operator_only(request)
+    key = _key(idempotency_key)
+    existed = BalanceEntry.objects.filter(shop=request.shop, idempotency_key=f"sign:{key}").exists()
+    terms = Terms(discount_rate=payload.discount_rate, valid_from=payload.valid_from or local_day(moment(None)),
+                  valid_until=payload.valid_until, commission_rate=payload.commission_rate)
+    merchant = balance_service.sign_merchant(
+        shop=request.shop, name=payload.name, terms=terms, stores=tuple(payload.stores), deposit=payload.deposit,
+        staff=caller(request), idempotency_key=key)
+    agreement = selectors.agreement_in_force(shop=request.shop, merchant=merchant, at=moment(None))
+    return Status(200 if existed else 201, {
+        "merchant_id": merchant.pk, "name": merchant.name, "stores": sorted(s.name for s in merchant.stores.all()),
+        "agreement_version": agreement.version if agreement else 1, "balance": merchant.balance,
+        "status": merchant.status})
+
+
+class TopUpIn(StrictSchema):
+    amount: MoneyIn = Field(..., description="at least 5000 yuan")
+
+
+class TopUpOut(Schema):
+    entry_id: int
+    merchant_id: int
+    amount: MoneyOut
+    balance: MoneyOut
+    status: str
+
+
+@router.post("/merchants/{merchant_id}/topups", response={201: TopUpOut, 200: TopUpOut},
+             summary="Record a top-up of at least 5000 yuan; lifts a balance suspension (operator; Idempotency-Key)")
+def topup(request: HttpRequest, payload: TopUpIn, merchant_id: int = Path(..., ge=1, le=MAX_ID),
+          idempotency_key: str | None = IdempotencyKey) -> Status:
+    _operator_only(request)
+    key = _key(idempotency_key)
+    existed = BalanceEntry.objects.filter(shop=request.shop, idempotency_key=key).exists()
+    entry = balance_service.top_up(shop=request.shop, merchant=merchant_id, amount=payload.amount,
+                                   idempotency_key=key, staff=caller(request))
+    merchant = Merchant.objects.get(pk=entry.merchant_id)
+    return Status(200 if existed else 201, {
+        "entry_id": entry.pk, "merchant_id": merchant.pk, "amount": entry.amount, "balance": merchant.balance,
+        "status": merchant.status})

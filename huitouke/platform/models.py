@@ -80,6 +80,10 @@ class Member(ShopScoped):
 
     phone_e164 = models.CharField(_("phone (E.164)"), max_length=20)
     points_balance = models.BigIntegerField(_("points balance"), default=0)
+    # Her record in the operator's customer archive, made at her first SMS: the outbox, consent and
+    # opt-out all live there.
+    customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+", verbose_name=_("customer record"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -139,7 +143,9 @@ class Agreement(ShopScoped):
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     valid_days = models.PositiveIntegerField(_("days after the group-buy"), null=True, blank=True)
     methods = models.JSONField(_("verification methods"), default=list)
-    stores = models.ManyToManyField(MerchantStore, blank=True, related_name="+", verbose_name=_("stores"))
+    stores = models.ManyToManyField(
+        MerchantStore, through="AgreementStore", blank=True, related_name="+", verbose_name=_("stores"),
+    )
     commission = models.CharField(_("commission"), max_length=20, choices=Commission.choices, default=Commission.FLAT)
     commission_rate = models.DecimalField(_("commission rate"), max_digits=5, decimal_places=4, default=Decimal(0))
     # [[threshold yuan as string, rate as string], …] ascending; the month's whole volume takes the rate of
@@ -161,6 +167,20 @@ class Agreement(ShopScoped):
 
     def __str__(self) -> str:
         return f"{self.merchant} v{self.version}"
+
+
+class AgreementStore(ShopScoped):
+    """A store an agreement version applies to (an explicit link table, so it carries the shop like every table)."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(MerchantStore, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("agreement store")
+        verbose_name_plural = _("agreement stores")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "agreement", "store"], name="platform_agreement_store_unique"),
+        ]
 
 
 class BalanceEntry(ShopScoped):
@@ -385,3 +405,36 @@ class Prize(ShopScoped):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Dispute(ShopScoped):
+    """A merchant disputes one line of its statement; the operator rejects it (the platform's record stands)
+    or settles it with an adjustment entry in the balance ledger. Neither edits the statement or the record."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        REJECTED = "rejected", _("Rejected: the platform's record stands")
+        ADJUSTED = "adjusted", _("Settled by an adjustment")
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="disputes")
+    line = models.ForeignKey(StatementLine, on_delete=models.PROTECT, related_name="disputes")
+    reason = models.CharField(_("reason"), max_length=500)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    raised_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    raised_at = models.DateTimeField(_("raised at"), default=timezone.now)
+    # The spend the operator took off the statement, and the commission credited back for it.
+    disputed_spend = MoneyField(_("spend taken off"), null=True, blank=True)
+    adjustment = models.OneToOneField(BalanceEntry, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="dispute")
+    note = models.CharField(_("resolution note"), max_length=500, blank=True)
+    resolved_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+        ordering = ["shop", "-raised_at"]
+        constraints = [models.UniqueConstraint(fields=["shop", "line"], name="platform_dispute_one_per_line")]
+
+    def __str__(self) -> str:
+        return f"{self.merchant} line {self.line_id} ({self.status})"

@@ -16,6 +16,7 @@ from huitouke.platform.models import (
     Agreement,
     BalanceEntry,
     Consumption,
+    Dispute,
     Member,
     Merchant,
     MerchantStaff,
@@ -124,8 +125,21 @@ def console(*, shop: Shop, at: dt.datetime) -> Console:
 
 
 def consumptions_of(*, shop: Shop, merchant: Merchant, limit: int = 50) -> QuerySet[Consumption]:
-    return (Consumption.objects.for_shop(shop).filter(merchant=merchant).select_related("member", "store")
+    """The newest records, each with its statement line (if billed yet) for the dispute form."""
+    return (Consumption.objects.for_shop(shop).filter(merchant=merchant)
+            .select_related("member", "store", "statement_line__statement")
             .order_by("-completed_at", "-id")[:limit])
+
+
+def disputes(*, shop: Shop, merchant: Merchant | None = None, status: str | None = None) -> QuerySet[Dispute]:
+    """The operator's disputes (one merchant's when given), newest first."""
+    found = Dispute.objects.for_shop(shop).select_related("merchant", "line__statement", "line__consumption",
+                                                          "adjustment")
+    if merchant is not None:
+        found = found.filter(merchant=merchant)
+    if status is not None:
+        found = found.filter(status=status)
+    return found.order_by("-raised_at", "-id")
 
 
 def statement_for(*, shop: Shop, statement_id: int, merchant: Merchant | None) -> Statement | None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,13 +17,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from huitouke.core.errors import DomainError, Invalid, NotFound
+from huitouke.core.errors import DomainError, Forbidden, Invalid, NotFound
 from huitouke.core.money import MoneyError, money
 from huitouke.core.pii import mask_phone
 from huitouke.platform import qr, selectors
-from huitouke.platform.exports import csv_response
-from huitouke.platform.models import Merchant, Method
-from huitouke.platform.services import consumption, verification
+from huitouke.platform.exports import csv_response, pdf_response
+from huitouke.platform.models import Dispute, Merchant, Method, Statement
+from huitouke.platform.services import consumption, disputes, verification
 from huitouke.platform.services.common import moment
 
 
@@ -56,7 +57,8 @@ def console(request: HttpRequest) -> HttpResponse:
     if selectors.merchant_of(shop=request.shop, staff=request.staff) is not None:
         return redirect("platform_portal")
     figures = selectors.console(shop=request.shop, at=moment(None))
-    return render(request, "platform/console.html", {"figures": figures})
+    return render(request, "platform/console.html", {
+        "figures": figures, "disputes": selectors.disputes(shop=request.shop, status=Dispute.Status.OPEN)})
 
 
 @_staff_only
@@ -64,11 +66,15 @@ def portal(request: HttpRequest, merchant_id: int | None = None) -> HttpResponse
     now = moment(None)
     merchant = _merchant(request, merchant_id)
     shop = request.shop
-    records = [
-        {"record": record, "member": mask_phone(record.member.phone_e164)}
-        for record in selectors.consumptions_of(shop=shop, merchant=merchant)
-    ]
+    merchant_disputes = list(selectors.disputes(shop=shop, merchant=merchant))
+    disputed = {d.line_id for d in merchant_disputes}
+    records = []
+    for record in selectors.consumptions_of(shop=shop, merchant=merchant):
+        line = getattr(record, "statement_line", None)  # None until the record is on a statement
+        records.append({"record": record, "member": mask_phone(record.member.phone_e164), "line": line,
+                        "disputable": line is not None and line.amount > 0 and line.pk not in disputed})
     return render(request, "platform/portal.html", {
+        "disputes": merchant_disputes,
         "merchant": merchant, "agreement": selectors.agreement_in_force(shop=shop, merchant=merchant, at=now),
         "pending": selectors.pending_changes(shop=shop, merchant=merchant, at=now),
         "entries": selectors.balance_history(shop=shop, merchant=merchant).order_by("-at", "-id")[:50],
@@ -77,13 +83,76 @@ def portal(request: HttpRequest, merchant_id: int | None = None) -> HttpResponse
     })
 
 
-@_staff_only
-def statement_csv(request: HttpRequest, statement_id: int) -> HttpResponse:
+def _visible_statement(request: HttpRequest, statement_id: int) -> Statement:
     own = selectors.merchant_of(shop=request.shop, staff=request.staff)
     found = selectors.statement_for(shop=request.shop, statement_id=statement_id, merchant=own)
     if found is None:
         raise Http404("no such statement")
-    return csv_response(found)
+    return found
+
+
+@_staff_only
+def statement_csv(request: HttpRequest, statement_id: int) -> HttpResponse:
+    return csv_response(_visible_statement(request, statement_id))
+
+
+@_staff_only
+def statement_pdf(request: HttpRequest, statement_id: int) -> HttpResponse:
+    statement = _visible_statement(request, statement_id)
+    try:
+        return pdf_response(statement)
+    except DomainError as exc:  # no CJK font on the server: say so instead of a broken file
+        return HttpResponse(exc.message, status=409, content_type="text/plain; charset=utf-8")
+
+
+@_staff_only
+@require_http_methods(["POST"])
+def dispute_raise(request: HttpRequest) -> HttpResponse:
+    """A merchant login disputes a line of its own statement (with a reason); back to its portal."""
+    merchant = selectors.merchant_of(shop=request.shop, staff=request.staff)
+    if merchant is None:
+        raise PermissionDenied(_("Only a merchant login can dispute its statement."))
+    try:
+        disputes.raise_dispute(shop=request.shop, merchant=merchant, line=_posted_id(request, "line"),
+                               reason=request.POST.get("reason", ""), staff=request.staff)
+        messages.success(request, _("Dispute sent to the platform."))
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("platform_portal")
+
+
+@_staff_only
+@require_http_methods(["POST"])
+def dispute_resolve(request: HttpRequest, dispute_id: int) -> HttpResponse:
+    """The operator rejects a dispute or settles it with an adjustment; back to the console."""
+    note = request.POST.get("note", "")
+    try:
+        if request.POST.get("action") == "settle":
+            try:
+                spend = money(request.POST.get("spend") or "")
+            except MoneyError as exc:
+                raise Invalid(_("Type the spend to take off, e.g. 128.50."), field="spend") from exc
+            disputes.settle_dispute(shop=request.shop, dispute=dispute_id, spend=spend, note=note,
+                                    staff=request.staff)
+        else:
+            disputes.reject_dispute(shop=request.shop, dispute=dispute_id, note=note, staff=request.staff)
+        messages.success(request, _("Dispute resolved."))
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("platform_console")
+
+
+def _posted_id(request: HttpRequest, name: str) -> int:
+    value = request.POST.get(name, "")
+    if not value.isdigit():
+        raise Invalid(f"{name} must be a number", field=name)
+    return int(value)
 
 
 def _member_or_404(token: str):

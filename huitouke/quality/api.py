@@ -205,21 +205,19 @@ def report(request: HttpRequest, month: str | None = None) -> dict[str, Any]:
 
 
 def _settings_out(current) -> dict[str, Any]:
-    return {"quality_ok_threshold": float(current.quality_ok_threshold),
-            "delivery_promise_hours": current.delivery_promise_hours, "survey_link_days": current.survey_link_days}
+    return {**{name: getattr(current, name) for name in quality_settings.SETTING_FIELDS},
+            "quality_ok_threshold": float(current.quality_ok_threshold)}
 
 
-@router.get("/settings", response=schemas.SettingsOut, summary="The shop's quality threshold, delivery promise, link days")
+@router.get("/settings", response=schemas.SettingsOut,
+            summary="The shop's quality threshold, delivery promise, link days, low-rating cut-offs")
 def get_settings(request: HttpRequest) -> dict[str, Any]:
     return _settings_out(quality_settings.settings_of(shop=request.shop))
 
 
 @router.patch("/settings", response=schemas.SettingsOut, summary="Change them (owner or manager)")
 def patch_settings(request: HttpRequest, payload: schemas.SettingsIn) -> dict[str, Any]:
-    if caller(request).role not in (Role.OWNER, Role.MANAGER):
-        raise Forbidden("only the shop's owner or a manager changes the quality settings")
-    threshold = payload.quality_ok_threshold
-    return _settings_out(quality_settings.update_settings(
-        shop=request.shop, quality_ok_threshold=Decimal(str(threshold)) if threshold is not None else None,
-        delivery_promise_hours=payload.delivery_promise_hours, survey_link_days=payload.survey_link_days,
-    ))
+    changes = payload.model_dump(exclude_none=True)
+    if "quality_ok_threshold" in changes:
+        changes["quality_ok_threshold"] = Decimal(str(changes["quality_ok_threshold"]))
+    return _settings_out(quality_settings.update_settings(shop=request.shop, staff=caller(request), **changes))

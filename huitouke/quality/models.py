@@ -38,8 +38,20 @@ class QualitySettings(ShopScoped):
         _("quality-OK threshold (%)"), max_digits=5, decimal_places=2, default=Decimal("90.00"),
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
-    delivery_promise_hours = models.PositiveIntegerField(_("ship within (hours after payment)"), default=48)
-    survey_link_days = models.PositiveIntegerField(_("satisfaction links valid for (days)"), default=30)
+    delivery_promise_hours = models.PositiveIntegerField(
+        _("ship within (hours after payment)"), default=48, validators=[MinValueValidator(1), MaxValueValidator(720)],
+    )
+    survey_link_days = models.PositiveIntegerField(
+        _("satisfaction links valid for (days)"), default=30, validators=[MinValueValidator(1), MaxValueValidator(365)],
+    )
+    # A satisfaction answer at or below either cut-off is low: flagged and followed up at once (DOMAIN §7).
+    low_rating_stars = models.PositiveSmallIntegerField(
+        _("low rating: stars at most"), default=2, validators=[MinValueValidator(1), MaxValueValidator(4)],
+    )
+    low_rating_recommend = models.PositiveSmallIntegerField(
+        _("low rating: likelihood to recommend at most"), default=6,
+        validators=[MinValueValidator(0), MaxValueValidator(9)],
+    )
 
     class Meta:
         verbose_name = _("quality settings")
@@ -62,11 +74,15 @@ class AuditorStore(ShopScoped):
 
 
 class AuditTemplate(ShopScoped):
+    """A checklist, versioned: editing a template that audits were submitted with makes a new version and
+    retires the old one, so a submitted audit keeps the questions, weights and score it was given."""
+
     class Kind(models.TextChoices):
         ONLINE = "online", _("Online shop")
         OFFLINE = "offline", _("Offline boutique")
 
     key = models.SlugField(_("key"), max_length=50)
+    version = models.PositiveIntegerField(_("version"), default=1)
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     is_active = models.BooleanField(_("in use"), default=True)
@@ -75,8 +91,12 @@ class AuditTemplate(ShopScoped):
     class Meta:
         verbose_name = _("audit template")
         verbose_name_plural = _("audit templates")
-        ordering = ["shop", "key"]
-        constraints = [models.UniqueConstraint(fields=["shop", "key"], name="audit_template_unique_key")]
+        ordering = ["shop", "key", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "key", "version"], name="audit_template_unique_version"),
+            models.UniqueConstraint(fields=["shop", "key"], condition=Q(is_active=True),
+                                    name="audit_template_one_active_version"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -203,9 +203,14 @@ class SettingsIn(StrictSchema):
     quality_ok_threshold: float | None = Field(None, ge=0, le=100, description="percent, default 90")
     delivery_promise_hours: int | None = Field(None, ge=1, le=720, description="default 48")
     survey_link_days: int | None = Field(None, ge=1, le=365, description="default 30")
+    low_rating_stars: int | None = Field(None, ge=1, le=4, description="a star at or below it is low; default 2")
+    low_rating_recommend: int | None = Field(None, ge=0, le=9,
+                                             description="a recommend score at or below it is low; default 6")
 
 
 class SettingsOut(Schema):
     quality_ok_threshold: float
     delivery_promise_hours: int
     survey_link_days: int
+    low_rating_stars: int
+    low_rating_recommend: int

@@ -21,17 +21,22 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models import Avg, Count, Max, Q, QuerySet, Sum
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Role, Shop, Staff, Store
 from huitouke.core.timeutil import SHANGHAI, day_start, local_day
+from huitouke.engagement.extensions import StaffMeasure
 from huitouke.orders.models import Order, OrderLine
 from huitouke.quality.models import (
     CHURN_REFERENCE,
     QUALITY_REASONS,
     Audit,
     AuditAnswer,
+    AuditItem,
     AuditorStore,
     AuditTemplate,
     ChurnReason,
@@ -88,6 +93,11 @@ def templates(*, shop: Shop) -> QuerySet[AuditTemplate]:
     return AuditTemplate.objects.for_shop(shop).filter(is_active=True).prefetch_related("sections__items")
 
 
+def audits_with_template(*, shop: Shop, template: AuditTemplate) -> int:
+    """How many audits were submitted with this version of a template."""
+    return Audit.objects.for_shop(shop).filter(template=template).count()
+
+
 def audits_visible(*, shop: Shop, staff: Staff) -> QuerySet[Audit]:
     """Every audit of the shop; for an auditor only those of its assigned stores."""
     audits = Audit.objects.for_shop(shop).select_related("store", "template", "auditor", "associate")
@@ -125,13 +135,18 @@ def store_trend(*, shop: Shop, store: Store, period: Period = Period()) -> list[
 
 
 def weakest_items(*, shop: Shop, store: Store, limit: int = 5) -> list[dict[str, Any]]:
-    """The scored items with the lowest average share of their weight across the store's visits."""
-    rows = (AuditAnswer.objects.filter(shop=shop, audit__store=store, ratio__isnull=False)
-            .values("item_id", "item__text", "item__section__title", "item__weight")
-            .annotate(average=Avg("ratio"), answers=Count("id")).order_by("average", "item_id")[:limit])
+    """The scored items with the lowest average share of their weight across the store's visits. An item is
+    followed across template versions by its code, and shown as its latest version (text, section, weight)."""
+    rows = list(AuditAnswer.objects.filter(shop=shop, audit__store=store, ratio__isnull=False)
+                .values("audit__template__key", "item__code")
+                .annotate(average=Avg("ratio"), answers=Count("id"), latest=Max("item_id"))
+                .order_by("average", "latest")[:limit])
+    items = AuditItem.objects.filter(shop=shop, pk__in=[row["latest"] for row in rows]).select_related("section")
+    latest = {item.pk: item for item in items}
     return [{
-        "item_id": row["item_id"], "text": row["item__text"], "section": row["item__section__title"],
-        "weight": row["item__weight"], "answers": row["answers"], "average": _pct(Decimal(str(row["average"])), 1),
+        "item_id": row["latest"], "text": latest[row["latest"]].text, "section": latest[row["latest"]].section.title,
+        "weight": latest[row["latest"]].weight, "answers": row["answers"],
+        "average": _pct(Decimal(str(row["average"])), 1),
     } for row in rows]
 
 
@@ -233,6 +248,34 @@ def follow_ups(*, shop: Shop) -> QuerySet[Survey]:
 
 def associate_satisfaction(*, shop: Shop, associate: Staff) -> dict[str, Any]:
     return csat_nps(answered_surveys(shop=shop).filter(associate=associate).values(*_SURVEY_FIELDS))
+
+
+def team_measures(*, shop: Shop, staff_ids: list[int]) -> dict[int, list[StaffMeasure]]:
+    """For engagement's team page: each associate's average audit score on duty and her customers' CSAT and
+    NPS (all time, as on her quality page), with a link to that page. Three queries for the whole team."""
+    audits = dict((row["associate_id"], row) for row in Audit.objects.for_shop(shop).filter(
+        associate_id__in=staff_ids, score__isnull=False).values("associate_id").annotate(
+        average=Avg("score"), visits=Count("id")))
+    surveys: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in answered_surveys(shop=shop).filter(associate_id__in=staff_ids).values(*_SURVEY_FIELDS):
+        surveys[row["associate_id"]].append(row)
+    out = {}
+    for pk in staff_ids:
+        audit, satisfaction = audits.get(pk), csat_nps(surveys.get(pk, []))
+        visits = audit["visits"] if audit else 0
+        url = reverse("quality_associate", args=[pk])
+        out[pk] = [
+            StaffMeasure(_("Audit score on duty"), _fmt(audit and round(float(audit["average"]), 1)),
+                         ngettext("%(n)s visit", "%(n)s visits", visits) % {"n": visits}, url),
+            StaffMeasure("CSAT", _fmt(satisfaction["csat"], "%"), _("%(n)s answers") % {"n": satisfaction["responses"]},
+                         url),
+            StaffMeasure("NPS", _fmt(satisfaction["nps"]), "", url),
+        ]
+    return out
+
+
+def _fmt(value: float | None, suffix: str = "") -> str:
+    return "—" if value is None else f"{value:g}{suffix}"
 
 
 # Product quality --------------------------------------------------------------------------------

@@ -8,13 +8,16 @@ Views parse and render; the rules live in services and selectors. Auditors reach
 from __future__ import annotations
 
 import datetime as dt
+import re
+import time
 from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -22,13 +25,23 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from huitouke.core.errors import DomainError, NotFound
+from huitouke.core.errors import DomainError, Invalid, NotFound
 from huitouke.core.models import Role, Staff
 from huitouke.core.timeutil import SHANGHAI, today
 from huitouke.quality import selectors
-from huitouke.quality.models import AuditItem, AuditPhoto, CorrectiveAction, ItemKind, RefundReasonCode
+from huitouke.quality.models import (
+    AuditItem,
+    AuditPhoto,
+    AuditTemplate,
+    CorrectiveAction,
+    ItemKind,
+    QualitySettings,
+    RefundReasonCode,
+)
 from huitouke.quality.services import audits, churn, refunds, satisfaction
-from huitouke.web.views import staff_required
+from huitouke.quality.services import settings as quality_settings
+from huitouke.quality.services import templates as templates_service
+from huitouke.web.views import _forbidden_as_403, staff_required
 
 
 def auditors_allowed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -44,7 +57,7 @@ def _or_404(call: Callable[[], Any]) -> Any:
     try:
         return call()
     except NotFound as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
 
 
 # Dashboard --------------------------------------------------------------------------------------
@@ -164,7 +177,7 @@ def audit_new(request: HttpRequest) -> HttpResponse:
                     notes=request.POST.get("notes", "")[:5000], answers=answers, photos=photos,
                 ))
             except DomainError as exc:
-                error = exc.message
+                error = exc.localized()
             else:
                 messages.success(request, _("Audit saved: score %(score)s.") % {"score": audit.score or "—"})
                 if request.staff.role == Role.AUDITOR:
@@ -209,7 +222,7 @@ def _save_action(request: HttpRequest, form: ActionForm, store, audit=None) -> s
             item_id=form.cleaned_data["item"],
         )
     except DomainError as exc:
-        return exc.message
+        return exc.localized()
     messages.success(request, _("Corrective action added."))
     return None
 
@@ -285,9 +298,9 @@ def action_status(request: HttpRequest, action_id: int) -> HttpResponse:
         action = audits.set_action_status(shop=request.shop, staff=request.staff, action_id=action_id,
                                           status=request.POST.get("status", ""))
     except NotFound as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.localized())
         action = CorrectiveAction.objects.filter(shop=request.shop, pk=action_id).first()
     return redirect("quality_store", store_id=action.store_id)
 
@@ -304,6 +317,192 @@ def associate_page(request: HttpRequest, staff_id: int) -> HttpResponse:
         "average": round(sum(scores) / len(scores), 1) if scores else None,
         "satisfaction": selectors.associate_satisfaction(shop=request.shop, associate=associate),
     })
+
+
+# Audit templates (owner or manager) -------------------------------------------------------------
+
+_ITEM_FIELD = re.compile(r"^s(\d+)-i(\d+)-text$")
+_SECTION_FIELD = re.compile(r"^s(\d+)-title$")
+_PLACE = re.compile(r"sections\[(\d+)\](?:\.items\[(\d+)\])?")
+
+
+def _require_manage(request: HttpRequest) -> None:
+    if not _may_manage(request):
+        raise PermissionDenied(_("Only the shop's owner or a manager edits audit templates."))
+
+
+def _number(raw: str, field: str, default: int) -> int:
+    raw = raw.strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise Invalid(_("Give a whole number."), field=field) from exc
+
+
+def _spec_from_post(post: QueryDict) -> templates_service.TemplateSpec:
+    """The editor's fields (s<S>-title, s<S>-i<I>-text|kind|weight|scale_max|allow_na|guidance|code, a remove
+    box on each) as a spec, in the order of the indexes; removed rows are left out."""
+    section_ids = sorted({int(m.group(1)) for m in map(_SECTION_FIELD.match, post) if m})
+    items: dict[int, list[int]] = {}
+    for match in filter(None, map(_ITEM_FIELD.match, post)):
+        items.setdefault(int(match.group(1)), []).append(int(match.group(2)))
+    sections = []
+    for s_id in section_ids:
+        if post.get(f"s{s_id}-remove"):
+            continue
+        specs = []
+        for i_id in sorted(items.get(s_id, [])):
+            name = f"s{s_id}-i{i_id}"
+            if post.get(f"{name}-remove"):
+                continue
+            where = f"sections[{len(sections)}].items[{len(specs)}]"
+            specs.append(templates_service.ItemSpec(
+                text=post.get(f"{name}-text", "").strip(), kind=post.get(f"{name}-kind", ""),
+                weight=_number(post.get(f"{name}-weight", ""), f"{where}.weight", 1),
+                scale_max=_number(post.get(f"{name}-scale_max", ""), f"{where}.scale_max", 0),
+                allow_na=post.get(f"{name}-allow_na") == "on", guidance=post.get(f"{name}-guidance", "").strip(),
+                code=post.get(f"{name}-code", "").strip(),
+            ))
+        sections.append(templates_service.SectionSpec(title=post.get(f"s{s_id}-title", "").strip(),
+                                                      items=tuple(specs)))
+    return templates_service.TemplateSpec(name=post.get("name", "").strip(), kind=post.get("kind", ""),
+                                          sections=tuple(sections))
+
+
+def _where(field: str | None) -> str:
+    """'sections[0].items[1].weight' → 'Section 1, item 2', for the error shown above the editor."""
+    match = _PLACE.search(field or "")
+    if match is None:
+        return ""
+    section, item = int(match.group(1)) + 1, match.group(2)
+    if item is None:
+        return _("Section %(s)d") % {"s": section}
+    return _("Section %(s)d, item %(i)d") % {"s": section, "i": int(item) + 1}
+
+
+def _editor(request: HttpRequest, *, spec, template=None, error: str = "", status: int = 200) -> HttpResponse:
+    return render(request, "quality/template_edit.html", {
+        "spec": spec, "template": template, "error": error, "kinds": ItemKind.choices,
+        "template_kinds": AuditTemplate.Kind.choices,
+        "audits": selectors.audits_with_template(shop=request.shop, template=template) if template else 0,
+    }, status=status)
+
+
+def _save(request: HttpRequest, template: AuditTemplate | None) -> HttpResponse:
+    try:
+        spec = _spec_from_post(request.POST)
+    except Invalid as exc:
+        spec = templates_service.TemplateSpec(name=request.POST.get("name", ""), kind=request.POST.get("kind", ""))
+        return _editor(request, spec=spec, template=template, error=exc.localized(), status=422)
+    try:
+        if template is None:
+            saved = templates_service.create_template(shop=request.shop, staff=request.staff, spec=spec)
+        else:
+            saved = templates_service.save_template(shop=request.shop, staff=request.staff, key=template.key,
+                                                    spec=spec)
+    except Invalid as exc:
+        where = _where(exc.field)
+        return _editor(request, spec=spec, template=template, status=422,
+                       error=f"{where}: {exc.localized()}" if where else exc.localized())
+    if template is not None and saved.pk != template.pk:
+        messages.success(request, _("Saved as version %(v)d; audits already submitted keep their questions and "
+                                    "scores.") % {"v": saved.version})
+    else:
+        messages.success(request, _("Template saved."))
+    return redirect("quality_template", key=saved.key)
+
+
+@staff_required
+def template_list(request: HttpRequest) -> HttpResponse:
+    _require_manage(request)
+    audits.ensure_default_templates(shop=request.shop)
+    return render(request, "quality/templates.html", {
+        "templates": selectors.templates(shop=request.shop).annotate(item_count=Count("items", distinct=True)),
+    })
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def template_new(request: HttpRequest) -> HttpResponse:
+    _require_manage(request)
+    if request.method == "POST":
+        return _save(request, None)
+    blank = templates_service.TemplateSpec(name="", kind=AuditTemplate.Kind.OFFLINE, sections=(
+        templates_service.SectionSpec(title="", items=(templates_service.ItemSpec(text="", kind=ItemKind.YES_NO),)),))
+    return _editor(request, spec=blank)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def template_edit(request: HttpRequest, key: str) -> HttpResponse:
+    _require_manage(request)
+    template = _or_404(lambda: templates_service.active_template(shop=request.shop, key=key))
+    if request.method == "POST":
+        return _save(request, template)
+    return _editor(request, spec=templates_service.spec_of(template), template=template)
+
+
+@staff_required
+@require_POST
+def template_copy(request: HttpRequest, key: str) -> HttpResponse:
+    _require_manage(request)
+    copied = _or_404(lambda: templates_service.copy_template(shop=request.shop, staff=request.staff, key=key))
+    messages.success(request, _("Copied: change the copy as you like."))
+    return redirect("quality_template", key=copied.key)
+
+
+def _fresh_index() -> int:
+    """An index for a row added in the browser: milliseconds, so it sorts after the rows already on the page
+    (0, 1, …) and after the rows added before it."""
+    return time.time_ns() // 1_000_000
+
+
+@staff_required
+def template_row(request: HttpRequest) -> HttpResponse:
+    """HTMX: a blank item row for section ?s= (with ?item=1), else a blank section with one item."""
+    _require_manage(request)
+    item = templates_service.ItemSpec(text="", kind=ItemKind.YES_NO)
+    if request.GET.get("item"):
+        s_id = request.GET.get("s", "")
+        if not s_id.isdigit():
+            raise Http404("no such section")
+        return render(request, "quality/_template_item.html", {"s": int(s_id), "i": _fresh_index(), "item": item,
+                                                                "kinds": ItemKind.choices})
+    section = templates_service.SectionSpec(title="", items=(item,))
+    return render(request, "quality/_template_section.html", {"s": _fresh_index(), "section": section,
+                                                               "kinds": ItemKind.choices})
+
+
+# Settings ---------------------------------------------------------------------------------------
+
+
+class QualitySettingsForm(forms.ModelForm):
+    class Meta:
+        model = QualitySettings
+        fields = list(quality_settings.SETTING_FIELDS)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """The shop's quality thresholds; everyone on the staff sees them, owners and managers change them."""
+    form = QualitySettingsForm(instance=quality_settings.settings_of(shop=request.shop))
+    if request.method == "POST":
+        form = QualitySettingsForm(request.POST, instance=QualitySettings(shop=request.shop))
+        if form.is_valid():
+            try:
+                with _forbidden_as_403():
+                    quality_settings.update_settings(shop=request.shop, staff=request.staff, **{
+                        name: form.cleaned_data[name] for name in quality_settings.SETTING_FIELDS})
+            except DomainError as exc:
+                messages.error(request, exc.localized())
+            else:
+                messages.success(request, _("Quality settings saved."))
+                return redirect("quality_settings")
+    return render(request, "quality/settings.html", {"form": form, "can_edit": _may_manage(request)},
+                  status=422 if form.errors else 200)
 
 
 # Refund reasons ---------------------------------------------------------------------------------
@@ -328,7 +527,7 @@ def refund_reasons(request: HttpRequest) -> HttpResponse:
             refunds.set_refund_reason(shop=request.shop, order=order, line_id=data["line"], code=data["code"],
                                       units=data["units"], comment=data["comment"], staff=request.staff)
         except DomainError as exc:
-            error = exc.message
+            error = exc.localized()
         else:
             messages.success(request, _("Refund reason saved."))
             return redirect("quality_refunds")
@@ -358,7 +557,7 @@ def customer_churn_reason(request: HttpRequest, customer_id: int) -> HttpRespons
         churn.record_churn_reason(shop=request.shop, customer=customer, code=request.POST.get("reason", ""),
                                   comment=request.POST.get("comment", ""), staff=request.staff)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.localized())
     else:
         messages.success(request, _("Recorded why she left."))
     return redirect("customer", customer_id=customer.pk)
@@ -375,7 +574,7 @@ def customer_survey(request: HttpRequest, customer_id: int) -> HttpResponse:
     try:
         _survey, token = satisfaction.create_survey(shop=request.shop, order=order, customer=customer)
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.localized())
     else:
         url = request.build_absolute_uri(reverse("satisfaction_survey", args=[token]))
         messages.success(request, _("Satisfaction link (send it to her): %(url)s") % {"url": url})
@@ -398,7 +597,7 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
     except satisfaction.AlreadyAnswered:
         return render(request, "quality/survey.html", {"state": "answered"}, status=409)
     except satisfaction.LinkRefused as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
     error, status = None, 200
     if request.method == "POST":
         answer = satisfaction.Answer(
@@ -412,7 +611,7 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
         except satisfaction.AlreadyAnswered:
             return render(request, "quality/survey.html", {"state": "answered"}, status=409)
         except DomainError as exc:
-            error, status = exc.message, 422
+            error, status = exc.localized(), 422
         else:
             return render(request, "quality/survey.html", {"state": "thanks", "shop": survey.shop})
     response = render(request, "quality/survey.html", {

@@ -180,8 +180,8 @@ def _model_check(request: HttpRequest, holdout_days: int | None) -> tuple[servic
         return services.model_check(shop=request.shop, holdout_days=holdout_days), ""
     except Invalid as exc:
         if holdout_days is None:
-            return None, exc.message
-        error = exc.message
+            return None, exc.localized()
+        error = exc.localized()
     try:
         return services.model_check(shop=request.shop), error
     except Invalid:
@@ -245,7 +245,7 @@ def segment_lift(request: HttpRequest, segment: str) -> HttpResponse:
     try:
         table = selectors.segment_lift(shop=request.shop, segment=segment, categories=LIFT_CATEGORIES)
     except NotFound as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
     roles = dict(ProductRole.choices)
     if segment == selectors.WIN_BACK_GROUP:
         names = {"zh": _("Win-back list"), "en": ""}

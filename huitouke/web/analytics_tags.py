@@ -81,7 +81,7 @@ def tag_rule_update(request: HttpRequest, kind: str) -> HttpResponse:
     try:
         autotags.rule_of(shop=request.shop, kind=kind)
     except NotFound as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
     try:
         with _forbidden_as_403():
             rule = autotags.update_rule(
@@ -89,7 +89,7 @@ def tag_rule_update(request: HttpRequest, kind: str) -> HttpResponse:
                 tag_name=request.POST.get("tag_name", ""), params=_params_from(request, kind),
             )
     except Invalid as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.localized())
     else:
         messages.success(request, _("Rule “%(name)s” saved; the tags follow at the next analytics refresh.")
                          % {"name": rule.get_kind_display()})
@@ -149,7 +149,7 @@ def thresholds(request: HttpRequest) -> HttpResponse:
                 with _forbidden_as_403():
                     services.update_thresholds(shop=request.shop, staff=request.staff, **changes)
             except Invalid as exc:
-                messages.error(request, exc.message)
+                messages.error(request, exc.localized())
             else:
                 messages.success(request, _("Thresholds saved: segments follow at the next analytics refresh, "
                                             "the risk and win-back lists at once."))

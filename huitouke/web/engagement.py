@@ -28,6 +28,7 @@ from huitouke.core.models import Role
 from huitouke.core.timeutil import today
 from huitouke.customers.selectors import customer_by_id
 from huitouke.engagement import library, selectors
+from huitouke.engagement.extensions import team_measures
 from huitouke.engagement.models import (
     AudienceKind,
     CareSettings,
@@ -61,7 +62,7 @@ def _or_404(call, **kwargs: Any) -> Any:
     try:
         return call(**kwargs)
     except NotFound as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
 
 
 def _int(value: Any) -> int:
@@ -77,7 +78,7 @@ def _run(request: HttpRequest, call, success: str, **kwargs: Any) -> tuple[Any, 
     try:
         result = call(**kwargs)
     except DomainError as exc:
-        return None, exc.message
+        return None, exc.localized()
     messages.success(request, success)
     return result, None
 
@@ -179,7 +180,7 @@ def message_preview(request: HttpRequest) -> HttpResponse:
             text = preview_text(shop=request.shop, customer=customer, kind=kind,
                                 template=form.cleaned_data["template"] or None)
         except DomainError as exc:
-            error = exc.message
+            error = exc.localized()
         else:
             problems = library.tone_problems(text, kind=kind)
             sms = outgoing_text(shop=request.shop, kind=kind, channel=MessageChannel.SMS, text=text)
@@ -235,7 +236,7 @@ def _add_task(request: HttpRequest, form: TaskForm) -> str | None:
     try:
         customer = customer_by_id(shop=request.shop, customer_id=form.cleaned_data.pop("customer_id"))
     except DomainError as exc:
-        return exc.message
+        return exc.localized()
     _done, error = _run(request, followups.create_task, _("Task added."), shop=request.shop, customer=customer,
                     **form.cleaned_data)
     return error
@@ -262,7 +263,7 @@ def team(request: HttpRequest) -> HttpResponse:
             try:
                 customer = customer_by_id(shop=request.shop, customer_id=form.cleaned_data["customer_id"])
             except DomainError as exc:
-                error = exc.message
+                error = exc.localized()
             else:
                 _done, error = _run(request, followups.record_spot_check, _("Spot check recorded."), shop=request.shop,
                                 customer=customer, checked_by=request.staff, valid=form.cleaned_data["valid"],
@@ -278,8 +279,11 @@ def team(request: HttpRequest) -> HttpResponse:
     if manager and request.GET.get("sample"):
         associate = _or_404(selectors.staff_member, shop=request.shop, staff_id=_int(request.GET["sample"]))
         sample = followups.spot_check_sample(shop=request.shop, associate=associate, size=5)
+    measures = team_measures(shop=request.shop, staff_ids=[f.staff.pk for f in figures])
+    rows = [(f, measures.get(f.staff.pk, [])) for f in figures]
     return render(request, "web/engagement/team.html", {
-        "figures": figures, "mine": next((f for f in figures if f.staff.pk == request.staff.pk), None),
+        "rows": rows, "measure_labels": [m.label for m in rows[0][1]] if rows else [],
+        "mine": next((row for row in rows if row[0].staff.pk == request.staff.pk), None),
         "manager": manager, "contest": selectors.archive_contest(shop=request.shop, year=month.year) if manager else None,
         "form": form, "error": error, "sample": sample, "month": month,
     })
@@ -306,7 +310,7 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
             try:
                 customer = customer_by_id(shop=request.shop, customer_id=data.pop("customer_id"))
             except DomainError as exc:
-                error = exc.message
+                error = exc.localized()
             else:
                 filed, error = _run(request, complaints.file_complaint, _("Complaint filed."), shop=request.shop,
                                     customer=customer, filed_by=request.staff, **data)
@@ -407,7 +411,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
             try:
                 data["audience_value"] = _audience_value(request, data["audience_kind"], data["audience_value"])
             except DomainError as exc:
-                error = exc.message
+                error = exc.localized()
             else:
                 created, error = _run(request, campaigns.create_campaign, _("Campaign saved as a draft."),
                                       shop=request.shop, created_by=request.staff, **data)
@@ -452,7 +456,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         try:
             preview = campaigns.preview_campaign(shop=request.shop, campaign=campaign)
         except DomainError as exc:
-            error = exc.message
+            error = exc.localized()
     return render(request, "web/engagement/campaign.html", {
         "campaign": campaign, "preview": preview, "error": error, "may_change": _may_change(request),
         "results": selectors.campaign_results(shop=request.shop, campaign=campaign) if campaign.sent_at else None,

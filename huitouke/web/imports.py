@@ -121,7 +121,7 @@ def _run_or_404(request: HttpRequest, run_id: int) -> ImportRun:
     try:
         return selectors.import_by_id(shop=request.shop, run_id=run_id)
     except NotFound as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
 
 
 def _row(run: ImportRun) -> dict[str, Any]:
@@ -183,9 +183,9 @@ def import_list(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         status = 409 if isinstance(exc, Conflict) else 400
         if exc.field in form.fields and not isinstance(exc, Conflict):
-            form.add_error(exc.field, exc.message)
+            form.add_error(exc.field, exc.localized())
             return _upload_page(request, form, status=status)
-        return _upload_page(request, form, status=status, error=exc.message)
+        return _upload_page(request, form, status=status, error=exc.localized())
     return redirect("import", run_id=run.pk)
 
 
@@ -211,7 +211,7 @@ def import_problems(request: HttpRequest, run_id: int) -> FileResponse:
     try:
         path = selectors.problems_file_of(shop=request.shop, run_id=run_id)
     except NotFound as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
     return FileResponse(
         path.open("rb"), as_attachment=True, filename=f"import-{run_id}-problems.csv",
         content_type="text/csv; charset=utf-8",

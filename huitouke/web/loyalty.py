@@ -104,7 +104,7 @@ def _save_programme(request: HttpRequest, settings_form: ProgrammeForm, ladder_f
             programme.update_programme(shop=request.shop, **changes)
             programme.set_ladder(shop=request.shop, tiers=rungs)
     except DomainError as exc:
-        return exc.message
+        return exc.localized()
     return None
 
 
@@ -177,7 +177,7 @@ def _create_template(request: HttpRequest, form: TemplateForm) -> str | None:
     try:
         created = coupons.create_template(shop=request.shop, data=coupons.TemplateInput(**data))
     except DomainError as exc:
-        return exc.message
+        return exc.localized()
     messages.success(request, _("Coupon “%(name)s” created.") % {"name": created.name})
     return None
 
@@ -191,7 +191,7 @@ def _issue_batch(request: HttpRequest, form: BatchForm) -> str | None:
         batch = coupons.issue_batch(shop=request.shop, template=template, customer_ids=ids, audience=audience,
                                     staff=request.staff, announcement=form.cleaned_data["announcement"])
     except DomainError as exc:
-        return exc.message
+        return exc.localized()
     messages.success(request, _("%(issued)s coupons issued, %(skipped)s customers skipped (limit reached).")
                      % {"issued": batch.issued, "skipped": batch.skipped})
     return None
@@ -215,7 +215,7 @@ def gift_catalogue(request: HttpRequest) -> HttpResponse:
             try:
                 gifts.create_gift(shop=request.shop, **form.cleaned_data)
             except DomainError as exc:
-                error = exc.message
+                error = exc.localized()
             else:
                 return redirect("loyalty_gifts")
     return render(request, "web/loyalty/gifts.html", {

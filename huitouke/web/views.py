@@ -75,7 +75,7 @@ def _customer_or_404(request: HttpRequest, customer_id: int) -> Customer:
     try:
         return selectors.customer_by_id(shop=request.shop, customer_id=customer_id)
     except NotFound as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
 
 
 def _actor(request: HttpRequest) -> str:
@@ -219,7 +219,7 @@ def _forbidden_as_403() -> Iterator[None]:
     try:
         yield
     except Forbidden as exc:
-        raise PermissionDenied(exc.message) from exc
+        raise PermissionDenied(exc.localized()) from exc
 
 
 @staff_required
@@ -287,7 +287,7 @@ def customer_merge_undo(request: HttpRequest, customer_id: int, merge_id: int) -
         messages.error(request, _("This merge was undone already."))
         return redirect("customer", customer_id=customer.pk)
     except NotFound as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(exc.localized()) from exc
     separate = merge.absorbed if merge.kept_id == customer.pk else merge.kept
     messages.success(request, format_html(
         _("Merge undone: {link} is a separate customer again."),
@@ -329,6 +329,6 @@ def _save_profile(request: HttpRequest, customer: Customer, form: ProfileForm) -
             services.update_profile(shop=request.shop, customer=customer, changes=form.profile_changes())
             services.set_tags(shop=request.shop, customer=customer, names=form.tag_names())
     except DomainError as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        form.add_error(exc.field if exc.field in form.fields else None, exc.localized())
         return False
     return True

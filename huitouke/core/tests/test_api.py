@@ -99,3 +99,23 @@ def test_empty_body_is_422(tenant_a):
 def test_unknown_api_path_is_404_json(tenant_a, url):
     assert_error(client_for(tenant_a.token).get(url), 404, "not_found")
     assert_error(Client().get(url), 404, "not_found")
+
+
+@pytest.mark.parametrize(("method", "url", "allowed"), [
+    ("delete", "/api/v1/me", "GET"),
+    ("put", "/api/v1/customers", "GET, POST"),
+])
+def test_wrong_method_is_405_in_our_shape_and_names_the_allowed_ones(tenant_a, method, url, allowed):
+    response = getattr(client_for(tenant_a.token), method)(url)
+    assert_error(response, 405, "method_not_allowed")
+    assert sorted(response["Allow"].split(", ")) == sorted(allowed.split(", "))
+    assert allowed.split(", ")[0] in response.json()["message"]
+
+
+def test_api_errors_stay_english_on_a_chinese_default_site(tenant_a):
+    # The API is a contract for integrations: its messages do not change with the UI's language.
+    response = client_for(tenant_a.token).post(
+        "/api/v1/customers", {"name": "王芳", "phone": "138****5678"}, content_type=JSON,
+    )
+    assert_error(response, 422, "invalid", field="phone")
+    assert response.json()["message"] == "a masked phone cannot register a customer; ask for the full number"

@@ -92,3 +92,34 @@ def test_secret_key_is_generated_into_var_and_not_in_the_repo():
     key_file = settings.VAR_DIR / "secret_key"
     assert key_file.exists() and key_file.read_text().strip() == settings.SECRET_KEY
     assert len(settings.SECRET_KEY) >= 50
+
+
+def test_every_model_has_an_admin_and_ledgers_are_read_only_there(tenant_a, tenant_b):
+    from django.apps import apps
+    from django.contrib import admin
+    from django.contrib.auth.models import Permission
+
+    from huitouke.loyalty.services.points import adjust_points
+
+    unregistered = [m._meta.label for m in apps.get_models() if m.__module__.startswith("huitouke")
+                    and not admin.site.is_registered(m)]
+    assert unregistered == []
+
+    ours = adjust_points(shop=tenant_a.shop, customer=CustomerFactory(shop=tenant_a.shop), delta=50,
+                         reason="本店补偿", staff=tenant_a.owner, idempotency_key="adm-a")
+    theirs = adjust_points(shop=tenant_b.shop, customer=CustomerFactory(shop=tenant_b.shop), delta=70,
+                           reason="别家补偿", staff=tenant_b.owner, idempotency_key="adm-b")
+    manager = StaffFactory(shop=tenant_a.shop, role=Role.MANAGER, user__is_staff=True)
+    manager.user.user_permissions.add(*Permission.objects.filter(
+        codename__in=["view_pointsentry", "add_pointsentry", "change_pointsentry", "delete_pointsentry"]))
+    client = Client()
+    client.login(username=manager.user.username, password=TEST_PASSWORD)
+    listing = client.get("/admin/loyalty/pointsentry/")
+    assert [entry.pk for entry in listing.context["cl"].result_list] == [ours.pk]
+    assert client.get(f"/admin/loyalty/pointsentry/{theirs.pk}/change/").status_code in (302, 404)
+    page = client.get(f"/admin/loyalty/pointsentry/{ours.pk}/change/")
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()  # view only
+    # Even with every permission granted, the ledger cannot be added to or edited from the admin.
+    assert client.get("/admin/loyalty/pointsentry/add/").status_code == 403
+    assert client.post(f"/admin/loyalty/pointsentry/{ours.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert type(ours).objects.filter(pk=ours.pk).exists()

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import AccessLog
@@ -148,6 +149,25 @@ def test_search_finds_by_name_phone_tail_and_nickname_within_the_shop_only(tenan
     assert found("98765432") == [li.pk]
     assert found("小鱼儿") == [li.pk]
     assert found("nobody") == []
+
+
+@pytest.mark.parametrize("few_matches", [500, 1], ids=["id-list", "subquery"])
+def test_search_lists_each_live_customer_once_whether_matches_are_few_or_many(tenant_a, tenant_b, monkeypatch,
+                                                                             few_matches):
+    # Few matches are fetched by id, many through the subquery: both paths must give the same answer.
+    monkeypatch.setattr(selectors, "_FEW_MATCHES", few_matches)
+    shop = tenant_a.shop
+    both = services.register_customer(shop=shop, name="陈小鱼", phone="13812345671")
+    PlatformIdentityFactory(shop=shop, customer=both, handle="小鱼儿")  # matched by name AND nickname
+    by_name = services.register_customer(shop=shop, name="小鱼", phone="13812345672")
+    erased = services.register_customer(shop=shop, name="小鱼丸", phone="13812345673")
+    erased.erased_at = timezone.now()
+    erased.save(update_fields=["erased_at"])
+    services.register_customer(shop=tenant_b.shop, name="小鱼", phone="13812345672")
+
+    results = selectors.search_customers(shop=shop, query="小鱼", order="registered")
+    assert sorted(results.values_list("pk", flat=True)) == sorted([both.pk, by_name.pk])
+    assert results.count() == 2
 
 
 def test_another_shops_customer_is_not_found(tenant_a, tenant_b):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from django.db import transaction
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from huitouke.core.models import Shop
 from huitouke.customers.models import Channel
+from huitouke.engagement.extensions import feedback_link
 from huitouke.engagement.models import MessageChannel
 from huitouke.engagement.policy import care_settings
 from huitouke.engagement.rules import due_on
@@ -42,6 +44,10 @@ def channel_for(customer) -> str:
     return preferred if preferred in (MessageChannel.SMS, MessageChannel.EMAIL) else MessageChannel.SMS
 
 
+def _link_for(shop: Shop, order) -> Callable[[], str]:
+    return lambda: feedback_link(shop=shop, order=order)
+
+
 def run_rules(*, shop: Shop, day: dt.date, now: dt.datetime | None = None, dry_run: bool = False) -> list[PlannedMessage]:
     """Enqueue the day's care messages; `dry_run` does exactly the same and rolls it back (so caps between
     two rules for one customer show as they would), which is what `care plan` prints."""
@@ -54,6 +60,7 @@ def run_rules(*, shop: Shop, day: dt.date, now: dt.datetime | None = None, dry_r
             message = enqueue_message(
                 shop=shop, customer=due.customer, rule=due.rule, kind=due.kind, channel=channel_for(due.customer),
                 text=text, day=day, now=now, associate=associate_of(due.customer), settings=settings,
+                survey_link=_link_for(shop, due.order) if due.order is not None else None,
             )
             planned.append(PlannedMessage(
                 customer_id=due.customer.pk, customer=due.customer.name, rule=due.rule, kind=due.kind,

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from huitouke.core.models import Shop
 from huitouke.engagement.channels import Adapter, SendError, SendResult, adapter_for
+from huitouke.engagement.library import NOTICE
 from huitouke.engagement.models import ChannelConfig, Message, MessageChannel, MessageStatus
 from huitouke.engagement.policy import care_settings, quiet_until
 
@@ -128,8 +129,9 @@ def recover_interrupted(*, shop: Shop | None, now: dt.datetime, adapters: Adapte
 
 
 def _hold_for_quiet_hours(message: Message, now: dt.datetime, settings_by_shop: dict) -> bool:
-    """A retry or a late claim must not send an SMS at night either: put it back until the morning."""
-    if message.channel != MessageChannel.SMS:
+    """A retry or a late claim must not send an SMS at night either: put it back until the morning. A service
+    notice answers her own purchase a moment ago, so it goes at once."""
+    if message.channel != MessageChannel.SMS or message.kind == NOTICE:
         return False
     if message.shop_id not in settings_by_shop:
         settings_by_shop[message.shop_id] = care_settings(shop=message.shop)

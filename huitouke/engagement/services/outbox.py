@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -30,16 +31,20 @@ def outgoing_text(*, shop: Shop, kind: str, channel: str, text: str) -> str:
 def enqueue_message(
     *, shop: Shop, customer: Customer, rule: str, kind: str, channel: str, text: str, day: dt.date,
     now: dt.datetime | None = None, associate: Staff | None = None, settings: CareSettings | None = None,
+    survey_link: Callable[[], str] | None = None, key: str | None = None,
 ) -> Message:
     """Queue one message, or record it as suppressed with the reason; a repeat of the same key returns the
-    first row unchanged."""
+    first row unchanged. A feedback message's `survey_link()` goes after the text, past the tone check; it is
+    called only for a message that may go, so a suppressed one leaves no survey behind. `key` replaces the
+    customer + rule + day key for a message about one event (a purchase notice: one per purchase, however
+    many a day)."""
     if customer.shop_id != shop.pk:
         raise Invalid("customer belongs to another shop", field="customer")
-    if kind not in library.Kind.values:
+    if kind not in library.Kind.values and kind != library.NOTICE:
         raise Invalid(f"unknown kind '{kind}'", field="kind")
     if channel not in MessageChannel.values:
         raise Invalid(f"unknown channel '{channel}'", field="channel")
-    key = idempotency_key(customer_id=customer.pk, rule=rule, day=day)
+    key = key or idempotency_key(customer_id=customer.pk, rule=rule, day=day)
     existing = Message.objects.for_shop(shop).filter(idempotency_key=key).first()
     if existing:
         return existing
@@ -48,7 +53,9 @@ def enqueue_message(
                       settings=settings)
     row = Message(
         shop=shop, customer=customer, rule=rule, kind=kind, channel=channel, day=day,
-        text=outgoing_text(shop=shop, kind=kind, channel=channel, text=text), associate=associate,
+        text=outgoing_text(shop=shop, kind=kind, channel=channel, text=library.with_survey_link(
+            text, survey_link() if survey_link is not None and decision.allowed else "")),
+        associate=associate,
         idempotency_key=key, recipient=decision.recipient, created_at=now,
         status=MessageStatus.QUEUED if decision.allowed else MessageStatus.SUPPRESSED,
         reason=decision.reason, detail=decision.detail[:500], next_attempt_at=decision.send_at,

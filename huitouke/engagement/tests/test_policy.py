@@ -7,12 +7,12 @@ import datetime as dt
 
 from huitouke.core.timeutil import SHANGHAI
 from huitouke.customers.services import record_consent, set_do_not_contact
-from huitouke.engagement.library import Kind
+from huitouke.engagement.library import NOTICE, Kind
 from huitouke.engagement.models import Message, MessageStatus
 from huitouke.engagement.services.outbox import enqueue_message
 from huitouke.engagement.services.setup import update_care_settings
 from huitouke.engagement.tests.conftest import NOON, contactable
-from huitouke.testing.factories import CustomerFactory
+from huitouke.testing.factories import CustomerFactory, CustomerPhoneFactory
 
 DAY = NOON.date()
 CARE = "王女士，生日快乐！愿您健康美丽。"
@@ -132,3 +132,26 @@ def test_quiet_hours_are_shanghai_hours_whatever_the_clock_zone(shop):
     utc_13h = dt.datetime(2026, 11, 23, 13, 30, tzinfo=dt.UTC)  # 21:30 in Shanghai
     assert send(shop, contactable(shop), now=utc_13h).next_attempt_at == dt.datetime(
         2026, 11, 24, 9, 0, tzinfo=SHANGHAI)
+
+
+NOTICE_TEXT = "您在老王火锅消费128.50元，获得1285积分，现有1285积分，可兑换礼品。"
+
+
+def notice(shop, customer, key, now=NOON):
+    return enqueue_message(shop=shop, customer=customer, rule="platform_consumption", kind=NOTICE, channel="sms",
+                           text=NOTICE_TEXT, day=now.astimezone(SHANGHAI).date(), now=now, key=key)
+
+
+def test_a_service_notice_needs_no_consent_record_skips_tone_and_quiet_hours_but_not_a_refusal(shop):
+    customer = CustomerFactory(shop=shop, name="王芳")
+    CustomerPhoneFactory(customer=customer, e164="+8613812345678")
+    late = dt.datetime(2026, 11, 23, 22, 30, tzinfo=SHANGHAI)  # quiet hours; the text names a price
+    first = notice(shop, customer, "purchase-1", now=late)
+    assert (first.status, first.reason, first.next_attempt_at) == (MessageStatus.QUEUED, "", late)
+    assert first.text == f"【江南小店】{NOTICE_TEXT}" and not first.text.endswith("回T退订")
+    assert notice(shop, customer, "purchase-1").pk == first.pk  # one per event key
+    assert notice(shop, customer, "purchase-2").status == MessageStatus.QUEUED  # same day, another event
+    record_consent(shop=shop, customer=customer, channel="sms", granted=False, source="replied T", at=NOON)
+    assert notice(shop, customer, "purchase-3").reason == "opted_out"
+    set_do_not_contact(shop=shop, customer=customer, value=True)
+    assert notice(shop, customer, "purchase-4").reason == "do_not_contact"

@@ -43,6 +43,7 @@ from huitouke.customers.models import (
     CustomerPhone,
     PlatformIdentity,
 )
+from huitouke.orders.extensions import ImportedRefundReason, refund_reasons_imported
 from huitouke.orders.importing.records import OrderRecord
 from huitouke.orders.models import Order, OrderLine, Product, derived_figures
 from huitouke.orders.services import refresh_customer_stats
@@ -292,14 +293,32 @@ class ImportEngine:
                 self.counts.unchanged_orders += 1
                 if before["customer_id"] is None and owner is not None:
                     changed.append((record, {**before, "customer_id": owner}))
-        self._insert_orders(fresh, products)
+        fresh_ids = self._insert_orders(fresh, products)
         self._update_orders(changed, products)
+        self._hand_over_refund_reasons(records, existing, dict(zip((r.external_id for r, _ in fresh), fresh_ids,
+                                                                   strict=True)))
         if self._pending_merges:
             merge_customers(shop=self.shop, requests=self._pending_merges, source=self.source, notify=False)
             self.counts.merges += len(self._pending_merges)
             # an account created by this import and merged at once is a new identity, not a new person
             self.counts.new_customers -= sum(self._is_new_customer(m.absorbed_id) for m in self._pending_merges)
             self.touched.update(i for m in self._pending_merges for i in (m.kept_id, m.absorbed_id))
+
+    def _hand_over_refund_reasons(self, records: list[OrderRecord], existing: dict[str, dict[str, Any]],
+                                  fresh_ids: dict[str, int]) -> None:
+        """Give the refund-reason listeners each refunded order's platform reason text. An older state of an
+        order already on file is left out (its reason, if any, came with the later state)."""
+        reasons = []
+        for record in records:
+            if not record.refund_reason or record.refunded_amount <= 0:
+                continue
+            before = existing.get(record.external_id)
+            if before is not None and _rank(record.status, _fen(record.refunded_amount)) < before["rank"]:
+                continue
+            order_id = before["id"] if before is not None else fresh_ids[record.external_id]
+            reasons.append(ImportedRefundReason(order_id=order_id, text=record.refund_reason,
+                                                refunded_amount=record.refunded_amount))
+        refund_reasons_imported(shop=self.shop, reasons=reasons)
 
     def _is_new_customer(self, customer_id: int) -> bool:
         return self.first_new_customer_id is not None and customer_id >= self.first_new_customer_id
@@ -326,9 +345,10 @@ class ImportEngine:
             return {}
         return dict(Product.objects.for_shop(self.shop).filter(sku__in=skus).values_list("sku", "id"))
 
-    def _insert_orders(self, fresh: list[tuple[OrderRecord, int | None]], products: dict[str, int]) -> None:
+    def _insert_orders(self, fresh: list[tuple[OrderRecord, int | None]], products: dict[str, int]) -> list[int]:
+        """Insert the new orders and their lines; their ids, in order."""
         if not fresh:
-            return
+            return []
         ids = reserve_ids(Order, len(fresh))
         if self.first_new_order_id is None:
             self.first_new_order_id = ids[0]
@@ -344,6 +364,7 @@ class ImportEngine:
         self._insert_lines(list(zip(ids, (r for r, _ in fresh), strict=True)), products)
         self.counts.new_orders += n
         self.touched.update(owner for _, owner in fresh if owner is not None)
+        return ids
 
     def _insert_lines(self, orders: list[tuple[int, OrderRecord]], products: dict[str, int]) -> None:
         columns: dict[str, list[Any]] = defaultdict(list)

@@ -75,6 +75,9 @@ class OrderRecord:
     buyer: BuyerRecord | None = None  # None: a walk-in sale with nobody to attach it to
     lines: tuple[LineRecord, ...] = field(default_factory=tuple)
     note: str = ""
+    # The platform's refund reason as written (退款原因, e.g. "质量问题"); "" when the export gives none.
+    # The engine hands it to the refund-reason listeners (orders.extensions), which map it to a reason code.
+    refund_reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Conflict, Forbidden, Invalid, NotFound
 from huitouke.core.models import Role, Shop, Staff, Store
@@ -44,6 +45,7 @@ class ImportRequest:
     fmt: str
     file_name: str = ""  # as the user knows it (uploads are stored under another name)
     items_path: Path | None = None
+    refunds_path: Path | None = None  # taobao: the refund report (退款报表), for the refund reasons
     dry_run: bool = False
     skip_invalid: bool = False
     staff: Staff | None = None
@@ -60,19 +62,19 @@ def may_import(staff: Staff | None) -> bool:
 
 def require_importer(staff: Staff | None) -> None:
     if not may_import(staff):
-        raise Forbidden("only owners and managers may import files or see imports", field="file")
+        raise Forbidden(_("only owners and managers may import files or see imports"), field="file")
 
 
 def start_run(request: ImportRequest, *, status: str = ImportRun.Status.RUNNING) -> ImportRun:
     """Check the request and record the run (committed at once, so it is visible while it works)."""
     require_importer(request.staff)
     if request.store.shop_id != request.shop.pk:
-        raise NotFound("no such store", field="store")
+        raise NotFound(_("no such store"), field="store")
     if request.fmt not in FORMATS:
-        raise Invalid(f"format must be one of {', '.join(FORMATS)}", field="format")
-    for path in (request.path, request.items_path):
+        raise Invalid(_("format must be one of %(choices)s"), field="format", params={"choices": ", ".join(FORMATS)})
+    for path in (request.path, request.items_path, request.refunds_path):
         if path is not None and not path.is_file():
-            raise Invalid(f"no such file: {path}", field="file")
+            raise Invalid(_("no such file: %(path)s"), field="file", params={"path": path})
     _refuse_concurrent_import(request.shop)
     return ImportRun.objects.create(
         shop=request.shop, store=request.store, format=request.fmt,
@@ -87,7 +89,8 @@ def start_run(request: ImportRequest, *, status: str = ImportRun.Status.RUNNING)
 def _refuse_concurrent_import(shop: Shop) -> None:
     for run in ImportRun.objects.for_shop(shop).filter(status=ImportRun.Status.RUNNING):
         if _process_alive(run.pid):
-            raise Conflict(f"import #{run.pk} ({run.file_name}) is still running for this shop", field="file")
+            raise Conflict(_("import #%(id)s (%(file)s) is still running for this shop"), field="file",
+                           params={"id": run.pk, "file": run.file_name})
         mark_interrupted(run)
 
 
@@ -128,7 +131,7 @@ def import_file(request: ImportRequest, *, progress: Progress | None = None, run
     counts = ImportCounts()
     try:
         with open_reader(request.path, request.fmt, platform=request.store.platform,
-                         items_path=request.items_path) as reader:
+                         items_path=request.items_path, refunds_path=request.refunds_path) as reader:
             counts = _run_batches(request, run, reader, sink, progress)
     except FileRejected as rejected:
         sink.add(rejected.problem)
@@ -307,7 +310,7 @@ def queue_upload(
 
     suffix = Path(file_name).suffix.lower()
     if suffix not in (".csv", ".txt", ".xlsx"):
-        raise Invalid("upload a .csv or .xlsx file", field="file")
+        raise Invalid(_("upload a .csv or .xlsx file"), field="file")
     upload_dir().mkdir(parents=True, exist_ok=True)
     stored = upload_dir() / f"{timezone.now():%Y%m%d-%H%M%S}-{os.getpid()}-{time.monotonic_ns()}{suffix}"
     with stored.open("wb") as handle:

@@ -175,5 +175,5 @@ def submit_agreement(
         commission_tiers=[[str(t), str(r)] for t, r in terms.commission_tiers], most_favoured=terms.most_favoured,
         effective_from=effective_from, submitted_at=now, submitted_by=staff,
     )
-    agreement.stores.set(stores)
+    agreement.stores.set(stores, through_defaults={"shop": shop})
     return agreement

@@ -39,7 +39,8 @@ def topup_deadline(day: dt.date) -> dt.date:
     return chinese_calendar.find_workday(TOPUP_WORKING_DAYS, day)
 
 
-def _operator(shop: Shop, staff: Staff | None) -> None:
+def require_operator(shop: Shop, staff: Staff | None) -> None:
+    """Operator staff only (owner or manager, no merchant login); None is the CLI, run by the operator."""
     if staff is None:
         return  # the CLI, run by the operator
     if staff.shop_id != shop.pk or staff.role not in (Role.OWNER, Role.MANAGER) or hasattr(staff, "merchant_link"):
@@ -90,20 +91,42 @@ def _write(shop: Shop, merchant: Merchant, *, kind: str, amount: Decimal, key: s
 
 def sign_merchant(
     *, shop: Shop, name: str, terms: Terms, stores: tuple[str, ...] = (), deposit: Decimal = DEPOSIT,
-    staff: Staff | None = None, now: dt.datetime | None = None,
+    staff: Staff | None = None, now: dt.datetime | None = None, idempotency_key: str | None = None,
 ) -> Merchant:
-    """Signing: the merchant, its stores, its first agreement (in force at once) and the deposit."""
-    _operator(shop, staff)
+    """Signing: the merchant, its stores, its first agreement (in force at once) and the deposit.
+
+    With an idempotency key (the API) the deposit entry carries it, so a retry returns the merchant it signed;
+    without one (the CLI) the merchant's unique name refuses a second signing."""
+    require_operator(shop, staff)
     deposit = money(deposit)
     if deposit < DEPOSIT:
         raise Invalid(f"the deposit at signing is at least {DEPOSIT} yuan", field="deposit")
+    key = _signing_key(idempotency_key) if idempotency_key is not None else None
     with write_turn(), transaction.atomic():
+        if key is not None and (earlier := _signed_with(shop, key, name)) is not None:
+            return earlier
         merchant = create_merchant(shop=shop, name=name, stores=stores)
         submit_agreement(shop=shop, merchant=merchant, terms=terms, staff=staff, now=now)
-        append(merchant, kind=Kind.DEPOSIT, amount=deposit, key=f"deposit:{merchant.pk}", at=moment(now), staff=staff,
-               reason="deposit at signing")
+        append(merchant, kind=Kind.DEPOSIT, amount=deposit, key=key or f"deposit:{merchant.pk}", at=moment(now),
+               staff=staff, reason="deposit at signing")
     merchant.refresh_from_db()
     return merchant
+
+
+def _signing_key(idempotency_key: str) -> str:
+    key = check_key(idempotency_key)
+    if len(key) > 110:  # the entry's key column holds 120 with the prefix
+        raise Invalid("an idempotency key for signing is at most 110 characters", field="idempotency_key")
+    return f"sign:{key}"
+
+
+def _signed_with(shop: Shop, key: str, name: str) -> Merchant | None:
+    entry = BalanceEntry.objects.filter(shop=shop, idempotency_key=key).select_related("merchant").first()
+    if entry is None:
+        return None
+    if entry.kind != Kind.DEPOSIT or entry.merchant.name != (name or "").strip():
+        raise Conflict("this idempotency key already signed a different merchant", field="idempotency_key")
+    return entry.merchant
 
 
 def top_up(
@@ -111,7 +134,7 @@ def top_up(
     now: dt.datetime | None = None,
 ) -> BalanceEntry:
     """A top-up the operator received (at least 5000 yuan); it lifts a balance suspension."""
-    _operator(shop, staff)
+    require_operator(shop, staff)
     amount = money(amount)
     if amount < MIN_TOPUP:
         raise Invalid(f"a top-up is at least {MIN_TOPUP} yuan", field="amount")
@@ -124,7 +147,7 @@ def adjust_balance(
     now: dt.datetime | None = None,
 ) -> BalanceEntry:
     """A correction by the operator (a settled dispute, say), with its reason; positive or negative."""
-    _operator(shop, staff)
+    require_operator(shop, staff)
     amount = money(amount)
     if amount == ZERO:
         raise Invalid("an adjustment cannot be zero", field="amount")

@@ -1,7 +1,8 @@
 """Recording what a verified member spent, the points it earns her, and corrections (reversal + new record).
 
-A record is written under the member's row lock with its points entry, so her cached points balance always
-equals the sum of her entries. It counts in the statement of the Shanghai month in which it completed.
+A record is written under the member's row lock with its points entry and her SMS, so her cached points
+balance always equals the sum of her entries and every record has exactly one notice. It counts in the
+statement of the Shanghai month in which it completed.
 """
 
 from __future__ import annotations
@@ -9,18 +10,24 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from huitouke.core.dblock import write_turn
-from huitouke.core.errors import Conflict, Invalid, NotFound
+from huitouke.core.errors import Conflict, DomainError, Invalid, NotFound
 from huitouke.core.models import Shop, Staff
 from huitouke.core.money import ZERO, money, to_fen
 from huitouke.core.timeutil import local_day
 from huitouke.platform.models import Consumption, Member, MemberPoints, Merchant, MerchantStore, Verification
 from huitouke.platform.selectors import member_by_phone
 from huitouke.platform.services.common import check_key, moment, own_merchant
-from huitouke.platform.services.verification import eligibility, own_store
+from huitouke.platform.services.notices import queue_notice
+from huitouke.platform.services.verification import (
+    Eligibility,
+    eligibility,
+    eligibility_as_verified,
+    own_store,
+)
 
 POINTS_PER_YUAN = 10
 MAX_AMOUNT = Decimal("1000000.00")
@@ -56,7 +63,8 @@ def record_consumption(
     started_at: dt.datetime | None = None, completed_at: dt.datetime | None = None,
     verification: Verification | int | None = None, staff: Staff | None = None, now: dt.datetime | None = None,
 ) -> Consumption:
-    """The merchant records a repeat customer's spend (after discount); she earns points for it.
+    """The merchant records a repeat customer's spend (after discount); she earns points for it and gets an
+    SMS saying so (queued in the same transaction).
 
     The member must be eligible under the terms in force when the purchase started (or completed). A retry
     with the same key returns the first record.
@@ -71,33 +79,67 @@ def record_consumption(
     if completed_at > now + dt.timedelta(minutes=5):
         raise Invalid("a consumption cannot complete in the future", field="completed_at")
     items = [str(item)[:100] for item in items][:100]
-    with write_turn(), transaction.atomic():
-        merchant = own_merchant(shop, merchant)
-        store = own_store(shop, merchant, store)
-        member = Member.objects.select_for_update().get(pk=member_by_phone(shop=shop, phone=phone).pk)
+    merchant = own_merchant(shop, merchant)
+    store = own_store(shop, merchant, store)
+    member = member_by_phone(shop=shop, phone=phone)
+    try:
+        verdict, verified = _allowed(shop, merchant, member, store, verification, items, at=started_at or completed_at)
+    except DomainError:
+        # a retry answers with the first record even if the terms changed since; looked up only here, as
+        # a fresh key would find nothing (a duplicate that gets this far is caught by the unique key below)
         if (earlier := _replayed(shop, merchant, key, member, amount)) is not None:
             return earlier
-        verified = None
-        if verification is not None:
-            verification_id = verification.pk if isinstance(verification, Verification) else verification
-            verified = Verification.objects.filter(shop=shop, merchant=merchant, pk=verification_id,
-                                                   member=member).first()
-            if verified is None:
-                raise NotFound("no such verification of this member at this merchant", field="verification")
-        verdict = eligibility(shop=shop, merchant=merchant, member=member, store=store, at=started_at or completed_at)
-        if not verdict.eligible:
-            raise Conflict(f"not a repeat-customer purchase: {verdict.reason}", code=verdict.outcome)
-        excluded = sorted(set(items) & set(verdict.agreement.excluded_items))
-        if excluded:
-            raise Invalid(f"items excluded from the discount: {', '.join(excluded)}", field="items")
-        record = Consumption.objects.create(
-            shop=shop, merchant=merchant, member=member, store=store, agreement=verdict.agreement,
-            verification=verified, amount=amount, items=items, points=points_for(amount), started_at=started_at,
-            completed_at=completed_at, month=month_of(completed_at), idempotency_key=key, staff=staff, recorded_at=now,
-        )
-        _points(member, kind=MemberPoints.Kind.EARN, delta=record.points, key=f"earn:{record.pk}",
-                consumption=record, at=now)
+        raise
+    try:
+        with write_turn(), transaction.atomic():
+            member = Member.objects.select_for_update().select_related("customer").get(pk=member.pk)
+            record = Consumption.objects.create(
+                shop=shop, merchant=merchant, member=member, store=store, agreement=verdict.agreement,
+                verification=verified, amount=amount, items=items, points=points_for(amount), started_at=started_at,
+                completed_at=completed_at, month=month_of(completed_at), idempotency_key=key, staff=staff,
+                recorded_at=now,
+            )
+            _points(member, kind=MemberPoints.Kind.EARN, delta=record.points, key=f"earn:{record.pk}",
+                    consumption=record, at=now)
+            queue_notice(shop=shop, consumption=record, member=member, merchant_name=merchant.name, now=now)
+    except IntegrityError:  # the same request, sent twice at once: the other one wrote it
+        if (earlier := _replayed(shop, merchant, key, member, amount)) is not None:
+            return earlier
+        raise
     return record
+
+
+def _verification_of(shop: Shop, merchant: Merchant, member: Member,
+                     verification: Verification | int | None) -> Verification | None:
+    if verification is None:
+        return None
+    verification_id = verification.pk if isinstance(verification, Verification) else verification
+    verified = (Verification.objects.filter(shop=shop, merchant=merchant, pk=verification_id, member=member)
+                .select_related("agreement").first())
+    if verified is None:
+        raise NotFound("no such verification of this member at this merchant", field="verification")
+    return verified
+
+
+def _allowed(
+    shop: Shop, merchant: Merchant, member: Member, store: MerchantStore | None,
+    verification: Verification | int | None, items: list[str], *, at: dt.datetime,
+) -> tuple[Eligibility, Verification | None]:
+    """The rules for recording: eligible at `at` (the till's verification, when still conclusive, spares the
+    second look-up) and no excluded item. They only read, so they run before the writer's turn (on SQLite
+    every writer waits for it), which then holds just the writes."""
+    verified = _verification_of(shop, merchant, member, verification)
+    verdict = None
+    if verified is not None:
+        verdict = eligibility_as_verified(shop=shop, merchant=merchant, verification=verified, store=store, at=at)
+    if verdict is None:
+        verdict = eligibility(shop=shop, merchant=merchant, member=member, store=store, at=at)
+    if not verdict.eligible:
+        raise Conflict(f"not a repeat-customer purchase: {verdict.reason}", code=verdict.outcome)
+    excluded = sorted(set(items) & set(verdict.agreement.excluded_items))
+    if excluded:
+        raise Invalid(f"items excluded from the discount: {', '.join(excluded)}", field="items")
+    return verdict, verified
 
 
 def correct_consumption(
@@ -131,6 +173,7 @@ def correct_consumption(
         )
         _points(member, kind=MemberPoints.Kind.REVERSAL, delta=-original.points, key=f"reversal:{original.pk}",
                 consumption=reversal, at=now)
+        queue_notice(shop=shop, consumption=reversal, member=member, merchant_name=merchant.name, now=now)
         replacement = None
         if amount is not None:
             amount = money(amount)
@@ -144,6 +187,7 @@ def correct_consumption(
             )
             _points(member, kind=MemberPoints.Kind.EARN, delta=replacement.points, key=f"earn:{replacement.pk}",
                     consumption=replacement, at=now)
+            queue_notice(shop=shop, consumption=replacement, member=member, merchant_name=merchant.name, now=now)
     return reversal, replacement
 
 

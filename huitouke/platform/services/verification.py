@@ -114,6 +114,24 @@ def eligibility(
     return _says(Outcome.ELIGIBLE, agreement, valid_until=until)
 
 
+def eligibility_as_verified(
+    *, shop: Shop, merchant: Merchant, verification: Verification, store: MerchantStore | None, at: dt.datetime,
+) -> Eligibility | None:
+    """The verdict of an eligible verification of this member, when nothing it rested on can have changed by
+    `at`; None means: check again. Same store and Shanghai day (validity is counted in days), the merchant not
+    suspended at `at`, and no agreement version taking effect between the two moments (a newer group-buy
+    only moves her window later)."""
+    if (verification.outcome != Outcome.ELIGIBLE or verification.agreement is None
+            or verification.store_id != (store.pk if store else None) or local_day(verification.at) != local_day(at)):
+        return None
+    if suspension_reason(merchant, at) is not None:
+        return None
+    low, high = sorted((verification.at, at))
+    if Agreement.objects.filter(shop=shop, merchant=merchant, effective_from__gt=low, effective_from__lte=high).exists():
+        return None
+    return _says(Outcome.ELIGIBLE, verification.agreement)
+
+
 def own_store(shop: Shop, merchant: Merchant, store: MerchantStore | int | None) -> MerchantStore | None:
     if store is None:
         return None
@@ -125,10 +143,13 @@ def own_store(shop: Shop, merchant: Merchant, store: MerchantStore | int | None)
 
 
 def _throttle(shop: Shop, merchant: Merchant, staff: Staff | None, now: dt.datetime) -> Throttle:
+    """The login's counter, locked; made on its first look-up (one query on every later one)."""
     key = f"{merchant.pk}:{staff.pk if staff else 0}"
-    Throttle.objects.get_or_create(shop=shop, key=key, defaults={
-        "merchant": merchant, "staff": staff, "window_start": now})
-    throttle = Throttle.objects.select_for_update().get(shop=shop, key=key)
+    throttle = Throttle.objects.select_for_update().filter(shop=shop, key=key).first()
+    if throttle is None:
+        Throttle.objects.get_or_create(shop=shop, key=key, defaults={
+            "merchant": merchant, "staff": staff, "window_start": now})
+        throttle = Throttle.objects.select_for_update().get(shop=shop, key=key)
     if now - throttle.window_start >= WINDOW:
         throttle.window_start, throttle.lookups, throttle.misses = now, 0, 0
     return throttle
@@ -156,25 +177,29 @@ def verify(
     now = moment(now)
     if method not in Method.values:
         raise Invalid(f"method must be one of {', '.join(Method.values)}", field="method")
+    merchant = own_merchant(shop, merchant)
+    store = own_store(shop, merchant, store)
+    # The look-up and the rules only read: they run before the writer's turn, which then holds just the
+    # throttle counter and the log (on SQLite every writer waits for that turn). A locked or throttled login
+    # learns nothing from them: the outcome it gets is the lock.
+    member, masked, bad_token = _identify(shop, method, phone, token, now)
+    verdict = _says(Outcome.BAD_TOKEN) if bad_token else eligibility(
+        shop=shop, merchant=merchant, member=member, store=store, at=now, method=method)
     with write_turn(), transaction.atomic():
-        merchant = own_merchant(shop, merchant)
-        store = own_store(shop, merchant, store)
         throttle = _throttle(shop, merchant, staff, now)
-        member, masked = None, ""
         if throttle.locked_until and throttle.locked_until > now:
             result = _says(Outcome.LOCKED, reason=f"{REASONS[Outcome.LOCKED]} (until {throttle.locked_until:%H:%M} UTC)")
+            member, masked = None, ""
         elif throttle.lookups >= MAX_LOOKUPS:
-            result = _says(Outcome.THROTTLED)
+            result, member, masked = _says(Outcome.THROTTLED), None, ""
         else:
             throttle.lookups += 1
-            member, masked, bad_token = _identify(shop, method, phone, token, now)
-            result = _says(Outcome.BAD_TOKEN) if bad_token else eligibility(
-                shop=shop, merchant=merchant, member=member, store=store, at=now, method=method)
+            result = verdict
             if result.outcome in MISSES:
                 throttle.misses += 1
                 if throttle.misses >= MAX_MISSES:
                     throttle.locked_until = now + LOCKOUT
-        throttle.save()
+        throttle.save(update_fields=["window_start", "lookups", "misses", "locked_until"])
         agreement = result.agreement
         logged = Verification.objects.create(
             shop=shop, merchant=merchant, store=store, staff=staff, method=method, member=member,

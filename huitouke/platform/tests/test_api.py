@@ -9,8 +9,9 @@ import pytest
 
 from huitouke.core.models import Role
 from huitouke.core.services import create_token
-from huitouke.platform.models import Verification
+from huitouke.platform.models import BalanceEntry, Merchant, Verification
 from huitouke.platform.services import actors
+from huitouke.platform.services import balance as balance_service
 from huitouke.platform.services import verification as verification_service
 from huitouke.platform.tests.helpers import signed
 from huitouke.testing.api import JSON, assert_error, client_for
@@ -106,3 +107,60 @@ def test_a_merchant_downloads_its_own_statement_as_csv_and_not_anothers(setup):
     assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
     assert "138****5678" in download.content.decode() and PHONE not in download.content.decode()
     assert_error(till_b.get(f"/api/v1/platform/statements/{statement.pk}.csv"), 404, "not_found", "statement")
+
+
+SIGNING = {"name": "老李烧烤", "stores": ["三里屯店"], "discount_rate": "0.88", "valid_until": "2099-12-31",
+           "commission_rate": "0.06"}
+
+
+def test_the_operator_signs_a_merchant_once_per_idempotency_key(setup):
+    tenant, *_ = setup
+    operator = client_for(tenant.token)
+    first = post(operator, "/merchants", SIGNING, key="sign-1")
+    assert first.status_code == 201
+    body = first.json()
+    assert (body["name"], body["stores"], body["balance"], body["agreement_version"]) == (
+        "老李烧烤", ["三里屯店"], "5000.00", 1)
+    again = post(operator, "/merchants", SIGNING, key="sign-1")
+    assert again.status_code == 200 and again.json()["merchant_id"] == body["merchant_id"]
+    assert_error(post(operator, "/merchants", {**SIGNING, "name": "别的店"}, key="sign-1"), 409, "conflict",
+                 "idempotency_key")
+    assert_error(post(operator, "/merchants", SIGNING, key="sign-2"), 409, "conflict", "name")  # the name is taken
+    assert BalanceEntry.objects.filter(merchant_id=body["merchant_id"]).count() == 1
+
+
+def test_bad_signings_are_refused_whole(setup):
+    tenant, *_ = setup
+    operator = client_for(tenant.token)
+    assert_error(post(operator, "/merchants", SIGNING), 422, "invalid", "Idempotency-Key")
+    assert_error(post(operator, "/merchants", {**SIGNING, "deposit": "4999.99"}, key="d"), 422, "invalid", "deposit")
+    assert_error(post(operator, "/merchants", {**SIGNING, "discount_rate": "1.5"}, key="r"), 422, "invalid",
+                 "discount_rate")
+    assert not Merchant.objects.filter(name="老李烧烤").exists()
+
+
+def test_the_operator_records_a_top_up_once_and_it_lifts_a_balance_suspension(setup):
+    tenant, a, *_ = setup
+    operator = client_for(tenant.token)
+    Merchant.objects.filter(pk=a.pk).update(status=Merchant.Status.SUSPENDED, balance="100.00",
+                                            suspended_reason=balance_service.SUSPENDED_FOR_BALANCE,
+                                            topup_deadline=dt.date(2026, 1, 1))
+    first = post(operator, f"/merchants/{a.pk}/topups", {"amount": "5000"}, key="bank-77")
+    assert first.status_code == 201 and first.json()["status"] == "active"
+    again = post(operator, f"/merchants/{a.pk}/topups", {"amount": "5000"}, key="bank-77")
+    assert again.status_code == 200 and again.json()["entry_id"] == first.json()["entry_id"]
+    assert_error(post(operator, f"/merchants/{a.pk}/topups", {"amount": "4999"}, key="bank-78"), 422, "invalid",
+                 "amount")
+    assert_error(post(operator, "/merchants/999999/topups", {"amount": "5000"}, key="bank-79"), 404, "not_found",
+                 "merchant")
+    assert BalanceEntry.objects.filter(merchant=a, kind="topup").count() == 1
+
+
+def test_merchants_and_plain_staff_cannot_sign_or_top_up(setup):
+    tenant, a, b, till_a, _ = setup
+    assert_error(post(till_a, "/merchants", SIGNING, key="m1"), 404, "not_found", None)
+    assert_error(post(till_a, f"/merchants/{a.pk}/topups", {"amount": "5000"}, key="m2"), 404, "not_found", None)
+    associate = StaffFactory(shop=tenant.shop, user__username="cashier", role=Role.ASSOCIATE)
+    plain = client_for(create_token(staff=associate)[1])
+    assert_error(post(plain, f"/merchants/{a.pk}/topups", {"amount": "5000"}, key="m3"), 403, "forbidden", None)
+    assert not BalanceEntry.objects.filter(kind="topup").exists()

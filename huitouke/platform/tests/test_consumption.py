@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 from huitouke.core.errors import Conflict, Invalid, NotFound
-from huitouke.platform.models import Consumption, Member, MemberPoints
+from huitouke.platform.models import Consumption, Member, MemberPoints, Merchant
 from huitouke.platform.services import actors, consumption, verification
-from huitouke.platform.tests.helpers import at, signed
+from huitouke.platform.tests.helpers import at, signed, terms
 
 pytestmark = pytest.mark.django_db
 PHONE = "13812345678"
@@ -91,3 +91,29 @@ def test_another_merchant_cannot_correct_or_see_a_record(tenant_a, merchant):
     with pytest.raises(NotFound):
         consumption.correct_consumption(shop=tenant_a.shop, merchant=other, consumption=original, amount=None,
                                         reason="x", idempotency_key="z", now=at(2026, 3, 11))
+
+
+def test_a_verification_before_a_new_version_takes_effect_does_not_carry_the_old_terms(tenant_a, merchant):
+    shop = tenant_a.shop
+    change = actors.submit_agreement(shop=shop, merchant=merchant, terms=terms(discount_rate=Decimal("0.80")),
+                                     effective_from=at(2026, 3, 10, 15), now=at(2026, 3, 8, 9))
+    checked = verification.verify(shop=shop, merchant=merchant, phone=PHONE, now=at(2026, 3, 10, 14, 59))
+    earlier = record(shop, merchant, key="before", verification=checked.verification, now=at(2026, 3, 10, 14, 59))
+    later = record(shop, merchant, key="after", verification=checked.verification, now=at(2026, 3, 10, 15, 1))
+    assert (earlier.agreement_id, later.agreement_id) == (checked.eligibility.agreement.pk, change.pk)
+
+
+def test_a_verification_from_another_day_is_checked_again(tenant_a, merchant):
+    checked = verification.verify(shop=tenant_a.shop, merchant=merchant, phone=PHONE, now=at(2026, 12, 31, 23, 50))
+    with pytest.raises(Conflict) as exc:
+        record(tenant_a.shop, merchant, key="late", verification=checked.verification, now=at(2027, 1, 1, 0, 10))
+    assert exc.value.code == "expired"
+
+
+def test_a_retry_after_the_merchant_was_suspended_still_answers_with_the_first_record(tenant_a, merchant):
+    first = record(tenant_a.shop, merchant)
+    Merchant.objects.filter(pk=merchant.pk).update(status=Merchant.Status.SUSPENDED, suspended_reason="test")
+    assert record(tenant_a.shop, merchant) == first
+    with pytest.raises(Conflict) as exc:
+        record(tenant_a.shop, merchant, key="new")
+    assert exc.value.code == "suspended"

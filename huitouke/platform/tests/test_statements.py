@@ -142,3 +142,20 @@ def test_the_daily_cron_issues_last_months_statements_once(tenant_a, capsys):
     assert "1 statements" in capsys.readouterr().out
     assert Statement.objects.count() == 1  # last month's (the clock's), issued once
     assert statements.previous_month(dt.date(2026, 1, 15)) == dt.date(2025, 12, 1)
+
+
+def test_issuing_a_month_in_batches_completes_a_partial_run_and_changes_nothing_on_a_rerun(tenant_a, monkeypatch):
+    shop = tenant_a.shop
+    monkeypatch.setattr(statements, "BATCH", 2)  # three merchants: two transactions
+    merchants = [merchant_with_members(shop, name) for name in ("A店", "B店", "C店")]
+    for index, merchant in enumerate(merchants):
+        spend(shop, merchant, [str(100 * (index + 1))])
+    early = statements.issue_statement(shop=shop, merchant=merchants[1], month=MARCH, now=ISSUE)  # a partial run
+    issued = statements.issue_statements(shop=shop, month=MARCH, now=ISSUE)
+    assert [s.merchant.name for s in issued] == ["A店", "B店", "C店"] and issued[1].pk == early.pk
+    assert [s.commission for s in issued] == [Decimal("5.00"), Decimal("10.00"), Decimal("15.00")]
+    assert [s.pk for s in statements.issue_statements(shop=shop, month=MARCH, now=ISSUE)] == [s.pk for s in issued]
+    assert BalanceEntry.objects.filter(kind="commission").count() == 3
+    for statement in issued:
+        assert statement.consumptions == 1 == statement.lines.count()
+        assert statements.lines_total(statement) == statement.spend

@@ -44,23 +44,22 @@ class PhotoTooLarge(Invalid):
 
 
 @transaction.atomic
-def ensure_default_templates(*, shop: Shop) -> list[AuditTemplate]:
-    """Create the two built-in templates for the shop once; later calls change nothing."""
-    made = []
+def ensure_default_templates(*, shop: Shop) -> None:
+    """Create the two built-in templates for the shop once; later calls change nothing (also after the shop
+    edited them: version 1 stays on file, so it is found)."""
     for spec in DEFAULT_TEMPLATES:
         template, created = AuditTemplate.objects.get_or_create(
-            shop=shop, key=spec["key"], defaults={"name": spec["name"], "kind": spec["kind"]},
+            shop=shop, key=spec["key"], version=1, defaults={"name": spec["name"], "kind": spec["kind"]},
         )
-        if created:
-            for s_pos, (title, items) in enumerate(spec["sections"]):
-                section = AuditSection.objects.create(shop=shop, template=template, title=title, position=s_pos)
-                AuditItem.objects.bulk_create([
-                    AuditItem(shop=shop, template=template, section=section, code=code, kind=kind, weight=weight,
-                              scale_max=scale_max, allow_na=allow_na, text=text, guidance=guidance, position=i_pos)
-                    for i_pos, (code, kind, weight, scale_max, allow_na, text, guidance) in enumerate(items)
-                ])
-        made.append(template)
-    return made
+        if not created:
+            continue
+        for s_pos, (title, items) in enumerate(spec["sections"]):
+            section = AuditSection.objects.create(shop=shop, template=template, title=title, position=s_pos)
+            AuditItem.objects.bulk_create([
+                AuditItem(shop=shop, template=template, section=section, code=code, kind=kind, weight=weight,
+                          scale_max=scale_max, allow_na=allow_na, text=text, guidance=guidance, position=i_pos)
+                for i_pos, (code, kind, weight, scale_max, allow_na, text, guidance) in enumerate(items)
+            ])
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ refunded amount ÷ paid amount (1 when nothing was paid or recorded).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
@@ -16,14 +17,17 @@ from django.utils import timezone
 
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop, Staff
+from huitouke.orders.extensions import ImportedRefundReason
 from huitouke.orders.models import Order, OrderLine
 from huitouke.quality.models import RefundReason, RefundReasonCode
 
-# Platform refund-reason texts (Taobao/Tmall/JD/Pinduoduo wording) → our codes; first match wins.
+# Platform refund-reason texts (Taobao/Tmall/JD/Pinduoduo wording) → our codes; first match wins, so size comes
+# before "not as described" (尺码与描述不符 is a size problem) and before "changed mind" (尺码拍错 too).
+# Documented for shop owners in docs/import-formats.md; any other text is "other", its wording kept.
 PLATFORM_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (RefundReasonCode.SIZE, ("尺码", "尺寸", "大小", "偏大", "偏小", "size")),
     (RefundReasonCode.NOT_AS_DESCRIBED, ("描述不符", "与描述", "色差", "不符", "假货", "not as described")),
     (RefundReasonCode.QUALITY, ("质量", "破洞", "开线", "瑕疵", "做工", "起球", "掉色", "quality", "defect")),
-    (RefundReasonCode.SIZE, ("尺码", "尺寸", "大小", "偏大", "偏小", "size")),
     (RefundReasonCode.LOGISTICS, ("物流", "快递", "未收到", "没收到", "少件", "破损", "发错", "延迟发货",
                                   "shipping", "delivery")),
     (RefundReasonCode.CHANGED_MIND, ("不想要", "不喜欢", "拍错", "多拍", "七天无理由", "7天无理由", "无理由",
@@ -68,7 +72,8 @@ def set_refund_reason(
     units: int | None = None, amount: Decimal | None = None, comment: str = "", staff: Staff | None = None,
     source: str = RefundReason.Source.STAFF,
 ) -> RefundReason:
-    """Set (or replace) the reason for a refunded line or order; without a code, map the platform text."""
+    """Set (or replace) the reason for a refunded line or order; without a code, map the platform text.
+    A line's reason removes the whole-order reason an import recorded (it was a guess for every line)."""
     if order.shop_id != shop.pk:
         raise NotFound("no such order", field="order")
     line = None
@@ -88,6 +93,10 @@ def set_refund_reason(
         raise Invalid("units are given per order line", field="units")
     if amount is not None and amount <= 0:
         raise Invalid("the refunded amount must be positive", field="amount")
+    if line is not None:
+        # staff's per-line reason replaces the whole-order guess an import made from the platform's text
+        RefundReason.objects.filter(shop=shop, order=order, line__isnull=True,
+                                    source=RefundReason.Source.IMPORT).delete()
     reason, _ = RefundReason.objects.update_or_create(
         shop=shop, order=order, line=line,
         defaults={"code": code, "units": units, "amount": amount, "platform_text": platform_text[:200],
@@ -95,6 +104,33 @@ def set_refund_reason(
                   "recorded_at": timezone.now()},
     )
     return reason
+
+
+def import_platform_reasons(*, shop: Shop, reasons: Sequence[ImportedRefundReason]) -> None:
+    """Record the refund reasons an order import read (orders.extensions listener, in the import's transaction).
+
+    One whole-order reason per order, its code mapped from the platform's text. A re-import changes nothing
+    unless the text changed; a reason staff or the API gave (or per-line reasons) is never overwritten.
+    """
+    by_order = {reason.order_id: reason for reason in reasons}
+    on_file = RefundReason.objects.filter(shop=shop, order_id__in=list(by_order))
+    imported = {row.order_id: row for row in on_file if row.line_id is None and row.source == RefundReason.Source.IMPORT}
+    kept = {row.order_id for row in on_file if row.order_id not in imported}
+    now = timezone.now()
+    fresh, changed = [], []
+    for order_id, reason in by_order.items():
+        if order_id in kept:
+            continue
+        code = code_from_platform_text(reason.text)
+        row = imported.get(order_id)
+        if row is None:
+            fresh.append(RefundReason(shop=shop, order_id=order_id, code=code, platform_text=reason.text[:200],
+                                      source=RefundReason.Source.IMPORT, recorded_at=now))
+        elif row.platform_text != reason.text[:200] or row.code != code:
+            row.code, row.platform_text, row.recorded_at = code, reason.text[:200], now
+            changed.append(row)
+    RefundReason.objects.bulk_create(fresh)
+    RefundReason.objects.bulk_update(changed, ["code", "platform_text", "recorded_at"])
 
 
 def order_by_number(*, shop: Shop, external_id: str, store_id: int | None = None) -> Order:

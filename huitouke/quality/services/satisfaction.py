@@ -2,8 +2,9 @@
 
 The token signs (shop id, survey id, nonce) with the site's SECRET_KEY and a salt of its own: it cannot be
 forged or pointed at another survey and carries no personal data. It is refused once `expires_at` has passed
-and once the survey has been answered. A low rating (any star ≤ 2 or recommend ≤ 6) flags the survey
-"needs follow-up" and calls the low-rating listeners (quality.extensions) in the same transaction.
+and once the survey has been answered. A low rating (any star ≤ 2 or recommend ≤ 6 by default; the shop's
+quality settings move the cut-offs) flags the survey "needs follow-up" and calls the low-rating listeners
+(quality.extensions) in the same transaction.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ from huitouke.quality.models import Survey
 from huitouke.quality.services.settings import settings_of
 
 SALT = "huitouke.quality.satisfaction"
-LOW_STARS = 2
-DETRACTOR_MAX = 6
 
 
 class LinkRefused(NotFound):
@@ -66,6 +65,19 @@ def create_survey(
     return survey, survey_token(survey)
 
 
+@transaction.atomic
+def survey_for_order(*, shop: Shop, order: Order) -> tuple[Survey, str]:
+    """The order's open survey (not answered, not expired) and its token, else a new one: however often the
+    order's link is asked for, the customer has one survey to answer."""
+    if order.shop_id != shop.pk:
+        raise NotFound("no such order", field="order")
+    found = Survey.objects.for_shop(shop).filter(
+        order=order, answered_at__isnull=True, expires_at__gt=timezone.now()).order_by("-id").first()
+    if found is not None:
+        return found, survey_token(found)
+    return create_survey(shop=shop, order=order)
+
+
 def survey_from_token(token: str, *, now: dt.datetime | None = None) -> Survey:
     """The open survey behind a link; LinkRefused (404) if forged/expired, AlreadyAnswered (409) if used."""
     try:
@@ -89,9 +101,9 @@ class Answer:
     comment: str = ""
 
 
-def is_low(answer: Answer) -> bool:
+def is_low(answer: Answer, *, stars_at_most: int, recommend_at_most: int) -> bool:
     stars = [s for s in (answer.goods_stars, answer.service_stars, answer.delivery_stars) if s is not None]
-    return any(s <= LOW_STARS for s in stars) or answer.recommend <= DETRACTOR_MAX
+    return any(s <= stars_at_most for s in stars) or answer.recommend <= recommend_at_most
 
 
 def _check(answer: Answer) -> None:
@@ -119,7 +131,9 @@ def answer_survey(*, token: str, answer: Answer) -> Survey:
     survey.delivery_stars, survey.recommend = answer.delivery_stars, answer.recommend
     survey.comment = answer.comment.replace("\x00", "").strip()
     survey.answered_at = timezone.now()
-    survey.needs_follow_up = is_low(answer)
+    cut_offs = settings_of(shop=found.shop)
+    survey.needs_follow_up = is_low(answer, stars_at_most=cut_offs.low_rating_stars,
+                                    recommend_at_most=cut_offs.low_rating_recommend)
     survey.save()
     if survey.needs_follow_up:
         low_rating_received(shop=found.shop, survey=survey)

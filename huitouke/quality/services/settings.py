@@ -1,14 +1,21 @@
-"""The shop's quality settings (threshold, delivery promise, link validity): one row, made on first use."""
+"""The shop's quality settings (threshold, delivery promise, link validity, low-rating cut-offs): one row per
+shop, made on first change; owners and managers change them (the same pattern as analytics' thresholds)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from huitouke.core.errors import Invalid
-from huitouke.core.models import Shop
+from huitouke.core.models import Shop, Staff
+from huitouke.core.services import require_manager
 from huitouke.quality.models import QualitySettings
+
+SETTING_FIELDS = (
+    "quality_ok_threshold", "delivery_promise_hours", "survey_link_days", "low_rating_stars", "low_rating_recommend",
+)
 
 
 def settings_of(*, shop: Shop) -> QualitySettings:
@@ -17,22 +24,18 @@ def settings_of(*, shop: Shop) -> QualitySettings:
 
 
 @transaction.atomic
-def update_settings(
-    *, shop: Shop, quality_ok_threshold: Decimal | None = None, delivery_promise_hours: int | None = None,
-    survey_link_days: int | None = None,
-) -> QualitySettings:
-    current, _ = QualitySettings.objects.get_or_create(shop=shop)
-    if quality_ok_threshold is not None:
-        if not Decimal(0) <= quality_ok_threshold <= Decimal(100):
-            raise Invalid("the threshold is a percentage from 0 to 100", field="quality_ok_threshold")
-        current.quality_ok_threshold = quality_ok_threshold
-    if delivery_promise_hours is not None:
-        if not 1 <= delivery_promise_hours <= 24 * 30:
-            raise Invalid("the promise is 1 to 720 hours", field="delivery_promise_hours")
-        current.delivery_promise_hours = delivery_promise_hours
-    if survey_link_days is not None:
-        if not 1 <= survey_link_days <= 365:
-            raise Invalid("links are valid 1 to 365 days", field="survey_link_days")
-        current.survey_link_days = survey_link_days
+def update_settings(*, shop: Shop, staff: Staff, **changes: Any) -> QualitySettings:
+    """Change some of the shop's quality settings; a value out of range changes nothing (Invalid names it)."""
+    require_manager(shop=shop, staff=staff, action="change the quality settings")
+    if unknown := set(changes) - set(SETTING_FIELDS):
+        raise Invalid(f"unknown setting(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    current = QualitySettings.objects.select_for_update().filter(shop=shop).first() or QualitySettings(shop=shop)
+    for name, value in changes.items():
+        setattr(current, name, value)
+    try:
+        current.full_clean(exclude=["shop"])
+    except ValidationError as exc:
+        name, problems = next(iter(exc.message_dict.items()))
+        raise Invalid(f"{name}: {' '.join(problems)}", field=name) from exc
     current.save()
     return current

@@ -51,7 +51,7 @@ def setup(tenant_a) -> AuditSetup:
 
 def full_answers(shop, key: str, value: str = "max") -> list[dict]:
     """An answer for every scored item of a template: its maximum (or 0 with value="min")."""
-    template = AuditTemplate.objects.get(shop=shop, key=key)
+    template = AuditTemplate.objects.get(shop=shop, key=key, is_active=True)
     answers = []
     for item in template.items.all():
         if not item.is_scored:

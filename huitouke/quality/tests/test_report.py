@@ -154,7 +154,8 @@ def test_auditor_command_creates_a_login_for_some_stores(setup):
 def test_settings_change_the_threshold_and_the_promise(month):
     client = client_for(month.tenant.token)
     assert client.get("/api/v1/quality/settings").json() == {
-        "quality_ok_threshold": 90.0, "delivery_promise_hours": 48, "survey_link_days": 30}
+        "quality_ok_threshold": 90.0, "delivery_promise_hours": 48, "survey_link_days": 30, "low_rating_stars": 2,
+        "low_rating_recommend": 6}
     changed = client.patch("/api/v1/quality/settings", {"quality_ok_threshold": 40, "delivery_promise_hours": 24},
                            content_type=JSON)
     assert changed.json()["quality_ok_threshold"] == 40.0

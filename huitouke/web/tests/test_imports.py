@@ -267,7 +267,7 @@ def test_a_file_of_the_wrong_kind_is_refused(upload):
     file = SimpleUploadedFile("订单.pdf", b"%PDF-1.4 not an export", content_type="application/pdf")
     response = upload(file)
     assert response.status_code == 400
-    assert "upload a .csv or .xlsx file" in _text(response)
+    assert "请上传 .csv 或 .xlsx 文件" in _text(response)  # the Chinese page gives the reason in Chinese
     assert ImportRun.objects.count() == 0
 
 
@@ -285,7 +285,7 @@ def test_a_second_import_while_one_runs_is_refused_with_409(upload, tenant_a):
     )
     response = upload(csv_file(*GOOD_ROWS))
     assert response.status_code == 409
-    assert f"import #{running.pk}" in _text(response) and 'data-testid="upload-error"' in _text(response)
+    assert f"导入 #{running.pk}（大文件.csv）仍在进行中" in _text(response) and 'data-testid="upload-error"' in _text(response)
     assert ImportRun.objects.count() == 1 and Order.objects.count() == 0
 
 

@@ -203,10 +203,18 @@ def test_refused_birthday_saves_neither_profile_nor_tags(owner_client, data_a):
     ), **HX)
     assert response.status_code == 200
     text = _text(response)
-    assert "2/30 is not a date" in text and "has-error" in text
+    assert "2月30日不是有效日期" in text and "has-error" in text  # the service's reason, in the page's language
     wang = Customer.objects.get(pk=data_a.wang.pk)
     assert wang.personality == "" and wang.birth_month is None
     assert tag_names(shop=data_a.tenant.shop, customer=wang) == []
+
+
+def test_service_errors_follow_the_language_switch(owner_client, data_a):
+    owner_client.post(reverse("set_language"), {"language": "en", "next": reverse("dashboard")})
+    url = reverse("customer_profile", args=[data_a.wang.pk])
+    response = owner_client.post(url, _profile_post(data_a.wang, birth_month="2", birth_day="30"), **HX)
+    text = _text(response)
+    assert "2/30 is not a date" in text and "不是有效日期" not in text
 
 
 def test_too_long_tag_is_refused_and_nothing_saved(owner_client, data_a):

@@ -22,15 +22,20 @@ FORMATS: tuple[str, ...] = ("taobao", "shopify", "generic")
 __all__ = ["FORMATS", "Reader", "open_reader"]
 
 
-def open_reader(path: Path, fmt: str, *, platform: str, items_path: Path | None = None) -> Reader:
+def open_reader(
+    path: Path, fmt: str, *, platform: str, items_path: Path | None = None, refunds_path: Path | None = None,
+) -> Reader:
     """A reader for one export file; `platform` is the store's (a Tmall store's buyers are Taobao's)."""
     path = Path(path)
     if fmt == "taobao":
         return TaobaoReader(
-            path, platform=platform, items_path=None if items_path is None else Path(items_path)
+            path, platform=platform, items_path=None if items_path is None else Path(items_path),
+            refunds_path=None if refunds_path is None else Path(refunds_path),
         )
     if items_path is not None:
         raise ValueError(f"only the taobao format takes an item report, not {fmt!r}")
+    if refunds_path is not None:
+        raise ValueError(f"only the taobao format takes a refund report, not {fmt!r}")
     if fmt == "shopify":
         return ShopifyReader(path, platform=platform)
     if fmt == "generic":

@@ -464,6 +464,19 @@ def clean(text: str) -> str:
     return text
 
 
+# 退款状态 wordings of a refund that did not happen: its reason says nothing about the goods.
+_NO_REFUND = ("关闭", "拒绝", "撤销", "取消", "没有申请", "无退款", "closed", "rejected", "cancel")
+
+
+def refund_reason(text: str, refund_status: str = "") -> str:
+    """The platform's refund reason as written (cut to 200 characters), or "" when the refund's status
+    says it was closed, refused or withdrawn."""
+    state = clean(refund_status).lower()
+    if state and any(word in state for word in _NO_REFUND):
+        return ""
+    return clean(text)[:200]
+
+
 def required_text(text: str) -> str:
     text = clean(text)
     if not text:
@@ -695,7 +708,7 @@ _plain(LineRecord, "title sku quantity unit_price line_amount")
 _plain(
     OrderRecord,
     "line external_id status ordered_at paid_at paid_amount refunded_amount goods_amount shipping_amount "
-    "discount_amount buyer lines note",
+    "discount_amount buyer lines note refund_reason",
 )
 _plain(Parsed, "record problems bytes_read rows")
 
@@ -766,6 +779,7 @@ def new_order(
     buyer: BuyerRecord | None,
     lines: tuple[LineRecord, ...],
     note: str,
+    refund_reason: str = "",
 ) -> OrderRecord:
     obj = _new(OrderRecord)
     _set(
@@ -785,8 +799,16 @@ def new_order(
             "buyer": buyer,
             "lines": lines,
             "note": note,
+            "refund_reason": refund_reason,
         },
     )
+    return obj
+
+
+def with_refund_reason(record: OrderRecord, text: str) -> OrderRecord:
+    """The same order with the refund reason of a separate refund report."""
+    obj = _new(OrderRecord)
+    _set(obj, "__dict__", {**record.__dict__, "refund_reason": text})
     return obj
 
 

@@ -25,6 +25,7 @@ from huitouke.orders.importing.formats.common import (
     order_number,
     phone,
     quantity,
+    refund_reason,
     required_amount,
     required_datetime,
     unit_price,
@@ -51,6 +52,7 @@ COLUMNS = (
     Column("unit_price", ("unit_price", "单价")),
     Column("line_amount", ("line_amount", "小计", "金额")),
     Column("note", ("note", "备注")),
+    Column("refund_reason", ("refund_reason", "退款原因")),
 )
 _AT = {column.key: index for index, column in enumerate(COLUMNS)}
 
@@ -143,6 +145,7 @@ class GenericReader(GroupedReader):
             buyer=buyer,
             lines=lines,
             note=clean(v[_AT["note"]]),
+            refund_reason=refund_reason(v[_AT["refund_reason"]]),
         )
 
     @staticmethod

@@ -1,8 +1,10 @@
-"""Taobao / Tmall seller-centre exports: the 订单报表 (a row per order) and, optionally, the 宝贝报表 (a row per item).
+"""Taobao / Tmall seller-centre exports: the 订单报表 (a row per order) and, optionally, the 宝贝报表 (a row per item)
+and the 退款报表 (a row per refund).
 
 Without an item report each order gets one line made from 宝贝标题 and 宝贝总数量. With one, the item rows are
 staged in a temporary SQLite file (the report can be as large as the orders) and joined by 订单编号 a batch of
-orders at a time, so memory stays bounded.
+orders at a time, so memory stays bounded. A refund report is small (refunds are a few per cent of orders): it is
+read into memory, and each order of the order report takes the 退款原因 of its largest refund that was not closed.
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ from huitouke.orders.importing.formats.common import (
     phone,
     problem,
     quantity,
+    refund_reason,
     required_amount,
     required_datetime,
     unit_price,
     with_lines,
+    with_refund_reason,
 )
 from huitouke.orders.importing.records import LineRecord, OrderRecord, Parsed, Problem
 
@@ -64,6 +68,8 @@ COLUMNS = (
     Column("remark", ("订单备注",)),
     Column("sku", ("商家编码",)),
     Column("refund", ("退款金额",)),
+    Column("refund_reason", ("退款原因", "售后原因")),
+    Column("refund_status", ("退款状态", "售后状态")),
 )
 ITEM_COLUMNS = (
     Column("order_no", ("订单编号", "主订单编号"), required=True),
@@ -72,6 +78,12 @@ ITEM_COLUMNS = (
     Column("quantity", ("购买数量", "数量"), required=True),
     Column("outer_id", ("外部系统编号",)),
     Column("sku", ("商家编码",)),
+)
+REFUND_COLUMNS = (
+    Column("order_no", ("订单编号", "主订单编号", "订单号"), required=True),
+    Column("reason", ("退款原因", "售后原因"), required=True),
+    Column("amount", ("退款金额", "买家退款金额", "买家实际退款金额")),
+    Column("status", ("退款状态", "售后状态")),
 )
 _POSITION = {column.key: index for index, column in enumerate(COLUMNS)}
 _ITEM_POSITION = {column.key: index for index, column in enumerate(ITEM_COLUMNS)}
@@ -148,11 +160,21 @@ BATCH = 500
 
 
 class TaobaoReader(Reader):
-    def __init__(self, path: Path, *, platform: str, items_path: Path | None = None) -> None:
+    def __init__(
+        self, path: Path, *, platform: str, items_path: Path | None = None, refunds_path: Path | None = None,
+    ) -> None:
         super().__init__(open_table(path, COLUMNS, fmt="taobao"))
         self._platform = buyer_platform(platform)
         self._has_goods = "goods" in self._table.written
         self._items: ItemStore | None = None
+        self._refund_reasons: dict[str, str] = {}
+        self._refund_problems: tuple[Problem, ...] = ()
+        if refunds_path is not None:
+            try:
+                self._refund_reasons, self._refund_problems = read_refund_report(refunds_path)
+            except BaseException:
+                self._table.close()
+                raise
         if items_path is not None:
             try:
                 self._items = ItemStore(items_path, order_file=self.name)
@@ -167,7 +189,19 @@ class TaobaoReader(Reader):
             self._items.close()
 
     def _parse(self) -> Iterator[Parsed]:
-        return self._steps() if self._items is None else self._with_items(self._items, self._steps())
+        steps = self._steps() if self._items is None else self._with_items(self._items, self._steps())
+        if self._refund_problems:
+            yield new_parsed(None, self._refund_problems, 0, 0)
+        if not self._refund_reasons:
+            yield from steps
+            return
+        reasons = self._refund_reasons
+        for step in steps:
+            record = step.record
+            found = None if record is None else reasons.get(record.external_id)
+            if found:
+                step = new_parsed(with_refund_reason(record, found), step.problems, step.bytes_read, step.rows)
+            yield step
 
     def _with_items(self, store: ItemStore, steps: Iterator[Parsed]) -> Iterator[Parsed]:
         """Give each batch of orders its lines (and item-row problems) from the staged item report."""
@@ -216,6 +250,8 @@ class TaobaoReader(Reader):
             remark,
             sku,
             refund,
+            why_refunded,
+            refund_state,
         ) = values
         external_id = order_number(order_no)
         state = status(state)
@@ -272,7 +308,30 @@ class TaobaoReader(Reader):
             buyer=record_buyer,
             lines=(summary,),
             note=f"{message} / {remark}" if message and remark else message or remark,
+            refund_reason=refund_reason(why_refunded, refund_state),
         )
+
+
+def read_refund_report(path: Path) -> tuple[dict[str, str], tuple[Problem, ...]]:
+    """order number → 退款原因 of its largest refund that was not closed/refused (module doc), and the problems
+    of rows that cannot be read."""
+    table = open_table(path, REFUND_COLUMNS, fmt="taobao refund report (退款报表)")
+    largest: dict[str, tuple[Decimal, str]] = {}
+    problems: list[Problem] = []
+    checks = ((0, order_number), (2, amount))
+    try:
+        for line, (order_no, reason, refunded, state), _ in table.rows():
+            try:
+                external_id, money = order_number(order_no), amount(refunded)
+            except CellError:
+                problems.extend(check_cells(table, line, (order_no, reason, refunded, state), checks))
+                continue
+            text = refund_reason(reason, state)
+            if text and (external_id not in largest or money > largest[external_id][0]):
+                largest[external_id] = (money, text)
+    finally:
+        table.close()
+    return {number: text for number, (_, text) in largest.items()}, tuple(problems)
 
 
 class ItemStore:

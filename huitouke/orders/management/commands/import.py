@@ -43,6 +43,8 @@ class Command(BaseCommand):
         parser.add_argument("--store", required=True, help="store slug (the export's storefront or till)")
         parser.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
         parser.add_argument("--items", type=Path, help="taobao: the item report (宝贝报表) of the same orders")
+        parser.add_argument("--refunds", type=Path,
+                            help="taobao: the refund report (退款报表) of the same orders, for the refund reasons")
         parser.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
         parser.add_argument("--skip-invalid", action="store_true", help="import the valid rows, report the rest")
         parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
@@ -53,7 +55,7 @@ class Command(BaseCommand):
             shop = shop_by_slug(opts["shop"])
             request = ImportRequest(
                 shop=shop, store=store_by_slug(shop=shop, slug=opts["store"]), path=opts["file"], fmt=opts["fmt"],
-                items_path=opts["items"], dry_run=opts["dry_run"], skip_invalid=opts["skip_invalid"],
+                items_path=opts["items"], refunds_path=opts["refunds"], dry_run=opts["dry_run"], skip_invalid=opts["skip_invalid"],
             )
             run = start_run(request)
         except DomainError as exc:

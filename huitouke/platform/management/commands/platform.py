@@ -1,13 +1,14 @@
 """`huitouke platform sign|topup|group-buy|link-login --shop SLUG …`: the operator's writes from the shell;
 `huitouke platform daily [--shop SLUG]`: the daily cron (suspensions past the deadline; last month's
 statements, issued once from the 1st); `huitouke platform balances [--shop SLUG] [--json]`: balances, top-up deadlines and suspensions (also
-suspends merchants past their deadline); `huitouke platform statements --month YYYY-MM [--shop SLUG] [--json]`:
-issue the month's statements (commission deducted from each prepaid balance)."""
+suspends merchants past their deadline); `huitouke platform statements --month YYYY-MM [--shop SLUG] [--json] [--pdf DIR] [--csv DIR]`:
+issue the month's statements (commission deducted from each prepaid balance), and write them as files."""
 
 from __future__ import annotations
 
 import json
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -20,6 +21,7 @@ from huitouke.core.selectors import shop_by_slug, staff_by_username
 from huitouke.core.timeutil import local_day
 from huitouke.platform import qr, selectors
 from huitouke.platform.models import Merchant
+from huitouke.platform.pdf import require_font, statement_pdf
 from huitouke.platform.services import actors, statements
 from huitouke.platform.services.actors import Terms
 from huitouke.platform.services.balance import enforce_deadlines, sign_merchant, top_up
@@ -43,6 +45,8 @@ class Command(BaseCommand):
         daily.add_argument("--shop", default=None, help="operator shop slug (default: every operator)")
         statements = sub.add_parser("statements", help="issue the month's statements")
         statements.add_argument("--month", required=True, help="YYYY-MM")
+        statements.add_argument("--pdf", type=Path, metavar="DIR", help="also write each statement as PDF into DIR")
+        statements.add_argument("--csv", type=Path, metavar="DIR", help="also write each statement as CSV into DIR")
         sign = sub.add_parser("sign", help="sign a merchant: stores, first agreement (in force at once), 5000 deposit")
         sign.add_argument("--name", required=True)
         sign.add_argument("--store", action="append", default=[], help="a store name (repeat for more)")
@@ -77,7 +81,7 @@ class Command(BaseCommand):
                 self._daily(shops)
                 return
             elif opts["action"] == "statements":
-                rows = self._statements(shops, opts["month"])
+                rows = self._statements(shops, opts["month"], pdf_dir=opts["pdf"], csv_dir=opts["csv"])
             else:
                 rows = self._balances(shops)
         except DomainError as exc:
@@ -135,15 +139,29 @@ class Command(BaseCommand):
             issued = statements.issue_statements(shop=shop, month=last_month, now=now)
             self.stdout.write(f"{shop.slug}: {len(suspended)} suspended, {len(issued)} statements for {last_month:%Y-%m}")
 
-    def _statements(self, shops: list[Shop], month: str) -> list[dict[str, Any]]:
+    def _statements(self, shops: list[Shop], month: str, *, pdf_dir: Path | None, csv_dir: Path | None
+                    ) -> list[dict[str, Any]]:
         first = statements.parse_month(month)
+        for folder in (pdf_dir, csv_dir):
+            if folder is not None and not folder.is_dir():
+                raise CommandError(f"{folder} is not a directory")
+        if pdf_dir is not None:
+            require_font()  # before issuing anything: refuse at once when the PDFs cannot be written
         rows = []
         for shop in shops:
             for statement in statements.issue_statements(shop=shop, month=first):
-                rows.append({
+                row = {
                     "shop": shop.slug, "statement_id": statement.pk, "merchant_id": statement.merchant_id,
                     "merchant": statement.merchant.name, "month": f"{statement.month:%Y-%m}",
                     "consumptions": statement.consumptions, "spend": fmt(statement.spend), "rate": str(statement.rate),
                     "commission": fmt(statement.commission), "due_on": statement.due_on.isoformat(),
-                })
+                }
+                name = f"statement-{statement.pk}-{statement.month:%Y-%m}"
+                if csv_dir is not None:
+                    row["csv"] = str(csv_dir / f"{name}.csv")
+                    Path(row["csv"]).write_text(statements.statement_csv(statement), encoding="utf-8")
+                if pdf_dir is not None:
+                    row["pdf"] = str(pdf_dir / f"{name}.pdf")
+                    Path(row["pdf"]).write_bytes(statement_pdf(statement))
+                rows.append(row)
         return rows
