@@ -284,7 +284,7 @@ _FIGURE_COLUMNS = [Customer._meta.get_field(name).column for name in PURCHASE_ST
 # selects these and hands figures_from_row(...) to record_sale, saving the sale a round trip.
 FIGURES_SELECT = ", ".join(f"c.{column}" for column in _FIGURE_COLUMNS)
 _LOCK_FIGURES_SQL = f"SELECT {FIGURES_SELECT} FROM {Customer._meta.db_table} c WHERE c.shop_id = %s AND c.id = %s"
-_STORE_FIGURES_SQL = "UPDATE {} SET {} WHERE id = %s".format(
+_STORE_FIGURES_SQL = "UPDATE {} SET {} WHERE shop_id = %s AND id = %s".format(
     Customer._meta.db_table, ", ".join(f"{column} = %s" for column in _FIGURE_COLUMNS))
 _SALE_ORDER_FIELDS = (
     "shop", "store", "external_id", "customer", "status", "ordered_at", "paid_at", "goods_amount",
@@ -333,7 +333,7 @@ def record_sale(
         insert_few(OrderLine, _SALE_LINE_FIELDS, lines, returning=False)
         cursor.execute(_STORE_FIGURES_SQL, [
             after.orders_count, after.items_count, after.purchase_days, to_fen(after.net_spend),
-            adapt(after.first_purchase_at), adapt(after.last_purchase_at), customer_id,
+            adapt(after.first_purchase_at), adapt(after.last_purchase_at), shop.pk, customer_id,
         ])
     return RecordedSale(order_ids[0], is_repeat, after)
 

@@ -128,7 +128,7 @@ def _commit_once(shop: Shop, request: CheckoutRequest, key: str, digest: str, no
     # Priced before the lock, so the lock is held only for the writes (on SQLite it is the whole database's).
     priced = _price(shop, request, member, terms, on)
     with write_turn(), transaction.atomic():
-        tier_id, balance, figures = till_reads.lock_member(membership_id=member.membership_id)
+        tier_id, balance, figures = till_reads.lock_member(shop=shop, membership_id=member.membership_id)
         if (tier_id, balance) != (member.tier_id, member.points_balance):  # she changed meanwhile
             earlier = Checkout.objects.filter(shop=shop, idempotency_key=key).first()
             if earlier is not None:  # the first attempt with this key finished while this one waited

@@ -113,8 +113,10 @@ def append_entries(*, shop: Shop, customer_id: int, membership_id: int, entries:
     ], returning=False)
     delta = sum(e.delta for e in entries)
     with hot_cursor() as cursor:
-        cursor.execute("UPDATE loyalty_membership SET points_balance = points_balance + %s WHERE id = %s",
-                       [delta, membership_id])
+        cursor.execute(
+            "UPDATE loyalty_membership SET points_balance = points_balance + %s WHERE shop_id = %s AND id = %s",
+            [delta, shop.pk, membership_id],
+        )
     return delta
 
 

@@ -136,14 +136,14 @@ def products(*, shop: Shop, skus: set[str]) -> dict[str, ProductRow]:
 
 _LOCK_SQL = (
     f"SELECT m.tier_id, m.points_balance, {FIGURES_SELECT} FROM loyalty_membership m"
-    f" JOIN customers_customer c ON c.id = m.customer_id WHERE m.id = %s"
+    f" JOIN customers_customer c ON c.shop_id = m.shop_id AND c.id = m.customer_id WHERE m.shop_id = %s AND m.id = %s"
 )
 
 
-def lock_member(*, membership_id: int) -> tuple[int, int, PurchaseFigures]:
+def lock_member(*, shop: Shop, membership_id: int) -> tuple[int, int, PurchaseFigures]:
     """Take the member's row lock (every points write holds it) and her customer row's (every change of her
     purchase figures holds that), in one statement; her tier, balance and figures as they are under them."""
     with hot_cursor() as cursor:
-        cursor.execute(_LOCK_SQL + lock_rows("m", "c"), [membership_id])
+        cursor.execute(_LOCK_SQL + lock_rows("m", "c"), [shop.pk, membership_id])
         tier_id, balance, *figures = cursor.fetchone()
     return tier_id, balance, figures_from_row(figures)
