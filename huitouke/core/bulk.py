@@ -8,7 +8,9 @@ pass values already in database form (integer fen, adapted datetimes) — see `d
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
 from itertools import chain
 from typing import Any
 
@@ -67,6 +69,107 @@ def datetime_adapter() -> Callable[[dt.datetime | None], Any]:
 
 def date_adapter() -> Callable[[dt.date | None], Any]:
     return _sqlite_date if connection.vendor == "sqlite" else _as_is
+
+
+def _sqlite_read_datetime(value: dt.datetime | str | None) -> dt.datetime | None:
+    """Naive UTC: a datetime when the column's declared type reached Django's converters, else text."""
+    if value is None:
+        return None
+    return (dt.datetime.fromisoformat(value) if isinstance(value, str) else value).replace(tzinfo=dt.UTC)
+
+
+def datetime_reader() -> Callable[[Any], dt.datetime | None]:
+    """The reverse of datetime_adapter: a raw column value (naive UTC on SQLite) as an aware datetime."""
+    return _sqlite_read_datetime if connection.vendor == "sqlite" else _as_is
+
+
+def lock_rows(*aliases: str) -> str:
+    """The clause that row-locks a SELECT's rows of these table aliases until the transaction ends. Empty on
+    SQLite: its writers take the whole database (BEGIN IMMEDIATE, core.dblock.write_turn) before reading."""
+    return f" FOR UPDATE OF {', '.join(aliases)}" if connection.vendor == "postgresql" else ""
+
+
+_ONLY_WHEN_ASKED = 2**31  # psycopg's prepare_threshold: no automatic preparing, only prepare=True
+
+
+class _PreparingCursor:
+    """psycopg's own cursor (parameters bound on the server), preparing every statement it runs."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any]) -> None:
+        self._cursor.execute(sql, params, prepare=True)
+
+    def __getattr__(self, name: str) -> Any:  # fetchone, fetchall, rowcount
+        return getattr(self._cursor, name)
+
+
+@contextmanager
+def hot_cursor() -> Iterator[Any]:
+    """A cursor for the few statements run thousands of times a second (the checkout commit).
+
+    On PostgreSQL each statement is prepared once per connection and then only executed: parsing and
+    planning them again was most of the server's work per commit. Django's own cursor binds parameters in
+    the client and prepares nothing (for connection poolers' sake; a pooler in transaction mode must
+    support protocol-level prepared statements, as PgBouncer ≥ 1.21 does). Elsewhere: Django's cursor.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg
+
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:  # Django turns preparing off; then psycopg ignores prepare=True too
+        raw.prepare_threshold = _ONLY_WHEN_ASKED  # Django's cursors bind in the client and never prepare
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+        yield _PreparingCursor(cursor)
+
+
+@contextmanager
+def pipelined() -> Iterator[None]:
+    """On PostgreSQL, the statements run inside go out without waiting for each answer (psycopg's pipeline
+    mode): one round trip for all of them, and their errors (an IntegrityError too) surface when the block
+    ends. Only for writes whose results nobody reads inside: no fetch, no rowcount, no ORM. Elsewhere: as is."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
+
+
+@lru_cache(maxsize=256)
+def _few_rows_sql(
+    model: type[models.Model], field_names: tuple[str, ...], n: int, skip_conflicts: bool, returning: bool,
+) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in field_names)
+    row = f"({', '.join(['%s'] * len(field_names))})"
+    conflicts = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
+    ids = f" RETURNING {quote(model._meta.pk.column)}" if returning else ""
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {', '.join([row] * n)}{conflicts}{ids}"
+
+
+def insert_few(
+    model: type[models.Model], field_names: Sequence[str], rows: Sequence[Sequence[Any]], *,
+    skip_conflicts: bool = False, returning: bool = True,
+) -> list[int]:
+    """INSERT a few rows (values in database form) in one statement and return the ids written.
+
+    For the hot single-record writes (a checkout commit): one round trip and no model instances, where
+    the ORM's create() costs a statement compilation per row. `skip_conflicts` leaves out rows that would
+    break a unique key (both databases: ON CONFLICT DO NOTHING) and returns only the ids of those written.
+    `returning=False` asks for no ids (returns []): the insert can then run inside `pipelined()`.
+    """
+    if not rows:
+        return []
+    sql = _few_rows_sql(model, tuple(field_names), len(rows), skip_conflicts, returning)
+    with hot_cursor() as cursor:
+        cursor.execute(sql, [value for row in rows for value in row])
+        return [row[0] for row in cursor.fetchall()] if returning else []
 
 
 def insert_rows(

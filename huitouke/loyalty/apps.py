@@ -14,7 +14,10 @@ class LoyaltyConfig(AppConfig):
             register_timeline_source,
         )
         from huitouke.loyalty import selectors
+        from huitouke.loyalty.services import gifts
+        from huitouke.orders.extensions import register_packed_listener
 
         register_panel("loyalty", selectors.loyalty_panel)
+        register_packed_listener("parcel_gift", gifts.gift_for_packed_order)
         register_timeline_source("loyalty", selectors.loyalty_timeline_entries)
         register_export_section("loyalty", selectors.loyalty_export_data)

@@ -28,6 +28,7 @@ from huitouke.orders.schemas import (
     OrderCreated,
     OrderDetail,
     OrderListQuery,
+    OrderPacked,
     OrderPage,
     ProductIn,
     ProductListQuery,
@@ -132,6 +133,13 @@ def create_order(request: HttpRequest, payload: OrderCreate) -> Status:
             transaction.set_rollback(True)  # a retry of a recorded order must not leave a new customer
     order = selectors.order_by_id(shop=shop, order_id=order.pk)
     return Status(201 if created else 200, {**_order_detail(order), "created": created})
+
+
+@orders_router.post("/{order_id}/packed", response=OrderPacked,
+                    summary="Mark a paid order packed (shipped); returns proposals for the parcel, once")
+def mark_packed(request: HttpRequest, order_id: int = OrderId) -> dict[str, Any]:
+    order, proposals = services.mark_packed(shop=request.shop, order_id=order_id)
+    return {**_order_detail(selectors.order_by_id(shop=request.shop, order_id=order.pk)), "proposals": proposals}
 
 
 def _product_out(product: Product) -> dict[str, Any]:

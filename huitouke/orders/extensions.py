@@ -7,6 +7,9 @@ never imports an upper one).
 - purchases listeners: run after a shop's purchase figures were recomputed (an import, an order written or
   changed, a customer merge), so an app can drop what it derived from the purchases (analytics' stored
   cohort and model-check tables).
+- packed listeners: an order was packed (it moved to `shipped`: recorded so by the API, or marked packed).
+  Loyalty slips a gift into a repeat customer's parcel. A listener may return a JSON-ready proposal for
+  the packer (e.g. which gift to add); orders itself knows nothing of gifts.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from huitouke.core.models import Shop
 
@@ -53,3 +57,22 @@ def register_purchases_listener(name: str, listener: PurchasesListener) -> None:
 def purchases_changed(*, shop: Shop) -> None:
     for listener in _PURCHASES_LISTENERS.values():
         listener(shop=shop)
+
+
+PackedListener = Callable[..., dict[str, Any] | None]
+_PACKED_LISTENERS: dict[str, PackedListener] = {}
+
+
+def register_packed_listener(name: str, listener: PackedListener) -> None:
+    """`listener(shop=..., order=...)` runs once per packed order, in the transaction that packs it."""
+    _PACKED_LISTENERS[name] = listener
+
+
+def order_packed(*, shop, order) -> dict[str, Any]:
+    """Run every packed listener; their proposals by listener name (listeners with nothing to say left out)."""
+    proposals = {}
+    for name, listener in list(_PACKED_LISTENERS.items()):
+        proposal = listener(shop=shop, order=order)
+        if proposal is not None:
+            proposals[name] = proposal
+    return proposals

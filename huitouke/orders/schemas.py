@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from ninja import Schema
 from pydantic import Field
@@ -80,6 +81,12 @@ class OrderDetail(OrderOut):
 
 class OrderCreated(OrderDetail):
     created: bool = Field(description="false when this store + external_id was already recorded")
+
+
+class OrderPacked(OrderDetail):
+    proposals: dict[str, Any] = Field(
+        description="what other parts propose for the parcel, by name (e.g. parcel_gift: a gift for a repeat "
+                    "customer); empty when the order was packed before")
 
 
 class OrderPage(PageInfo):

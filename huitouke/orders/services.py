@@ -13,14 +13,23 @@ from django.db.models import Case, Count, Max, Min, OuterRef, Q, QuerySet, Subqu
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from huitouke.core.bulk import (
+    date_adapter,
+    datetime_adapter,
+    datetime_reader,
+    hot_cursor,
+    insert_few,
+    lock_rows,
+    pipelined,
+)
 from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import Shop, Store
-from huitouke.core.money import ZERO, MoneyError, money
+from huitouke.core.money import ZERO, MoneyError, from_fen, money, to_fen
 from huitouke.core.timeutil import local_day
 from huitouke.customers.models import Customer
 from huitouke.customers.services import PURCHASE_STAT_FIELDS, STATS_CHUNK, update_purchase_stats
-from huitouke.orders.extensions import purchases_changed
-from huitouke.orders.models import Order, OrderLine, OrderStatus, Product, ProductRole
+from huitouke.orders.extensions import order_packed, purchases_changed
+from huitouke.orders.models import Order, OrderLine, OrderStatus, Product, ProductRole, derived_figures
 
 
 def _money(value: Any, field_name: str, *, allow_negative: bool = False) -> Decimal:
@@ -155,38 +164,196 @@ def record_order(
     OrderLine.objects.bulk_create(lines)
     if customer is not None and not _add_latest_purchase(shop, customer.pk, order):
         refresh_customer_stats(shop=shop, customer_ids=[customer.pk])
+    if order.status == OrderStatus.SHIPPED:  # recorded already packed: her figures above count this order
+        order_packed(shop=shop, order=order)
     return order, True
 
 
-def _add_latest_purchase(shop: Shop, customer_id: int, order: Order) -> bool:
-    """Add a purchase later than all the customer's others to her stored figures; False when the order is
-    not such a purchase (then the full recomputation runs).
+@transaction.atomic
+def mark_packed(*, shop: Shop, order_id: int) -> tuple[Order, dict[str, Any]]:
+    """The warehouse packed a paid order: it moves to `shipped` and the packed listeners run, once per order.
+
+    Returns the order and the listeners' proposals for the packer ({} when it was packed before).
+    """
+    order = Order.objects.select_for_update().filter(shop=shop, pk=order_id).first()
+    if order is None:
+        raise NotFound(_("no order %(id)s"), field="order", params={"id": order_id})
+    if order.status == OrderStatus.SHIPPED:
+        return order, {}
+    if order.status != OrderStatus.PAID:
+        raise Conflict(_("order %(number)s is %(status)s: only a paid order can be packed"), field="status",
+                       code="not_packable", params={"number": order.external_id, "status": order.status})
+    order.status = OrderStatus.SHIPPED
+    order.save(update_fields=["status"])  # still a purchase: no figure changes
+    return order, order_packed(shop=shop, order=order)
+
+
+@dataclass(frozen=True)
+class PurchaseFigures:
+    """A customer's stored purchase figures (customers.services.PURCHASE_STAT_FIELDS)."""
+
+    orders_count: int
+    items_count: int
+    purchase_days: int
+    net_spend: Decimal
+    first_purchase_at: dt.datetime | None
+    last_purchase_at: dt.datetime | None
+
+
+def with_latest_purchase(
+    figures: PurchaseFigures, *, moment: dt.datetime, day: dt.date, items: int, net: Decimal,
+) -> tuple[PurchaseFigures, bool] | None:
+    """Her figures after a purchase later than all her others, and whether it is a repeat purchase; None
+    when it is not such a purchase (then the full recomputation runs).
 
     The till's case (a new sale now) needs no re-read of her history: no other order's repeat flag can
-    change, and each figure moves by this order alone. One row lock, one UPDATE per table.
+    change, and each figure moves by this order alone.
     """
-    moment = order.paid_at or order.ordered_at
+    if figures.last_purchase_at is not None and moment < figures.last_purchase_at:
+        return None
+    first_day = local_day(figures.first_purchase_at) if figures.first_purchase_at else None
+    last_day = local_day(figures.last_purchase_at) if figures.last_purchase_at else None
+    after = PurchaseFigures(
+        orders_count=figures.orders_count + 1, items_count=figures.items_count + items,
+        purchase_days=figures.purchase_days + (0 if last_day == day else 1), net_spend=figures.net_spend + net,
+        first_purchase_at=figures.first_purchase_at or moment, last_purchase_at=moment,
+    )
+    return after, first_day is not None and day > first_day
+
+
+def _add_latest_purchase(shop: Shop, customer_id: int, order: Order) -> bool:
+    """Add a purchase later than all the customer's others to her stored figures (one row lock, one UPDATE
+    per table); False when the order is not such a purchase (then the full recomputation runs)."""
     if not order.is_purchase:
         return False
     customer = (
         Customer.objects.including_merged(shop).select_for_update()
         .filter(pk=customer_id).only(*PURCHASE_STAT_FIELDS).first()
     )
-    if customer is None or (customer.last_purchase_at is not None and moment < customer.last_purchase_at):
+    if customer is None:
         return False
-    first_day = local_day(customer.first_purchase_at) if customer.first_purchase_at else None
-    last_day = local_day(customer.last_purchase_at) if customer.last_purchase_at else None
-    if first_day is not None and order.purchase_day > first_day:
+    added = with_latest_purchase(
+        PurchaseFigures(*(getattr(customer, name) for name in PURCHASE_STAT_FIELDS)),
+        moment=order.paid_at or order.ordered_at, day=order.purchase_day, items=order.items_count,
+        net=order.net_amount,
+    )
+    if added is None:
+        return False
+    figures, is_repeat = added
+    if is_repeat:
         Order.objects.filter(pk=order.pk).update(is_repeat=True)
         order.is_repeat = True
-    customer.orders_count += 1
-    customer.items_count += order.items_count
-    customer.purchase_days += 0 if last_day == order.purchase_day else 1
-    customer.net_spend += order.net_amount
-    customer.first_purchase_at = customer.first_purchase_at or moment
-    customer.last_purchase_at = moment
+    for name in PURCHASE_STAT_FIELDS:
+        setattr(customer, name, getattr(figures, name))
     customer.save(update_fields=list(PURCHASE_STAT_FIELDS))
     return True
+
+
+@dataclass(frozen=True)
+class SaleLine:
+    product_id: int
+    sku: str
+    title: str
+    quantity: int
+    unit_price_fen: int
+    line_amount_fen: int
+
+
+@dataclass(frozen=True)
+class Sale:
+    """A paid sale at the till, already priced and checked by the caller (amounts in fen)."""
+
+    external_id: str
+    at: dt.datetime
+    goods_fen: int
+    shipping_fen: int
+    discount_fen: int
+    paid_fen: int
+    lines: Sequence[SaleLine]
+
+
+@dataclass(frozen=True)
+class RecordedSale:
+    order_id: int
+    is_repeat: bool
+    figures: PurchaseFigures  # the customer's, with this sale
+
+
+_FIGURE_COLUMNS = [Customer._meta.get_field(name).column for name in PURCHASE_STAT_FIELDS]
+# Her figures as columns of customers_customer aliased `c`: a caller that locks her row in its own statement
+# selects these and hands figures_from_row(...) to record_sale, saving the sale a round trip.
+FIGURES_SELECT = ", ".join(f"c.{column}" for column in _FIGURE_COLUMNS)
+_LOCK_FIGURES_SQL = f"SELECT {FIGURES_SELECT} FROM {Customer._meta.db_table} c WHERE c.shop_id = %s AND c.id = %s"
+_STORE_FIGURES_SQL = "UPDATE {} SET {} WHERE shop_id = %s AND id = %s".format(
+    Customer._meta.db_table, ", ".join(f"{column} = %s" for column in _FIGURE_COLUMNS))
+_SALE_ORDER_FIELDS = (
+    "shop", "store", "external_id", "customer", "status", "ordered_at", "paid_at", "goods_amount",
+    "shipping_amount", "discount_amount", "paid_amount", "refunded_amount", "net_amount", "is_purchase",
+    "purchase_day", "is_repeat", "items_count", "note", "state_digest",
+)
+_SALE_LINE_FIELDS = ("shop", "order", "product", "sku", "title", "quantity", "unit_price", "line_amount")
+
+
+def record_sale(
+    *, shop: Shop, store_id: int, customer_id: int, sale: Sale, figures: PurchaseFigures | None = None,
+) -> RecordedSale | None:
+    """record_order's lean path for the till (caller holds a transaction): a new paid sale of one of the
+    shop's customers, in three round trips with no model instances — lock her figures (unless the caller
+    passes them, read under her row lock), insert the order, then its lines and her new figures together.
+    None (nothing written) when the store already has this order number.
+    """
+    figures = figures if figures is not None else _locked_figures(shop, customer_id)
+    items = sum(line.quantity for line in sale.lines)
+    net, is_purchase, day = derived_figures(
+        status=OrderStatus.PAID, paid_amount=from_fen(sale.paid_fen), refunded_amount=ZERO,
+        paid_at=sale.at, ordered_at=sale.at,
+    )
+    added = with_latest_purchase(figures, moment=sale.at, day=day, items=items, net=net) if is_purchase else None
+    at, on = datetime_adapter()(sale.at), date_adapter()(day)
+    order_ids = insert_few(Order, _SALE_ORDER_FIELDS, [(
+        shop.pk, store_id, sale.external_id[:64], customer_id, OrderStatus.PAID, at, at, sale.goods_fen,
+        sale.shipping_fen, sale.discount_fen, sale.paid_fen, 0, to_fen(net), is_purchase, on,
+        added is not None and added[1], items, "", 0,
+    )], skip_conflicts=True)
+    if not order_ids:
+        return None
+    lines = [
+        (shop.pk, order_ids[0], line.product_id, line.sku[:64], line.title[:200], line.quantity,
+         line.unit_price_fen, line.line_amount_fen)
+        for line in sale.lines
+    ]
+    if added is None:  # not her latest purchase (a back-dated sale): recount her history
+        insert_few(OrderLine, _SALE_LINE_FIELDS, lines, returning=False)
+        refresh_customer_stats(shop=shop, customer_ids=[customer_id])
+        return RecordedSale(order_ids[0], Order.objects.get(pk=order_ids[0]).is_repeat,
+                            _locked_figures(shop, customer_id))
+    after, is_repeat = added
+    adapt = datetime_adapter()
+    with pipelined(), hot_cursor() as cursor:  # two writes, one round trip
+        insert_few(OrderLine, _SALE_LINE_FIELDS, lines, returning=False)
+        cursor.execute(_STORE_FIGURES_SQL, [
+            after.orders_count, after.items_count, after.purchase_days, to_fen(after.net_spend),
+            adapt(after.first_purchase_at), adapt(after.last_purchase_at), shop.pk, customer_id,
+        ])
+    return RecordedSale(order_ids[0], is_repeat, after)
+
+
+def _locked_figures(shop: Shop, customer_id: int) -> PurchaseFigures:
+    """Her stored figures, with her row locked until the transaction ends (merged records included: their
+    figures are kept like anyone's)."""
+    with hot_cursor() as cursor:
+        cursor.execute(_LOCK_FIGURES_SQL + lock_rows("c"), [shop.pk, customer_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("no such customer", field="customer")
+    return figures_from_row(row)
+
+
+def figures_from_row(row: Sequence[Any]) -> PurchaseFigures:
+    """PurchaseFigures from the raw values of FIGURES_SELECT."""
+    orders_count, items_count, purchase_days, net_spend, first_at, last_at = row
+    read = datetime_reader()
+    return PurchaseFigures(orders_count, items_count, purchase_days, from_fen(net_spend), read(first_at), read(last_at))
 
 
 @transaction.atomic

@@ -7,6 +7,8 @@ customer and gift makes sure of it).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
@@ -103,3 +105,11 @@ def propose_parcel_gift(*, shop: Shop, order: Order) -> GiftGiven | None:
         except (Conflict, IntegrityError):
             continue  # just ran out, or a concurrent packer gave her this one: try the next
     return None
+
+
+def gift_for_packed_order(*, shop: Shop, order: Order) -> dict[str, Any] | None:
+    """Packed listener (orders.extensions): the parcel gift chosen for a repeat customer's order, for the packer."""
+    given = propose_parcel_gift(shop=shop, order=order)
+    if given is None:
+        return None
+    return {"gift_id": given.gift_id, "gift": given.gift.name, "message": f"put {given.gift.name} in the parcel"}

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from huitouke.core.bulk import datetime_adapter, insert_few
 from huitouke.core.errors import Invalid
 from huitouke.core.models import Shop
 from huitouke.core.money import ZERO, money
@@ -161,14 +162,32 @@ def membership_of(*, shop: Shop, customer: Customer, lock: bool = False) -> Memb
     return membership
 
 
+def join_programme(*, shop: Shop, customer_id: int, entry_tier: Tier | None = None) -> None:
+    """Enrol the shop's customer in the entry tier, unless she is a member already (also when a concurrent
+    request enrols her at the same moment)."""
+    entry_tier = entry_tier or ladder(shop=shop)[0]
+    now = datetime_adapter()(timezone.now())
+    insert_few(Membership, ("shop", "customer", "tier", "tier_since", "points_balance", "joined_at"),
+               [(shop.pk, customer_id, entry_tier.pk, now, 0, now)], skip_conflicts=True)
+
+
 def qualifying_figure(*, shop: Shop, customer: Customer, basis: str, as_of: dt.date) -> Decimal | int:
+    return figure_for_basis(shop=shop, customer_id=customer.pk, basis=basis, as_of=as_of,
+                            orders_count=customer.orders_count, net_spend=customer.net_spend)
+
+
+def figure_for_basis(
+    *, shop: Shop, customer_id: int, basis: str, as_of: dt.date, orders_count: int, net_spend: Decimal,
+) -> Decimal | int:
+    """The figure the ladder is climbed by: her stored purchase count or net spend, or (trailing basis) her
+    net spend of the last 365 days."""
     if basis == TierBasis.PURCHASES:
-        return customer.orders_count
+        return orders_count
     if basis == TierBasis.LIFETIME_SPEND:
-        return customer.net_spend
+        return net_spend
     since = as_of - dt.timedelta(days=365)
     total = Order.objects.filter(
-        shop=shop, customer=customer, is_purchase=True, purchase_day__gt=since, purchase_day__lte=as_of,
+        shop=shop, customer_id=customer_id, is_purchase=True, purchase_day__gt=since, purchase_day__lte=as_of,
     ).aggregate(total=Sum("net_amount"))["total"]
     return total or ZERO
 
@@ -181,6 +200,14 @@ def qualifying_tier(tiers: list[Tier], *, basis: str, figure: Decimal | int) -> 
         if figure >= threshold:
             reached = tier
     return reached
+
+
+def promotion(tiers: list[Tier], *, basis: str, figure: Decimal | int, current_rank: int) -> tuple[Tier, str] | None:
+    """The higher rung a purchase lifted her to, with the reason to record; None when she stays."""
+    target = qualifying_tier(tiers, basis=basis, figure=figure)
+    if target.rank <= current_rank:
+        return None
+    return target, f"purchase: {_describe(basis, figure, target)}"
 
 
 def _describe(basis: str, figure: Decimal | int, tier: Tier) -> str:
@@ -197,21 +224,30 @@ def move_up_after_purchase(
     programme = programme or programme_of(shop=shop)
     customer = Customer.objects.get(pk=membership.customer_id)
     figure = qualifying_figure(shop=shop, customer=customer, basis=programme.tier_basis, as_of=today())
-    target = qualifying_tier(ladder(shop=shop), basis=programme.tier_basis, figure=figure)
-    if target.rank <= membership.tier.rank:
+    found = promotion(ladder(shop=shop), basis=programme.tier_basis, figure=figure, current_rank=membership.tier.rank)
+    if found is None:
         return None
-    return _move(shop, membership, target, f"purchase: {_describe(programme.tier_basis, figure, target)}", order)
+    return _move(shop, membership, found[0], found[1], order)
 
 
 def _move(shop: Shop, membership: Membership, target: Tier, reason: str, order: Order | None = None) -> TierChange:
+    change = record_promotion(shop=shop, membership_id=membership.pk, customer_id=membership.customer_id,
+                              from_tier=membership.tier, to_tier=target, reason=reason,
+                              order_id=order.pk if order else None)
+    membership.tier, membership.tier_since, membership.demotion_due_on = target, change.at, None
+    return change
+
+
+def record_promotion(
+    *, shop: Shop, membership_id: int, customer_id: int, from_tier: Tier, to_tier: Tier, reason: str,
+    order_id: int | None = None,
+) -> TierChange:
+    """Move the member (caller holds her lock) to another rung and record why."""
     change = TierChange.objects.create(
-        shop=shop, customer_id=membership.customer_id, from_tier=membership.tier, to_tier=target,
-        reason=reason[:300], order=order,
+        shop=shop, customer_id=customer_id, from_tier=from_tier, to_tier=to_tier, reason=reason[:300],
+        order_id=order_id,
     )
-    membership.tier = target
-    membership.tier_since = timezone.now()
-    membership.demotion_due_on = None
-    membership.save(update_fields=["tier", "tier_since", "demotion_due_on"])
+    Membership.objects.filter(pk=membership_id).update(tier=to_tier, tier_since=change.at, demotion_due_on=None)
     return change
 
 

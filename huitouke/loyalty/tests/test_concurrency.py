@@ -73,3 +73,15 @@ def test_the_same_commit_retried_ten_times_at_once_has_one_effect(till):
         "earn": 2, "redeem": 1}
     assert Membership.objects.get(customer=customer).points_balance == 500 - 500 + 2950
 
+
+
+def test_one_key_sent_at_once_for_two_customers_commits_once(till):
+    tenant, customer = till
+    other = CustomerFactory(shop=tenant.shop)
+    buyers = (customer, other)
+    results = run_together(2, lambda i: checkout.commit(
+        shop=tenant.shop, request=basket(tenant, buyers[i], order_number=f"TILL-{i}"), idempotency_key="shared"))
+    outcomes = Counter(getattr(r, "code", "ok") for r in results)
+    assert outcomes == {"ok": 1, "idempotency_key_reused": 1}, results
+    assert Order.objects.count() == 1 and Checkout.objects.count() == 1
+    assert PointsEntry.objects.count() == 1
