@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.analytics import arrays, reports
 from huitouke.analytics.autotags import Scores, TagFacts, refresh_auto_tags
@@ -35,7 +35,7 @@ from huitouke.analytics.selectors import (
 from huitouke.core.bulk import date_adapter, datetime_adapter, insert_rows
 from huitouke.core.errors import Invalid
 from huitouke.core.models import Shop, Staff
-from huitouke.core.services import require_manager
+from huitouke.core.services import update_shop_settings
 from huitouke.core.timeutil import today
 from huitouke.customers.models import Customer
 
@@ -460,20 +460,8 @@ def compute_model_check(purchases: arrays.Purchases, *, as_of: dt.date, holdout_
 THRESHOLD_FIELDS = ("lost_after_days", "new_within_days", "high_score", "risk_p_alive", "win_back_min_score")
 
 
-@transaction.atomic
 def update_thresholds(*, shop: Shop, staff: Staff, **changes: Any) -> AnalyticsSettings:
     """Change the shop's analytics thresholds (owner or manager); they apply from the next refresh
     (segments) or at once (risk and win-back lists)."""
-    require_manager(shop=shop, staff=staff, action="change the analytics thresholds")
-    if unknown := set(changes) - set(THRESHOLD_FIELDS):
-        raise Invalid(f"unknown setting(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
-    limits = AnalyticsSettings.objects.select_for_update().filter(shop=shop).first() or AnalyticsSettings(shop=shop)
-    for name, value in changes.items():
-        setattr(limits, name, value)
-    try:
-        limits.full_clean(exclude=["shop"])
-    except ValidationError as exc:
-        name, problems = next(iter(exc.message_dict.items()))
-        raise Invalid(f"{name}: {' '.join(problems)}", field=name) from exc
-    limits.save()
-    return limits
+    return update_shop_settings(AnalyticsSettings, shop=shop, staff=staff, allowed=THRESHOLD_FIELDS,
+                                action=_("change the analytics thresholds"), changes=changes)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Conflict, Forbidden, Invalid, NotFound
-from huitouke.core.models import MANAGER_ROLES, ApiToken, Platform, Role, Shop, Staff, Store
+from huitouke.core.models import MANAGER_ROLES, ApiToken, Platform, Role, Shop, ShopScoped, Staff, Store
+
+SettingsModel = TypeVar("SettingsModel", bound=ShopScoped)
 
 TOKEN_PREFIX = "htk_"
 
@@ -112,6 +116,29 @@ def require_manager(*, shop: Shop, staff: Staff, action: str) -> None:
     the action ("… can adjust points") otherwise, also for another shop's staff."""
     if staff.shop_id != shop.pk or staff.role not in MANAGER_ROLES:
         raise Forbidden(_("only the shop's owner or a manager can %(action)s"), params={"action": action})
+
+
+@transaction.atomic
+def update_shop_settings(
+    model: type[SettingsModel], *, shop: Shop, staff: Staff, allowed: Sequence[str], action: str,
+    changes: Mapping[str, Any],
+) -> SettingsModel:
+    """Change some fields of a one-row-per-shop settings model (thresholds, quality settings …): owner or
+    manager only; an unknown field or a value the model's validators refuse changes nothing (Invalid names it)."""
+    require_manager(shop=shop, staff=staff, action=action)
+    if unknown := set(changes) - set(allowed):
+        raise Invalid(_("unknown setting(s): %(fields)s"), field=sorted(unknown)[0],
+                      params={"fields": ", ".join(sorted(unknown))})
+    row = model.objects.select_for_update().filter(shop=shop).first() or model(shop=shop)
+    for name, value in changes.items():
+        setattr(row, name, value)
+    try:
+        row.full_clean(exclude=["shop"])
+    except ValidationError as exc:
+        name, problems = next(iter(exc.message_dict.items()))
+        raise Invalid(_("%(field)s: %(reason)s"), field=name, params={"field": name, "reason": " ".join(problems)}) from exc
+    row.save()
+    return row
 
 
 def enqueue_for_every_shop(task: Any) -> list[int]:

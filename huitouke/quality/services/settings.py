@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
-from huitouke.core.errors import Invalid
 from huitouke.core.models import Shop, Staff
-from huitouke.core.services import require_manager
+from huitouke.core.services import update_shop_settings
 from huitouke.quality.models import QualitySettings
 
 SETTING_FIELDS = (
@@ -23,19 +21,7 @@ def settings_of(*, shop: Shop) -> QualitySettings:
     return found or QualitySettings(shop=shop)
 
 
-@transaction.atomic
 def update_settings(*, shop: Shop, staff: Staff, **changes: Any) -> QualitySettings:
     """Change some of the shop's quality settings; a value out of range changes nothing (Invalid names it)."""
-    require_manager(shop=shop, staff=staff, action="change the quality settings")
-    if unknown := set(changes) - set(SETTING_FIELDS):
-        raise Invalid(f"unknown setting(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
-    current = QualitySettings.objects.select_for_update().filter(shop=shop).first() or QualitySettings(shop=shop)
-    for name, value in changes.items():
-        setattr(current, name, value)
-    try:
-        current.full_clean(exclude=["shop"])
-    except ValidationError as exc:
-        name, problems = next(iter(exc.message_dict.items()))
-        raise Invalid(f"{name}: {' '.join(problems)}", field=name) from exc
-    current.save()
-    return current
+    return update_shop_settings(QualitySettings, shop=shop, staff=staff, allowed=SETTING_FIELDS,
+                                action=_("change the quality settings"), changes=changes)
