@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -112,12 +110,13 @@ def build_shop(*, customers: int, orders_per_customer: int, seed: int = 2026):
     """A shop with `customers` buyers and about `customers × orders_per_customer` paid orders, in bulk."""
     from django.db import connection, transaction
 
+    from huitouke.core.bulk import fast_sqlite_load
     from huitouke.core.models import Shop
     from huitouke.core.services import create_shop, create_store
 
     Shop.objects.filter(slug=SLUG).delete()
     rng = np.random.default_rng(seed)
-    with _fast_sqlite(connection), transaction.atomic():
+    with fast_sqlite_load(connection, cache_kib=1_000_000), transaction.atomic():
         shop = create_shop(slug=SLUG, name="Refresh bench")
         store = create_store(shop=shop, slug="main", platform="taobao")
         history = _histories(rng, customers, orders_per_customer)
@@ -125,23 +124,6 @@ def build_shop(*, customers: int, orders_per_customer: int, seed: int = 2026):
         product_ids, _ = _insert_products(shop, rng)
         _insert_orders(shop, store, rng, history, customer_ids, product_ids)
     return shop
-
-
-@contextmanager
-def _fast_sqlite(connection) -> Iterator[None]:
-    """No fsync while the scratch shop is written (a crash only loses the bench database); SQLite allows
-    that only outside a transaction (in tests the shop is built inside one, and left as it is)."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA synchronous = OFF")
-        cursor.execute("PRAGMA cache_size = -1000000")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA synchronous = NORMAL")
 
 
 class _History:

@@ -15,28 +15,11 @@ from django.db import connection
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from huitouke.core.bulk import fast_sqlite_load
 from huitouke.core.cliargs import iso_date
 from huitouke.core.errors import Conflict
 from huitouke.core.timeutil import today
 from huitouke.demo import services
-
-
-@contextlib.contextmanager
-def _fast_sqlite() -> Iterator[None]:
-    """For this bulk load only: no fsync per commit and a bigger page cache (SQLite, outside a transaction)."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA synchronous=OFF")
-        cursor.execute("PRAGMA cache_size=-262144")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA cache_size=-64000")
-
 
 
 class Command(BaseCommand):
@@ -61,7 +44,7 @@ class Command(BaseCommand):
                 "the demo shop 'demo' already exists; run `huitouke demo --reset` to delete it and build a new one"
             )
         password = secrets.token_urlsafe(12)
-        with self._progress(console, disabled=opts["no_progress"]) as report, _fast_sqlite():
+        with self._progress(console, disabled=opts["no_progress"]) as report, fast_sqlite_load(connection):
             if opts["reset"]:
                 services.delete_demo(progress=report)
             try:
