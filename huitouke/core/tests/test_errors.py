@@ -31,3 +31,15 @@ def test_a_plain_text_error_is_the_same_in_every_language():
     with translation.override("zh-hans"):
         assert error.localized() == error.message == "not yet translated"
     assert error.as_dict() == {"code": "invalid", "message": "not yet translated", "field": "x"}
+
+
+def test_a_stored_english_text_is_shown_whole_or_by_its_marked_head():
+    from huitouke.core.i18n import localized_text
+
+    with translation.override("zh-hans"):
+        assert localized_text("the file is empty") == "文件是空的"
+        assert localized_text("the repeat-customer discount has expired: 2026-03-03") == "回头客折扣已过期: 2026-03-03"
+        assert localized_text("too many failed look-ups: verification is locked for a while (until 10:30 UTC)") == (
+            "查询失败次数过多：验证已暂时锁定 (until 10:30 UTC)"
+        )
+        assert localized_text("nothing marked here") == "nothing marked here"

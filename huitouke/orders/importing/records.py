@@ -11,8 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.utils.translation import gettext
-
+from huitouke.core.i18n import localized_text
 from huitouke.customers.phones import ParsedPhone
 
 
@@ -31,20 +30,9 @@ class Problem:
 
 
 def localized_reason(reason: str) -> str:
-    """A problem's reason in the active language, for the web page (files, API and CLI keep the English).
-
-    Readers mark their fixed reasons with ``gettext_noop``. A reason with a detail after it
-    ("missing required column: 订单状态", "this is not a readable CSV file (…)") translates its head and
-    keeps the detail as it is.
-    """
-    whole = gettext(reason)
-    if whole != reason:
-        return whole
-    for separator in (": ", " ("):
-        head, found, detail = reason.partition(separator)
-        if found and (translated := gettext(head)) != head:
-            return f"{translated}{separator}{detail}"
-    return reason
+    """A problem's reason in the active language, for the web page (files, API and CLI keep the English);
+    readers mark their fixed reasons with ``gettext_noop``."""
+    return localized_text(reason)
 
 
 class FileRejected(Exception):

@@ -15,6 +15,7 @@ from decimal import Decimal
 import chinese_calendar
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.translation import gettext_noop
 
 from huitouke.core.dblock import write_turn
 from huitouke.core.errors import Conflict, Forbidden, Invalid
@@ -29,7 +30,7 @@ DEPOSIT = Decimal("5000.00")
 MIN_TOPUP = Decimal("5000.00")
 LOW_BALANCE = Decimal("500.00")
 TOPUP_WORKING_DAYS = 5
-SUSPENDED_FOR_BALANCE = "prepaid balance below 500 yuan past the top-up deadline"
+SUSPENDED_FOR_BALANCE = gettext_noop("prepaid balance below 500 yuan past the top-up deadline")
 Kind = BalanceEntry.Kind
 
 
@@ -173,7 +174,7 @@ def is_overdue(merchant: Merchant, at: dt.datetime) -> bool:
 
 def suspension_reason(merchant: Merchant, at: dt.datetime) -> str | None:
     if merchant.status == Merchant.Status.SUSPENDED:
-        return merchant.suspended_reason or "the merchant is suspended"
+        return merchant.suspended_reason or gettext_noop("the merchant is suspended")
     if is_overdue(merchant, at):
         return SUSPENDED_FOR_BALANCE
     return None

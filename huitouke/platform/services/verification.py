@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from huitouke.core.dblock import write_turn
 from huitouke.core.errors import Invalid, NotFound
@@ -39,18 +40,19 @@ MAX_MISSES = 5  # unknown numbers, forged tokens … per window, then the lockou
 LOCKOUT = dt.timedelta(minutes=30)
 Outcome = Verification.Outcome
 MISSES = {Outcome.NOT_MEMBER, Outcome.NO_GROUP_BUY, Outcome.BAD_TOKEN}
+# English for the API and the log; the till page shows them in its language (platform locale).
 REASONS = {
-    Outcome.ELIGIBLE: "eligible for the repeat-customer discount",
-    Outcome.NOT_MEMBER: "no platform member with this phone number",
-    Outcome.NO_GROUP_BUY: "the member has no group-buy at this merchant",
-    Outcome.EXPIRED: "the repeat-customer discount has expired",
-    Outcome.NOT_YET_VALID: "the repeat-customer discount is not valid yet",
-    Outcome.EXCLUDED_STORE: "the agreement does not cover this store",
-    Outcome.METHOD_NOT_ALLOWED: "the agreement does not allow this verification method",
-    Outcome.NO_AGREEMENT: "no agreement is in force",
-    Outcome.BAD_TOKEN: "the QR code is forged or expired: ask the member to refresh it",
-    Outcome.LOCKED: "too many failed look-ups: verification is locked for a while",
-    Outcome.THROTTLED: "too many look-ups: slow down",
+    Outcome.ELIGIBLE: gettext_noop("eligible for the repeat-customer discount"),
+    Outcome.NOT_MEMBER: gettext_noop("no platform member with this phone number"),
+    Outcome.NO_GROUP_BUY: gettext_noop("the member has no group-buy at this merchant"),
+    Outcome.EXPIRED: gettext_noop("the repeat-customer discount has expired"),
+    Outcome.NOT_YET_VALID: gettext_noop("the repeat-customer discount is not valid yet"),
+    Outcome.EXCLUDED_STORE: gettext_noop("the agreement does not cover this store"),
+    Outcome.METHOD_NOT_ALLOWED: gettext_noop("the agreement does not allow this verification method"),
+    Outcome.NO_AGREEMENT: gettext_noop("no agreement is in force"),
+    Outcome.BAD_TOKEN: gettext_noop("the QR code is forged or expired: ask the member to refresh it"),
+    Outcome.LOCKED: gettext_noop("too many failed look-ups: verification is locked for a while"),
+    Outcome.THROTTLED: gettext_noop("too many look-ups: slow down"),
 }
 
 
@@ -106,7 +108,7 @@ def eligibility(
     if start and day < start:
         return _says(Outcome.NOT_YET_VALID, agreement, valid_until=until)
     if until and day > until:
-        return _says(Outcome.EXPIRED, agreement, reason=f"the repeat-customer discount expired on {until}",
+        return _says(Outcome.EXPIRED, agreement, reason=f"{REASONS[Outcome.EXPIRED]}: {until}",
                      valid_until=until)
     allowed = set(agreement.stores.values_list("id", flat=True))
     if allowed and (store is None or store.pk not in allowed):

@@ -76,6 +76,7 @@ def test_the_till_page_verifies_by_phone_or_scanned_qr_and_records_once(world):
     checked = till.post("/platform/till/", {"action": "verify", "code": PHONE})
     html = checked.content.decode()
     assert "138****5678" in html and PHONE not in html and 'name="verification"' in html
+    assert "可享回头客折扣" in html  # the verdict in the till page's language (the API keeps the English)
     verification_id = html.split('name="verification" value="')[1].split('"')[0]
     for _ in range(2):  # a double submit records once
         recorded = till.post("/platform/till/", {"action": "record", "verification": verification_id, "amount": "66"})

@@ -7,8 +7,8 @@ from decimal import Decimal
 from django import template
 
 from huitouke.core import pii
+from huitouke.core.i18n import localized_text
 from huitouke.core.money import ZERO
-from huitouke.orders.importing.records import localized_reason
 
 register = template.Library()
 
@@ -41,6 +41,6 @@ def masked_address(value: str) -> str:
 
 
 @register.filter
-def import_reason(value: str) -> str:
-    """An import problem's reason in the page's language."""
-    return localized_reason(value or "")
+def localized(value: str) -> str:
+    """A stored English text (an import problem's reason, a till verdict) in the page's language."""
+    return localized_text(value or "")
