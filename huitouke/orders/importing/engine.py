@@ -13,10 +13,12 @@ Purchase figures of every touched customer are recomputed once at the end (`fini
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -91,6 +93,7 @@ class ImportEngine:
         self.first_new_customer_id: int | None = None  # the same for customers
         self._pending_merges: list[MergeRequest] = []
         self.on_db = _Adapters()
+        self.first_days = _FirstPurchaseDays()
 
     # --- batches
     def write_batch(self, records: Sequence[OrderRecord]) -> None:
@@ -165,6 +168,7 @@ class ImportEngine:
         new_ids = reserve_ids(Customer, len(plan.new_groups))
         if new_ids and self.first_new_customer_id is None:
             self.first_new_customer_id = new_ids[0]
+            self.first_days.start_at(new_ids[0])
         plan.owner_of_group.update(zip(plan.new_groups, new_ids, strict=True))
         members: dict[Key, set[int]] = defaultdict(set)
         for group, owner in plan.owner_of_group.items():
@@ -336,7 +340,8 @@ class ImportEngine:
         for order_id, (record, owner) in zip(ids, fresh, strict=True):
             columns["id"].append(order_id)
             columns["customer"].append(owner)
-            for name, value in _order_values(record, self.on_db).items():
+            repeat = functools.partial(self.first_days.is_repeat, owner)
+            for name, value in _order_values(record, self.on_db, repeat).items():
                 columns[name].append(value)
         n = len(fresh)
         columns.update(shop=[self.shop.pk] * n, store=[self.store.pk] * n)
@@ -463,7 +468,15 @@ def _digest(record: OrderRecord) -> int:
     return int.from_bytes(hashlib.blake2b(canonical.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-def _order_values(record: OrderRecord, on_db: _Adapters) -> dict[str, Any]:
+def _never_repeat(day: dt.date | None) -> bool:
+    return False
+
+
+def _order_values(
+    record: OrderRecord, on_db: _Adapters, repeat: Callable[[dt.date | None], bool] = _never_repeat,
+) -> dict[str, Any]:
+    """The order's columns in database form; `repeat` guesses its repeat flag from its purchase day
+    (`finish` corrects wrong guesses)."""
     net, is_purchase, day = derived_figures(
         status=record.status, paid_amount=record.paid_amount, refunded_amount=record.refunded_amount,
         paid_at=record.paid_at, ordered_at=record.ordered_at,
@@ -474,10 +487,38 @@ def _order_values(record: OrderRecord, on_db: _Adapters) -> dict[str, Any]:
         "goods_amount": _fen(_goods(record)), "shipping_amount": _fen(record.shipping_amount),
         "discount_amount": _fen(record.discount_amount), "paid_amount": _fen(record.paid_amount),
         "refunded_amount": _fen(record.refunded_amount), "net_amount": _fen(net), "is_purchase": is_purchase,
-        "purchase_day": on_db.date(day), "is_repeat": False,
+        "purchase_day": on_db.date(day), "is_repeat": repeat(day),
         "items_count": sum(line.quantity for line in record.lines), "note": record.note[:300],
         "state_digest": _digest(record),
     }
+
+
+class _FirstPurchaseDays:
+    """The earliest purchase day seen so far of each customer this import created, so that their orders go
+    in with the repeat flag already right when the file lists a buyer's orders oldest first (as exports in
+    time order do). Flipping flags afterwards rewrites the row and two indexes per order: ~700k orders in
+    a first import of 1M. A wrong guess (a buyer's earlier order further down the file, a merge) is
+    corrected by `finish`, which rewrites only wrong flags. Days are kept as ordinals in an array indexed
+    by id (new customers' ids are consecutive): 4 bytes per customer instead of a dict entry."""
+
+    def __init__(self) -> None:
+        self.first_id: int | None = None
+        self.days = array("i")  # 0: no purchase seen yet
+
+    def start_at(self, first_id: int) -> None:
+        self.first_id = first_id
+
+    def is_repeat(self, customer_id: int | None, day: dt.date | None) -> bool:
+        if day is None or customer_id is None or self.first_id is None or customer_id < self.first_id:
+            return False  # not a purchase, no buyer, or a customer from before this import: no guess
+        index = customer_id - self.first_id
+        if index >= len(self.days):
+            self.days.extend([0] * (index + 1 - len(self.days)))
+        first, this = self.days[index], day.toordinal()
+        if first and first < this:
+            return True
+        self.days[index] = this
+        return False
 
 
 def _display_name(buyer: Any) -> str:
