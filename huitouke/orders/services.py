@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Q, Subquery
 
 from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import Shop, Store
@@ -213,30 +212,27 @@ def record_refund(*, shop: Shop, order_id: int, refunded_amount: Any) -> Order:
     return order
 
 
-_purchased_at = Coalesce("paid_at", "ordered_at")
 # `is_purchase=True` is written as a bare column on SQLite, which cannot seek an index on it; `IN (1)`
 # can, so the per-customer subqueries below walk (shop, is_purchase, customer, …) instead of the shop.
 PURCHASE = [True]
 
 
-def _stat_aggregates() -> dict[str, Any]:
-    return {
-        "orders_count": Count("id"), "items_count": Sum("items_count"),
-        "purchase_days": Count("purchase_day", distinct=True), "net_spend": Sum("net_amount"),
-        "first_purchase_at": Min(_purchased_at), "last_purchase_at": Max(_purchased_at),
-    }
-
-
-def _stat_subqueries(shop: Shop) -> dict[str, Any]:
-    """Each stored figure as a correlated subquery over the customer's purchases (one UPDATE sets all)."""
-    purchases = Order.objects.filter(shop=shop, is_purchase__in=PURCHASE, customer_id=OuterRef("pk")).order_by()
-    per_customer = purchases.values("customer_id")
-    zero_when_none = {"orders_count": 0, "items_count": 0, "purchase_days": 0, "net_spend": 0}
-    values: dict[str, Any] = {}
-    for name, aggregate in _stat_aggregates().items():
-        subquery = Subquery(per_customer.annotate(v=aggregate).values("v")[:1])
-        values[name] = Coalesce(subquery, Value(zero_when_none[name])) if name in zero_when_none else subquery
-    return values
+def _purchase_figures(shop: Shop) -> tuple[str, list[Any]]:
+    """The customer's stored figures (PURCHASE_STAT_FIELDS, in order) as ONE row subquery over her
+    purchases, correlated to the customer row being updated: one index walk per customer instead of one
+    per figure (six correlated subqueries cost ~4× as much over 300k customers)."""
+    quote = connection.ops.quote_name
+    column = {name: quote(Order._meta.get_field(name).column) for name in (
+        "shop", "is_purchase", "customer", "items_count", "purchase_day", "net_amount", "paid_at", "ordered_at")}
+    moment = f"COALESCE({column['paid_at']}, {column['ordered_at']})"
+    customer_id = f"{quote(Customer._meta.db_table)}.{quote(Customer._meta.pk.column)}"
+    sql = (
+        f"SELECT COUNT(*), COALESCE(SUM({column['items_count']}), 0), COUNT(DISTINCT {column['purchase_day']}), "
+        f"COALESCE(SUM({column['net_amount']}), 0), MIN({moment}), MAX({moment}) "
+        f"FROM {quote(Order._meta.db_table)} WHERE {column['shop']} = %s AND {column['is_purchase']} IN (%s) "
+        f"AND {column['customer']} = {customer_id}"
+    )
+    return sql, [shop.pk, *PURCHASE]
 
 
 def mark_repeat_purchases(*, shop: Shop, customer_ids: Iterable[int] | None = None) -> int:
@@ -275,4 +271,4 @@ def refresh_customer_stats(*, shop: Shop, customer_ids: Iterable[int] | None = N
     """
     ids = list(customer_ids) if customer_ids is not None else None
     mark_repeat_purchases(shop=shop, customer_ids=ids)
-    return update_purchase_stats(shop=shop, customer_ids=ids, values=_stat_subqueries(shop))
+    return update_purchase_stats(shop=shop, customer_ids=ids, figures=_purchase_figures(shop))
