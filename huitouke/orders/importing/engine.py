@@ -18,7 +18,7 @@ import functools
 import hashlib
 from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -175,17 +175,15 @@ class ImportEngine:
             members[links.find(group)].add(owner)
         for key, owner in known.items():
             members[links.find(key)].add(owner)
-        for customers in members.values():
-            plan.merges.extend(self._merges_within(customers, keys, known, plan))
+        people = [customers for customers in members.values() if len(customers) > 1]
+        if people:
+            shared = self._shared_keys(keys, known, plan)
+            for customers in people:
+                plan.merges.extend(self._merges_within(customers, shared))
         return plan
 
-    def _merges_within(
-        self, customers: set[int], keys: list[tuple[Key, ...]], known: dict[Key, int], plan: _Plan,
-    ) -> Iterable[MergeRequest]:
-        if len(customers) < 2:
-            return []
+    def _merges_within(self, customers: set[int], shared: dict[int, Key]) -> list[MergeRequest]:
         survivor = min(customers)  # the oldest record (new ids come after every existing one)
-        shared = self._shared_keys(customers, keys, known, plan)
         return [
             MergeRequest(kept_id=survivor, absorbed_id=c, reason=_reason(shared[c]), evidence=_evidence(shared[c]))
             for c in sorted(customers - {survivor})
@@ -193,24 +191,22 @@ class ImportEngine:
         ]
 
     @staticmethod
-    def _shared_keys(
-        customers: set[int], keys: list[tuple[Key, ...]], known: dict[Key, int], plan: _Plan,
-    ) -> dict[int, Key]:
-        """For each customer, a phone/e-mail key it shares with another customer of the same person."""
+    def _shared_keys(keys: list[tuple[Key, ...]], known: dict[Key, int], plan: _Plan) -> dict[int, Key]:
+        """For each customer, a phone/e-mail key it shares with another customer (of the same person: a
+        shared key links its users into one group). Once per batch, not per group: groups are many."""
         users: dict[Key, set[int]] = defaultdict(set)
         for record_keys in keys:
-            if record_keys and (owner := plan.owner_of_group.get(record_keys[0])) in customers:
+            if record_keys and (owner := plan.owner_of_group.get(record_keys[0])) is not None:
                 for key in record_keys:
                     if key[0] != "i":  # identities belong to one customer; phones and e-mails can be shared
                         users[key].add(owner)
         for key, owner in known.items():
-            if owner in customers and key[0] != "i":
+            if key[0] != "i":
                 users[key].add(owner)
         shared: dict[int, Key] = {}
-        for key in sorted(users):
-            if len(users[key]) > 1:
-                for owner in users[key]:
-                    shared.setdefault(owner, key)
+        for key in sorted(key for key, owners in users.items() if len(owners) > 1):
+            for owner in users[key]:
+                shared.setdefault(owner, key)
         return shared
 
     def _create_customers(self, records: list[OrderRecord], keys: list[tuple[Key, ...]], plan: _Plan) -> None:
@@ -456,13 +452,18 @@ def _rank(status: str, refunded_fen: int) -> tuple[int, int]:
     return _STATUS_RANK.get(status, 0), refunded_fen or 0
 
 
-def _digest(record: OrderRecord) -> int:
+def _amounts_in_fen(record: OrderRecord) -> tuple[int, int, int, int, int]:
+    """(paid, refunded, goods, shipping, discount) in fen: worked out once per record, used twice."""
+    return (_fen(record.paid_amount), _fen(record.refunded_amount), _fen(_goods(record)),
+            _fen(record.shipping_amount), _fen(record.discount_amount))
+
+
+def _digest(record: OrderRecord, fen: tuple[int, int, int, int, int] | None = None) -> int:
     """A fingerprint of the order's state and lines, so an unchanged order is recognised without reading
     it back: 8 bytes of BLAKE2b over a canonical text (times as epoch seconds, money as fen)."""
     moment = record.paid_at.timestamp() if record.paid_at else None
     canonical = repr((
-        record.status, record.ordered_at.timestamp(), moment, _fen(record.paid_amount), _fen(record.refunded_amount),
-        _fen(_goods(record)), _fen(record.shipping_amount), _fen(record.discount_amount), record.note[:300],
+        record.status, record.ordered_at.timestamp(), moment, *(fen or _amounts_in_fen(record)), record.note[:300],
         [(line.sku, line.title, line.quantity, _fen(line.line_amount)) for line in record.lines],
     ))
     return int.from_bytes(hashlib.blake2b(canonical.encode(), digest_size=8).digest(), "big", signed=True)
@@ -477,19 +478,20 @@ def _order_values(
 ) -> dict[str, Any]:
     """The order's columns in database form; `repeat` guesses its repeat flag from its purchase day
     (`finish` corrects wrong guesses)."""
-    net, is_purchase, day = derived_figures(
+    _, is_purchase, day = derived_figures(
         status=record.status, paid_amount=record.paid_amount, refunded_amount=record.refunded_amount,
         paid_at=record.paid_at, ordered_at=record.ordered_at,
     )
+    fen = _amounts_in_fen(record)
+    paid, refunded, goods, shipping, discount = fen
     return {
         "external_id": record.external_id[:64], "status": record.status,
         "ordered_at": on_db.datetime(record.ordered_at), "paid_at": on_db.datetime(record.paid_at),
-        "goods_amount": _fen(_goods(record)), "shipping_amount": _fen(record.shipping_amount),
-        "discount_amount": _fen(record.discount_amount), "paid_amount": _fen(record.paid_amount),
-        "refunded_amount": _fen(record.refunded_amount), "net_amount": _fen(net), "is_purchase": is_purchase,
+        "goods_amount": goods, "shipping_amount": shipping, "discount_amount": discount, "paid_amount": paid,
+        "refunded_amount": refunded, "net_amount": paid - refunded, "is_purchase": is_purchase,
         "purchase_day": on_db.date(day), "is_repeat": repeat(day),
         "items_count": sum(line.quantity for line in record.lines), "note": record.note[:300],
-        "state_digest": _digest(record),
+        "state_digest": _digest(record, fen),
     }
 
 
