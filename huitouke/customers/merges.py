@@ -143,7 +143,9 @@ def _move_rows(shop: Shop, relation: _Relation, kept_of: dict[int, int]) -> dict
                 ids.append(pk)
         if ids:
             target = Case(*[When(**{fk: a}, then=Value(kept_of[a])) for a in chunk])
-            base.filter(pk__in=ids).update(**{fk: target})
+            # by primary key alone (the ids were just read shop-scoped): beside `shop_id = ?`, SQLite walks
+            # a (shop, …) index of a table without a one-column shop index (orders): the whole shop, per chunk
+            model.objects.filter(pk__in=ids).update(**{fk: target})
     return {owner: ids for owner, ids in moved.items() if ids}
 
 

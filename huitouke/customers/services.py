@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -340,19 +340,32 @@ PURCHASE_STAT_FIELDS = (
 STATS_CHUNK = 10_000  # ids per UPDATE: SQLite allows 32,766 parameters per statement
 
 
-def update_purchase_stats(*, shop: Shop, customer_ids: Iterable[int] | None, values: Mapping[str, Any]) -> int:
-    """Store purchase figures computed by the orders app: plain values or per-customer expressions
-    (correlated subqueries), applied in the database to these customers (all the shop's when None)."""
-    if unknown := set(values) - set(PURCHASE_STAT_FIELDS):
-        raise ValueError(f"not a purchase stat: {', '.join(sorted(unknown))}")
-    customers = Customer.objects.including_merged(shop)  # merged records drop to zero with their orders gone
-    if customer_ids is None:
-        return customers.update(**values)
-    ids = sorted(set(customer_ids))
-    return sum(
-        customers.filter(pk__in=ids[start:start + STATS_CHUNK]).update(**values)
-        for start in range(0, len(ids), STATS_CHUNK)
-    )
+def update_purchase_stats(
+    *, shop: Shop, customer_ids: Iterable[int] | None, figures: tuple[str, Sequence[Any]],
+) -> int:
+    """Store purchase figures computed by the orders app, in the database, for these customers (all the
+    shop's when None; merged records too: they drop to zero with their orders gone).
+
+    `figures` is an SQL row subquery (and its parameters) giving PURCHASE_STAT_FIELDS in that order for
+    the customer row it is correlated to: `SET (…) = (SELECT …)` computes them in one pass per customer.
+    """
+    select, params = figures
+    quote = connection.ops.quote_name
+    meta = Customer._meta
+    columns = ", ".join(quote(meta.get_field(name).column) for name in PURCHASE_STAT_FIELDS)
+    head = (f"UPDATE {quote(meta.db_table)} SET ({columns}) = ({select}) "
+            f"WHERE {quote(meta.get_field('shop').column)} = %s")
+    with connection.cursor() as cursor:
+        if customer_ids is None:
+            cursor.execute(head, [*params, shop.pk])
+            return cursor.rowcount
+        ids, changed = sorted(set(customer_ids)), 0
+        for start in range(0, len(ids), STATS_CHUNK):
+            part = ids[start:start + STATS_CHUNK]
+            cursor.execute(f"{head} AND {quote(meta.pk.column)} IN ({', '.join(['%s'] * len(part))})",
+                           [*params, shop.pk, *part])
+            changed += cursor.rowcount
+        return changed
 
 
 def _require_pii_role(staff: Staff | None, what: str, field: str | None = None) -> None:

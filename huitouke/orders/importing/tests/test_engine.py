@@ -241,3 +241,22 @@ def test_a_problems_reason_is_translated_whole_or_by_its_head_and_unknown_ones_s
         assert localized_reason("something new (detail)") == "something new (detail)"
     with translation.override("en"):
         assert localized_reason("the quantity must be 1 or more") == "the quantity must be 1 or more"
+
+
+def test_repeat_flags_end_right_whatever_the_order_of_a_buyers_rows(tenant_a):
+    shop, store = tenant_a.shop, tenant_a.store
+    engine = ImportEngine(shop=shop, store=store, source="import #1")
+    engine.write_batch([record("N3", handle="a", day="2025-03-01"), record("N2", handle="a", day="2025-02-01")])
+    engine.write_batch([
+        record("N1", handle="a", day="2025-01-01"),
+        record("M1", handle="b", day="2025-01-01"), record("M2", handle="b", day="2025-01-01"),
+        record("M3", handle="b", day="2025-01-02"), record("M4", handle="b", day="2025-01-03", status="closed"),
+    ])
+
+    def flags() -> dict[str, bool]:
+        return dict(Order.objects.filter(shop=shop).values_list("external_id", "is_repeat"))
+
+    # a buyer's rows oldest first: the flags go in right (the same day is not a repeat, a closed order never is)
+    assert (flags()["M2"], flags()["M3"], flags()["M4"]) == (False, True, False)
+    engine.finish()  # newest first: the guesses were wrong, the refresh puts them right
+    assert flags() == {"N1": False, "N2": True, "N3": True, "M1": False, "M2": False, "M3": True, "M4": False}
