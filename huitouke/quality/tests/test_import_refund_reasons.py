@@ -183,3 +183,16 @@ def test_every_keyword_of_the_mapping_is_documented_for_shop_owners():
     docs = (Path(__file__).parents[3] / "docs" / "import-formats.md").read_text(encoding="utf-8")
     table = docs[docs.index("## Refund reasons"):]
     assert [word for _, words in PLATFORM_KEYWORDS for word in words if word not in table] == []
+
+
+def test_reasons_reach_the_right_orders_when_new_orders_are_written_in_another_order(tenant_a, tmp_path):
+    # The engine writes a batch's new orders sorted by customer: a buyer already on file (a lower id) goes
+    # before a new buyer listed first in the file. Each reason must still land on its own order.
+    run_import(tenant_a, write(tmp_path, "一月.csv", TAOBAO_HEADER, [TAOBAO_ROWS[6]]))  # 小鱼儿 is on file now
+    newcomer = (f'="3200000000000001",新顾客阿美,¥99.00,0.00,¥99.00,交易关闭,王阿美,{_ADDRESS},13900001111,'
+                '2025-04-01 10:00:00,2025-04-01 10:01:00,T恤,1,99.00,尺码不合适,退款成功')
+    regular = (f'="3200000000000002",小鱼儿,¥199.00,0.00,¥199.00,交易关闭,李小雨,{_ADDRESS},13812345678,'
+               '2025-04-02 10:00:00,2025-04-02 10:01:00,真丝连衣裙,1,199.00,质量问题,退款成功')
+    run_import(tenant_a, write(tmp_path, "四月.csv", TAOBAO_HEADER, [newcomer, regular]))
+    found = reasons(tenant_a.shop)
+    assert found["3200000000000001"][0] == "size" and found["3200000000000002"][0] == "quality"
