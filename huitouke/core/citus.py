@@ -98,8 +98,7 @@ def plan(conn: BaseDatabaseWrapper = connection) -> Plan:
     distributed = distributed_tables()
     with conn.cursor() as cursor:
         foreign_keys = _single_column_foreign_keys(cursor, distributed + reference_tables())
-        primary_keys = _primary_keys(cursor, distributed)
-        unique_keys = _unique_keys_without_shop(cursor, distributed)
+        primary_keys, unique_keys = _keys(cursor, distributed)
         _refuse_unique_indexes_without_shop(cursor, distributed)
     return _write_plan(distributed, foreign_keys, primary_keys, unique_keys)
 
@@ -178,18 +177,17 @@ ORDER BY rel.relname, con.conname
 """
 
 
-def _primary_keys(cursor, tables: list[str]) -> dict[str, tuple[str, list[str]]]:
+def _keys(cursor, tables: list[str]) -> tuple[dict[str, tuple[str, list[str]]], list[UniqueKey]]:
+    """Each table's primary key (name, columns), and the unique keys that leave shop_id out."""
     cursor.execute(_KEYS, [tables])
-    return {table: (name, list(columns)) for table, name, kind, columns in cursor.fetchall() if kind == "p"}
-
-
-def _unique_keys_without_shop(cursor, tables: list[str]) -> list[UniqueKey]:
-    cursor.execute(_KEYS, [tables])
-    return [
-        UniqueKey(name, table, tuple(columns))
-        for table, name, kind, columns in cursor.fetchall()
-        if kind == "u" and SHOP_COLUMN not in columns
-    ]
+    primary: dict[str, tuple[str, list[str]]] = {}
+    loose: list[UniqueKey] = []
+    for table, name, kind, columns in cursor.fetchall():
+        if kind == "p":
+            primary[table] = (name, list(columns))
+        elif SHOP_COLUMN not in columns:
+            loose.append(UniqueKey(name, table, tuple(columns)))
+    return primary, loose
 
 
 _LOOSE_UNIQUE_INDEXES = """

@@ -11,7 +11,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from huitouke.core.i18n import localized_text
 from huitouke.customers.phones import ParsedPhone
 
 
@@ -27,12 +26,6 @@ class Problem:
 
     def as_row(self) -> dict[str, str | int]:
         return {"file": self.file, "line": self.line, "column": self.column, "value": self.value, "reason": self.reason}
-
-
-def localized_reason(reason: str) -> str:
-    """A problem's reason in the active language, for the web page (files, API and CLI keep the English);
-    readers mark their fixed reasons with ``gettext_noop``."""
-    return localized_text(reason)
 
 
 class FileRejected(Exception):

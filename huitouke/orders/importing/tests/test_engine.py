@@ -227,20 +227,20 @@ def test_an_older_state_never_overwrites_a_newer_one_and_a_reimport_with_repeats
     assert older_export.counts.older_states == 1 and Order.objects.get(external_id="T1").status == "completed"
 
 
-def test_a_problems_reason_is_translated_whole_or_by_its_head_and_unknown_ones_stay_english():
+def test_a_readers_reason_is_translated_whole_or_by_its_head_and_unknown_ones_stay_english():
     from django.utils import translation
 
-    from huitouke.orders.importing.records import localized_reason
+    from huitouke.core.i18n import localized_text
 
     with translation.override("zh-hans"):
-        assert localized_reason("the quantity must be 1 or more") == "数量至少为 1"
-        assert localized_reason("missing required column: 订单状态") == "缺少必需的列: 订单状态"
-        assert localized_reason("not a date (expected e.g. 2024-03-01 10:00:00): day is out of range for month") == (
+        assert localized_text("the quantity must be 1 or more") == "数量至少为 1"
+        assert localized_text("missing required column: 订单状态") == "缺少必需的列: 订单状态"
+        assert localized_text("not a date (expected e.g. 2024-03-01 10:00:00): day is out of range for month") == (
             "不是日期（应如 2024-03-01 10:00:00）: day is out of range for month"
         )
-        assert localized_reason("something new (detail)") == "something new (detail)"
+        assert localized_text("something new (detail)") == "something new (detail)"
     with translation.override("en"):
-        assert localized_reason("the quantity must be 1 or more") == "the quantity must be 1 or more"
+        assert localized_text("the quantity must be 1 or more") == "the quantity must be 1 or more"
 
 
 def test_repeat_flags_end_right_whatever_the_order_of_a_buyers_rows(tenant_a):
