@@ -163,19 +163,27 @@ def _alive_time(s, base, t) -> np.ndarray:
     return base * np.where(shape == 0.0, log_ratio, general)
 
 
-def _log_term(r, alpha, s, beta, x, t) -> np.ndarray:
-    """log F(t), with F as in the module docstring; broadcasts parameters against data."""
+def _hypergeometric_arguments(r, alpha, s, beta, x, t):
+    """The 2F1(m, 1; c; z) of F(t): the larger of alpha and beta leads ("wide" when alpha ≥ beta), so z < 1."""
     rx = r + x
     c = rx + s + 1.0
     wide = alpha >= beta
     big, small = np.where(wide, alpha, beta), np.where(wide, beta, alpha)
     z = (big - small) / (big + t)
     m = np.where(wide, rx, s + 1.0)
-    log_g = log_hyp2f1_one(m, c, z)
-    log_alpha, log_beta = np.log(alpha + t), np.log(beta + t)
+    return rx, wide, m, c, z
+
+
+def _log_term_from(log_g, rx, s, wide, log_alpha, log_beta) -> np.ndarray:
     return np.where(
         wide, log_g - s * log_beta - rx * log_alpha, log_g - (rx - 1.0) * log_alpha - (s + 1.0) * log_beta
     )
+
+
+def _log_term(r, alpha, s, beta, x, t) -> np.ndarray:
+    """log F(t), with F as in the module docstring; broadcasts parameters against data."""
+    rx, wide, m, c, z = _hypergeometric_arguments(r, alpha, s, beta, x, t)
+    return _log_term_from(log_hyp2f1_one(m, c, z), rx, s, wide, np.log(alpha + t), np.log(beta + t))
 
 
 def _log_parts(r, alpha, s, beta, x, t_x, age) -> tuple[np.ndarray, np.ndarray]:
@@ -204,18 +212,11 @@ def loglik_gradient(params: Sequence[float], frequency: ArrayLike, recency: Arra
 
 def _log_term_and_gradient(r, alpha, s, beta, x, t) -> tuple[np.ndarray, np.ndarray]:
     """log F(t) (as _log_term) and its gradient in (r, alpha, s, beta), shape (4, n)."""
-    rx = r + x
-    c = rx + s + 1.0
-    wide = alpha >= beta
-    big, small = np.where(wide, alpha, beta), np.where(wide, beta, alpha)
-    z = (big - small) / (big + t)
-    m = np.where(wide, rx, s + 1.0)
+    rx, wide, m, c, z = _hypergeometric_arguments(r, alpha, s, beta, x, t)
     log_g, (g_m, g_c, g_z) = log_hyp2f1_one_and_gradient(m, c, z)
     alpha_t, beta_t = alpha + t, beta + t
     log_alpha, log_beta = np.log(alpha_t), np.log(beta_t)
-    value = np.where(
-        wide, log_g - s * log_beta - rx * log_alpha, log_g - (rx - 1.0) * log_alpha - (s + 1.0) * log_beta
-    )
+    value = _log_term_from(log_g, rx, s, wide, log_alpha, log_beta)
     # z = (α-β)/(α+t) when α ≥ β, (β-α)/(β+t) otherwise; m = r+x resp. s+1; c = r+s+x+1 in both
     z_alpha = np.where(wide, beta_t / alpha_t**2, -1.0 / beta_t)
     z_beta = np.where(wide, -1.0 / alpha_t, alpha_t / beta_t**2)
