@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop
+from huitouke.core.prepared import Prepared
 from huitouke.customers import completeness
 from huitouke.customers.extensions import export_sections_for
 from huitouke.customers.models import Channel, Consent, Customer, CustomerPhone, CustomerTag, PlatformIdentity
@@ -123,10 +124,15 @@ def _matching_ids(shop: Shop, query: str) -> QuerySet:
     return by_nickname.union(phones.values_list("customer_id", flat=True), all=True)
 
 
+# Read before every message queued (a till's purchase notice among them): compiled once (core.prepared).
+_CONSENTS = Prepared(lambda shop_id, customer_id: Consent.objects.filter(
+    shop_id=shop_id, customer_id=customer_id).order_by("-at", "-id"))
+
+
 def current_consents(*, shop: Shop, customer: Customer) -> dict[str, Consent | None]:
     """The consent in force per channel (newest entry), None where never asked."""
     latest: dict[str, Consent | None] = {channel: None for channel in Channel.values}
-    for consent in Consent.objects.for_shop(shop).filter(customer=customer).order_by("-at", "-id"):
+    for consent in _CONSENTS.all(shop_id=shop.pk, customer_id=customer.pk):
         if latest.get(consent.channel) is None:
             latest[consent.channel] = consent
     return latest

@@ -16,6 +16,7 @@ from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.models import Shop
+from huitouke.core.prepared import Prepared
 from huitouke.core.timeutil import SHANGHAI, day_start
 from huitouke.customers.models import Consent, Customer, CustomerEmail, CustomerPhone
 from huitouke.customers.selectors import current_consents
@@ -68,11 +69,14 @@ def quiet_until(*, settings: CareSettings, now: dt.datetime) -> dt.datetime | No
     return dt.datetime.combine(day, dt.time(end), tzinfo=SHANGHAI)
 
 
+_SMS_NUMBER = Prepared(lambda shop_id, customer_id: CustomerPhone.objects.filter(
+    shop_id=shop_id, customer_id=customer_id, e164__isnull=False).order_by("-is_primary", "id").values_list("e164")[:1])
+
+
 def recipient_for(*, shop: Shop, customer: Customer, channel: str) -> str:
-    if channel == MessageChannel.SMS:
-        phone = (CustomerPhone.objects.for_shop(shop).filter(customer=customer, e164__isnull=False)
-                 .order_by("-is_primary", "id").values_list("e164", flat=True).first())
-        return phone or ""
+    if channel == MessageChannel.SMS:  # compiled once (core.prepared): every queued SMS reads it
+        found = _SMS_NUMBER.rows(shop_id=shop.pk, customer_id=customer.pk)
+        return found[0][0] if found else ""
     if channel == MessageChannel.EMAIL:
         return CustomerEmail.objects.for_shop(shop).filter(customer=customer).order_by("id").values_list(
             "email", flat=True).first() or ""

@@ -21,19 +21,19 @@ TARGETS = {"till": "≥ 200/s (SQLite, 4 clients), p99 ≤ 100 ms", "statements"
 
 
 def _operator(members: int):
+    """The operator, one merchant and its members, enrolled the way a group-buy enrols them (each with her
+    record in the operator's customer archive)."""
     from huitouke.core.services import create_shop
-    from huitouke.platform.models import GroupBuy, Member
-    from huitouke.platform.services.actors import Terms
+    from huitouke.platform.services.actors import Terms, record_group_buy
     from huitouke.platform.services.balance import sign_merchant
 
     shop = create_shop(slug=f"bench-platform-{os.getpid()}", name="Platform bench")
     terms = Terms(discount_rate=Decimal("0.85"), valid_from=dt.date(2020, 1, 1), valid_until=dt.date(2099, 12, 31))
     merchant = sign_merchant(shop=shop, name="Till bench", terms=terms, now=_signed())
-    people = Member.objects.bulk_create(
-        [Member(shop=shop, phone_e164=f"+86139{n:08d}") for n in range(members)], batch_size=2000)
-    GroupBuy.objects.bulk_create(
-        [GroupBuy(shop=shop, merchant=merchant, member=m, day=dt.date(2025, 1, 1)) for m in people], batch_size=2000)
-    return shop, merchant, [m.phone_e164 for m in people]
+    phones = [f"+86139{n:08d}" for n in range(members)]
+    for phone in phones:
+        record_group_buy(shop=shop, merchant=merchant, phone=phone, day=dt.date(2025, 1, 1))
+    return shop, merchant, phones
 
 
 def _signed() -> dt.datetime:

@@ -10,6 +10,7 @@ from django.db.models import Count, QuerySet, Sum
 
 from huitouke.core.errors import NotFound
 from huitouke.core.models import Shop, Staff
+from huitouke.core.prepared import Prepared
 from huitouke.core.timeutil import local_day
 from huitouke.customers.phones import parse_phone
 from huitouke.platform.models import (
@@ -25,13 +26,20 @@ from huitouke.platform.models import (
     Verification,
 )
 
+# Read at the till on every verification and recording: compiled once (core.prepared).
+_AGREEMENT_IN_FORCE = Prepared(lambda shop_id, merchant_id, at: (
+    Agreement.objects.filter(shop_id=shop_id, merchant_id=merchant_id, effective_from__lte=at)
+    .order_by("-effective_from", "-version")[:1]))
+_MEMBER_BY_PHONE = Prepared(lambda shop_id, e164: Member.objects.filter(shop_id=shop_id, phone_e164=e164)[:1])
+
 
 def agreement_in_force(*, shop: Shop, merchant: Merchant, at: dt.datetime) -> Agreement | None:
     """The terms in force at that moment: the newest version already effective then."""
-    return (
-        Agreement.objects.for_shop(shop).filter(merchant=merchant, effective_from__lte=at)
-        .order_by("-effective_from", "-version").first()
-    )
+    return _AGREEMENT_IN_FORCE.first(shop_id=shop.pk, merchant_id=merchant.pk, at=at)
+
+
+def member_with_phone(*, shop: Shop, e164: str) -> Member | None:
+    return _MEMBER_BY_PHONE.first(shop_id=shop.pk, e164=e164)
 
 
 def pending_changes(*, shop: Shop, merchant: Merchant, at: dt.datetime) -> QuerySet[Agreement]:
@@ -86,7 +94,7 @@ def balances(*, shop: Shop, at: dt.datetime) -> list[BalanceRow]:
 
 def member_by_phone(*, shop: Shop, phone: str) -> Member:
     parsed = parse_phone(phone)
-    member = Member.objects.for_shop(shop).filter(phone_e164=parsed.e164).first() if parsed.e164 else None
+    member = member_with_phone(shop=shop, e164=parsed.e164) if parsed.e164 else None
     if member is None:
         raise NotFound("no platform member with this phone number", field="phone")
     return member

@@ -10,10 +10,13 @@ from django.utils import timezone
 
 from huitouke.core.errors import Invalid
 from huitouke.core.models import Shop, Staff
+from huitouke.core.prepared import Prepared
 from huitouke.customers.models import Customer
 from huitouke.engagement import library
 from huitouke.engagement.models import CareSettings, Message, MessageChannel, MessageStatus
 from huitouke.engagement.policy import decide
+
+_BY_KEY = Prepared(lambda shop_id, key: Message.objects.filter(shop_id=shop_id, idempotency_key=key).order_by())
 
 
 def idempotency_key(*, customer_id: int, rule: str, day: dt.date) -> str:
@@ -45,7 +48,7 @@ def enqueue_message(
     if channel not in MessageChannel.values:
         raise Invalid(f"unknown channel '{channel}'", field="channel")
     key = key or idempotency_key(customer_id=customer.pk, rule=rule, day=day)
-    existing = Message.objects.for_shop(shop).filter(idempotency_key=key).first()
+    existing = _BY_KEY.first(shop_id=shop.pk, key=key)  # compiled once (core.prepared): a till notice reads it
     if existing:
         return existing
     now = now or timezone.now()

@@ -11,7 +11,11 @@ from django.db.models import Max
 
 from huitouke.core.errors import Conflict, Invalid
 from huitouke.core.models import Shop, Staff
+from huitouke.core.pii import mask_phone
+from huitouke.customers.models import Customer
 from huitouke.customers.phones import parse_phone
+from huitouke.customers.selectors import customer_by_phone
+from huitouke.customers.services import register_customer
 from huitouke.platform.models import (
     Agreement,
     GroupBuy,
@@ -116,19 +120,32 @@ def link_login(*, shop: Shop, merchant: Merchant, staff: Staff) -> MerchantStaff
     return link
 
 
-def member_by_phone(*, shop: Shop, phone: str) -> Member | None:
-    parsed = parse_phone(phone)
-    if parsed.e164 is None:
-        raise Invalid("a masked phone cannot identify a member", field="phone")
-    return Member.objects.for_shop(shop).filter(phone_e164=parsed.e164).first()
+def customer_of(shop: Shop, member: Member) -> Customer:
+    """Her customer record in the operator's archive: linked once, found by phone or registered then.
+
+    Call with the member's row locked, so two first purchases do not both register her."""
+    if member.customer_id is not None:
+        # The caller's lock query joins her customer; on PostgreSQL a lock that waited for the transaction that
+        # linked her re-reads the member row but not the join, so the customer comes back empty: read it.
+        return member.customer or Customer.objects.get(pk=member.customer_id)
+    customer = customer_by_phone(shop=shop, phone=member.phone_e164) or register_customer(
+        shop=shop, name=mask_phone(member.phone_e164), phone=member.phone_e164)
+    Member.objects.filter(pk=member.pk).update(customer=customer)
+    member.customer = customer
+    return customer
 
 
 @transaction.atomic
 def enrol_member(*, shop: Shop, phone: str) -> Member:
+    """The platform member with this phone, made at her first group-buy together with her record in the
+    operator's customer archive (so the till, which texts her at every purchase, never has to)."""
     parsed = parse_phone(phone)
     if parsed.e164 is None:
         raise Invalid("a masked phone cannot identify a member", field="phone")
     member, _ = Member.objects.get_or_create(shop=shop, phone_e164=parsed.e164)
+    if member.customer_id is None:
+        member = Member.objects.select_for_update().get(pk=member.pk)
+        customer_of(shop, member)
     return member
 
 

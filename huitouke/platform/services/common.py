@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop
+from huitouke.core.prepared import Prepared
 from huitouke.platform.models import Merchant
 
 
@@ -27,10 +28,18 @@ def moment(now: dt.datetime | None) -> dt.datetime:
     return now
 
 
+_MERCHANT = Prepared(lambda shop_id, pk: Merchant.objects.filter(shop_id=shop_id, pk=pk).order_by())
+
+
 def own_merchant(shop: Shop, merchant: Merchant | int) -> Merchant:
-    """The merchant if it belongs to the operator's shop; another operator's is a 404."""
+    """The merchant if it belongs to the operator's shop, read afresh (its status may have changed); another
+    operator's is a 404."""
     merchant_id = merchant.pk if isinstance(merchant, Merchant) else merchant
-    found = Merchant.objects.for_shop(shop).filter(pk=merchant_id).first()
+    try:
+        merchant_id = int(merchant_id)
+    except (TypeError, ValueError):
+        raise NotFound("no such merchant", field="merchant") from None
+    found = _MERCHANT.first(shop_id=shop.pk, pk=merchant_id)
     if found is None:
         raise NotFound("no such merchant", field="merchant")
     return found

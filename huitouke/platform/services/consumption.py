@@ -17,6 +17,7 @@ from huitouke.core.dblock import write_turn
 from huitouke.core.errors import Conflict, DomainError, Invalid, NotFound
 from huitouke.core.models import Shop, Staff
 from huitouke.core.money import ZERO, money, to_fen
+from huitouke.core.prepared import Prepared
 from huitouke.core.timeutil import local_day
 from huitouke.platform.models import Consumption, Member, MemberPoints, Merchant, MerchantStore, Verification
 from huitouke.platform.selectors import member_by_phone
@@ -31,6 +32,12 @@ from huitouke.platform.services.verification import (
 
 POINTS_PER_YUAN = 10
 MAX_AMOUNT = Decimal("1000000.00")
+
+# The till's reads, compiled once per process (core.prepared).
+_LOCKED_MEMBER = Prepared(lambda shop_id, pk: Member.objects.select_for_update(of=("self",))
+                          .select_related("customer").filter(shop_id=shop_id, pk=pk))
+_VERIFICATION = Prepared(lambda shop_id, merchant_id, member_id, pk: Verification.objects.filter(
+    shop_id=shop_id, merchant_id=merchant_id, member_id=member_id, pk=pk).select_related("agreement"))
 
 
 def points_for(amount: Decimal) -> int:
@@ -92,7 +99,7 @@ def record_consumption(
         raise
     try:
         with write_turn(), transaction.atomic():
-            member = Member.objects.select_for_update(of=("self",)).select_related("customer").get(pk=member.pk)
+            member = _LOCKED_MEMBER.first(shop_id=shop.pk, pk=member.pk)
             record = Consumption.objects.create(
                 shop=shop, merchant=merchant, member=member, store=store, agreement=verdict.agreement,
                 verification=verified, amount=amount, items=items, points=points_for(amount), started_at=started_at,
@@ -114,8 +121,11 @@ def _verification_of(shop: Shop, merchant: Merchant, member: Member,
     if verification is None:
         return None
     verification_id = verification.pk if isinstance(verification, Verification) else verification
-    verified = (Verification.objects.filter(shop=shop, merchant=merchant, pk=verification_id, member=member)
-                .select_related("agreement").first())
+    try:
+        verified = _VERIFICATION.first(shop_id=shop.pk, merchant_id=merchant.pk, member_id=member.pk,
+                                       pk=int(verification_id))
+    except (TypeError, ValueError):
+        verified = None
     if verified is None:
         raise NotFound("no such verification of this member at this merchant", field="verification")
     return verified

@@ -12,15 +12,12 @@ import datetime as dt
 from decimal import Decimal
 
 from huitouke.core.models import Shop
-from huitouke.core.pii import mask_phone
 from huitouke.core.timeutil import local_day
-from huitouke.customers.models import Customer
-from huitouke.customers.selectors import customer_by_phone
-from huitouke.customers.services import register_customer
 from huitouke.engagement.library import NOTICE
 from huitouke.engagement.models import Message, MessageChannel
 from huitouke.engagement.services.outbox import enqueue_message
 from huitouke.platform.models import Consumption, Member
+from huitouke.platform.services.actors import customer_of
 
 RULE = "platform_consumption"
 
@@ -38,21 +35,6 @@ def notice_text(*, kind: str, merchant: str, amount: Decimal, points: int, balan
 
 def notice_key(consumption: Consumption) -> str:
     return f"platform:consumption:{consumption.pk}"
-
-
-def customer_of(shop: Shop, member: Member) -> Customer:
-    """Her customer record in the operator's archive: linked once, found by phone or registered then.
-
-    Call with the member's row locked, so two first purchases do not both register her."""
-    if member.customer_id is not None:
-        # The caller's lock query joins her customer; on PostgreSQL a lock that waited for the transaction that
-        # linked her re-reads the member row but not the join, so the customer comes back empty: read it.
-        return member.customer or Customer.objects.get(pk=member.customer_id)
-    customer = customer_by_phone(shop=shop, phone=member.phone_e164) or register_customer(
-        shop=shop, name=mask_phone(member.phone_e164), phone=member.phone_e164)
-    Member.objects.filter(pk=member.pk).update(customer=customer)
-    member.customer = customer
-    return customer
 
 
 def queue_notice(

@@ -18,11 +18,13 @@ from huitouke.core.dblock import write_turn
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop, Staff
 from huitouke.core.pii import mask_phone
+from huitouke.core.prepared import Prepared
 from huitouke.core.timeutil import local_day
 from huitouke.customers.phones import parse_phone
 from huitouke.platform import qr, selectors
 from huitouke.platform.models import (
     Agreement,
+    AgreementStore,
     GroupBuy,
     Member,
     Merchant,
@@ -40,6 +42,18 @@ MAX_MISSES = 5  # unknown numbers, forged tokens … per window, then the lockou
 LOCKOUT = dt.timedelta(minutes=30)
 Outcome = Verification.Outcome
 MISSES = {Outcome.NOT_MEMBER, Outcome.NO_GROUP_BUY, Outcome.BAD_TOKEN}
+
+# The till's reads, compiled once per process (core.prepared): Django's query building cost more than SQLite.
+_LATEST_GROUP_BUY = Prepared(lambda shop_id, merchant_id, member_id: GroupBuy.objects.filter(
+    shop_id=shop_id, merchant_id=merchant_id, member_id=member_id).order_by("-day")[:1])
+_AGREEMENT_STORES = Prepared(lambda shop_id, agreement_id: AgreementStore.objects.filter(
+    shop_id=shop_id, agreement_id=agreement_id).values_list("store_id"))
+_NEWER_AGREEMENT = Prepared(lambda shop_id, merchant_id, after, until: Agreement.objects.filter(
+    shop_id=shop_id, merchant_id=merchant_id, effective_from__gt=after, effective_from__lte=until,
+).order_by().values_list("pk")[:1])
+_STORE = Prepared(lambda shop_id, merchant_id, pk: MerchantStore.objects.filter(
+    shop_id=shop_id, merchant_id=merchant_id, pk=pk).order_by())
+_THROTTLE = Prepared(lambda shop_id, key: Throttle.objects.select_for_update().filter(shop_id=shop_id, key=key))
 # English for the API and the log; the till page shows them in its language (platform locale).
 REASONS = {
     Outcome.ELIGIBLE: gettext_noop("eligible for the repeat-customer discount"),
@@ -97,7 +111,7 @@ def eligibility(
         return _says(Outcome.METHOD_NOT_ALLOWED, agreement)
     if member is None:
         return _says(Outcome.NOT_MEMBER, agreement)
-    bought = GroupBuy.objects.filter(shop=shop, merchant=merchant, member=member).order_by("-day").first()
+    bought = _LATEST_GROUP_BUY.first(shop_id=shop.pk, merchant_id=merchant.pk, member_id=member.pk)
     if bought is None:
         return _says(Outcome.NO_GROUP_BUY, agreement)
     day = local_day(at)
@@ -110,7 +124,7 @@ def eligibility(
     if until and day > until:
         return _says(Outcome.EXPIRED, agreement, reason=f"{REASONS[Outcome.EXPIRED]}: {until}",
                      valid_until=until)
-    allowed = set(agreement.stores.values_list("id", flat=True))
+    allowed = {store_id for (store_id,) in _AGREEMENT_STORES.rows(shop_id=shop.pk, agreement_id=agreement.pk)}
     if allowed and (store is None or store.pk not in allowed):
         return _says(Outcome.EXCLUDED_STORE, agreement)
     return _says(Outcome.ELIGIBLE, agreement, valid_until=until)
@@ -129,7 +143,7 @@ def eligibility_as_verified(
     if suspension_reason(merchant, at) is not None:
         return None
     low, high = sorted((verification.at, at))
-    if Agreement.objects.filter(shop=shop, merchant=merchant, effective_from__gt=low, effective_from__lte=high).exists():
+    if _NEWER_AGREEMENT.rows(shop_id=shop.pk, merchant_id=merchant.pk, after=low, until=high):
         return None
     return _says(Outcome.ELIGIBLE, verification.agreement)
 
@@ -138,7 +152,10 @@ def own_store(shop: Shop, merchant: Merchant, store: MerchantStore | int | None)
     if store is None:
         return None
     store_id = store.pk if isinstance(store, MerchantStore) else store
-    found = MerchantStore.objects.filter(shop=shop, merchant=merchant, pk=store_id).first()
+    try:
+        found = _STORE.first(shop_id=shop.pk, merchant_id=merchant.pk, pk=int(store_id))
+    except (TypeError, ValueError):
+        found = None
     if found is None:
         raise NotFound("the merchant has no such store", field="store")
     return found
@@ -147,11 +164,11 @@ def own_store(shop: Shop, merchant: Merchant, store: MerchantStore | int | None)
 def _throttle(shop: Shop, merchant: Merchant, staff: Staff | None, now: dt.datetime) -> Throttle:
     """The login's counter, locked; made on its first look-up (one query on every later one)."""
     key = f"{merchant.pk}:{staff.pk if staff else 0}"
-    throttle = Throttle.objects.select_for_update().filter(shop=shop, key=key).first()
+    throttle = _THROTTLE.first(shop_id=shop.pk, key=key)
     if throttle is None:
         Throttle.objects.get_or_create(shop=shop, key=key, defaults={
             "merchant": merchant, "staff": staff, "window_start": now})
-        throttle = Throttle.objects.select_for_update().get(shop=shop, key=key)
+        throttle = _THROTTLE.first(shop_id=shop.pk, key=key)
     if now - throttle.window_start >= WINDOW:
         throttle.window_start, throttle.lookups, throttle.misses = now, 0, 0
     return throttle
@@ -168,7 +185,7 @@ def _identify(shop: Shop, method: str, phone: str | None, token: str | None, now
     parsed = parse_phone(phone)
     if parsed.e164 is None:
         raise Invalid("a masked phone cannot identify a member", field="phone")
-    return Member.objects.for_shop(shop).filter(phone_e164=parsed.e164).first(), parsed.masked, False
+    return selectors.member_with_phone(shop=shop, e164=parsed.e164), parsed.masked, False
 
 
 def verify(

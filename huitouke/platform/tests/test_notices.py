@@ -97,3 +97,28 @@ def test_notices_do_not_use_up_the_daily_cap_of_care_messages(tenant_a, merchant
     care = enqueue_message(shop=tenant_a.shop, customer=customer, rule="birthday", kind="birthday", channel="sms",
                            text="生日快乐！", day=RECORDED.date(), now=RECORDED)
     assert (care.status, care.reason) == ("queued", "")  # the cap is 1 a day and 3 notices went today
+
+
+def test_enrolment_gives_her_one_archive_record_found_by_phone_or_registered(tenant_a):
+    from huitouke.customers.models import Customer
+    from huitouke.customers.services import register_customer
+
+    known = register_customer(shop=tenant_a.shop, name="王女士", phone="13900000009")
+    merchant = signed(tenant_a.shop)
+    first = actors.record_group_buy(shop=tenant_a.shop, merchant=merchant, phone=PHONE, day=dt.date(2026, 2, 1))
+    again = actors.record_group_buy(shop=tenant_a.shop, merchant=merchant, phone=PHONE, day=dt.date(2026, 2, 9))
+    linked = actors.record_group_buy(shop=tenant_a.shop, merchant=merchant, phone="13900000009",
+                                     day=dt.date(2026, 2, 1))
+    new_customer = Member.objects.get(pk=first.member_id).customer
+    assert new_customer is not None and again.member.customer_id == new_customer.pk
+    assert CustomerPhone.objects.get(customer=new_customer).e164 == "+8613812345678"
+    assert Member.objects.get(pk=linked.member_id).customer_id == known.pk  # the archive's own, not a twin
+    assert Customer.objects.filter(shop=tenant_a.shop).count() == 2
+
+
+def test_a_member_enrolled_without_a_record_gets_it_at_her_first_sms(tenant_a, merchant):
+    Member.objects.update(customer=None)  # enrolled before members got their record at enrolment
+    record(tenant_a.shop, merchant)
+    member = Member.objects.get()
+    assert Message.objects.get().customer_id == member.customer_id
+    assert CustomerPhone.objects.get(customer=member.customer).e164 == "+8613812345678"
