@@ -139,10 +139,39 @@ class Message(ShopScoped):
                          condition=Q(status__in=["queued", "sending"])),
             # caps: a customer's messages by day
             models.Index(fields=["shop", "customer", "day"], name="message_customer_day"),
+            # delivery reports find their message by the provider's ID
+            models.Index(fields=["shop", "provider_message_id"], name="message_provider_id"),
         ]
 
     def __str__(self) -> str:
         return f"{self.rule} → {self.customer_id} ({self.status})"
+
+
+class EarlyReceipt(ShopScoped):
+    """A provider's delivery report that came before its message was marked sent (the worker marks sends in
+    groups, and a fast provider reports within that moment), or for a message we never sent. Applied when the
+    worker marks the message sent; dropped after `engagement.services.inbound.EARLY_RECEIPT_DAYS`."""
+
+    provider_message_id = models.CharField(_("provider message ID"), max_length=100)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=120, blank=True)
+    delivered = models.BooleanField(_("delivered"))
+    at = models.DateTimeField(_("reported at"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("early delivery report")
+        verbose_name_plural = _("early delivery reports")
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "provider_message_id"], name="early_receipt_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["shop", "idempotency_key"], name="early_receipt_key"),
+            models.Index(fields=["shop", "received_at"], name="early_receipt_age"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_message_id}: {'delivered' if self.delivered else 'failed'}"
 
 
 class InboundSms(ShopScoped):

@@ -26,8 +26,13 @@ from huitouke.core.errors import Invalid, NotFound, Unauthorized
 from huitouke.core.models import Shop
 from huitouke.core.timeutil import SHANGHAI
 from huitouke.engagement.channels import load_secrets
-from huitouke.engagement.models import ChannelConfig, MessageChannel, Provider
-from huitouke.engagement.services.inbound import receive_sms, record_receipt
+from huitouke.engagement.models import ChannelConfig, MessageChannel, MessageStatus, Provider
+from huitouke.engagement.services.inbound import (
+    drop_stale_early_receipts,
+    keep_early_receipt,
+    receive_sms,
+    record_receipt,
+)
 
 CALLBACK_PROVIDERS = (Provider.ALIYUN, Provider.TENCENT, Provider.TWILIO)
 # Twilio's MessageStatus values that settle a message; the others (queued, sending, sent …) are on the way.
@@ -54,7 +59,7 @@ class Reply:
 class CallbackResult:
     received: int = 0
     applied: int = 0
-    unknown: int = 0  # reports for messages we do not know (another system's, or already purged)
+    early: int = 0  # reports for messages not marked sent yet (or not ours): kept until the worker marks them
     opted_out: int = 0
 
 
@@ -147,17 +152,25 @@ def _unix(value: Any) -> dt.datetime | None:
 
 @transaction.atomic
 def apply_receipts(*, shop: Shop, receipts: list[Receipt]) -> CallbackResult:
-    """Mark the reported messages delivered or failed; a report for a message we do not know is counted, not
-    refused (the provider would push the whole batch again)."""
+    """Mark the reported messages delivered or failed. A report for a message not marked sent yet is kept until
+    the worker marks it (it can come within the moment between the provider's answer and the worker's mark),
+    never refused: the provider would push the whole batch again."""
     result = CallbackResult(received=len(receipts))
+    drop_stale_early_receipts(shop=shop)
     for receipt in receipts:
         if receipt.delivered is None:
             continue
         try:
-            record_receipt(shop=shop, provider_message_id=receipt.provider_message_id, delivered=receipt.delivered,
-                           at=receipt.at, error=receipt.error, idempotency_key=receipt.idempotency_key)
+            message = record_receipt(
+                shop=shop, provider_message_id=receipt.provider_message_id, delivered=receipt.delivered,
+                at=receipt.at, error=receipt.error, idempotency_key=receipt.idempotency_key)
         except NotFound:
-            result.unknown += 1
+            message = None
+        if message is None or message.status in (MessageStatus.QUEUED, MessageStatus.SENDING):
+            keep_early_receipt(shop=shop, provider_message_id=receipt.provider_message_id,
+                               delivered=receipt.delivered, at=receipt.at, error=receipt.error,
+                               idempotency_key=receipt.idempotency_key)
+            result.early += 1
             continue
         result.applied += 1
     return result

@@ -176,3 +176,53 @@ def test_callbacks_need_the_right_shop_provider_and_key_and_refuse_bad_bodies_wh
     assert_error(post_json(f"/hooks/sms/jiangnan/aliyun/receipts?key={KEY}", half_bad), 422, "invalid", "report_time")
     assert statuses() == [("sent", ""), ("sent", "")]  # nothing of a refused batch is applied
     assert Client().get(f"/hooks/sms/jiangnan/aliyun/receipts?key={KEY}").status_code == 405
+
+
+def test_a_report_that_beats_the_workers_mark_is_kept_and_settles_the_message_when_marked(shop, fake_sms, secrets):
+    """The provider answered the send and pushed its report before the worker marked the group sent: the
+    report waits for the mark instead of being lost (the message would stay "sent" for ever)."""
+    from huitouke.engagement.channels import SendResult
+    from huitouke.engagement.models import EarlyReceipt
+    from huitouke.engagement.services.delivery import claim_due, mark_sent
+
+    send_two(shop, "aliyun", fake_sms)  # configures the channel; these two are settled below as usual
+    for phone in ("+8613700000001", "+8613700000002"):
+        enqueue_message(shop=shop, customer=contactable(shop, phone=phone, name="周敏"), rule="birthday",
+                        kind="birthday", channel="sms", text="生日快乐！", day=NOON.date(), now=NOON)
+    in_flight = claim_due(shop=shop, limit=10, now=NOON)
+    assert [m.status for m in in_flight] == ["sending", "sending"]
+    reports = [
+        {"success": True, "err_code": "DELIVERED", "biz_id": "biz-early-1", "out_id": "",
+         "report_time": "2026-11-23 12:00:03"},  # no echo of our key: matched by the provider's ID at the mark
+        {"success": False, "err_code": "MK:0001", "err_msg": "空号", "biz_id": "biz-early-2",
+         "out_id": in_flight[1].idempotency_key, "report_time": "2026-11-23 12:00:04"},
+    ]
+    assert post_json(f"/hooks/sms/jiangnan/aliyun/receipts?key={KEY}", reports).status_code == 200
+    assert EarlyReceipt.objects.filter(shop=shop).count() == 2
+    assert Message.objects.get(pk=in_flight[0].pk).status == "sending"  # nothing applied before the mark
+
+    marked = mark_sent([(in_flight[0], "aliyun", SendResult("biz-early-1")),
+                        (in_flight[1], "aliyun", SendResult("biz-other-id"))], now=NOON)
+    assert marked == 2
+    first, second = (Message.objects.get(pk=m.pk) for m in in_flight)
+    assert (first.status, first.delivered_at.isoformat()) == ("delivered", "2026-11-23T04:00:03+00:00")
+    assert (second.status, second.detail) == ("failed", "MK:0001 空号")  # found by the echoed key
+    assert not EarlyReceipt.objects.filter(shop=shop).exists()
+
+
+def test_an_unmatched_report_is_kept_a_week_then_dropped(shop, fake_sms, secrets):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from huitouke.engagement.models import EarlyReceipt
+    from huitouke.engagement.services.inbound import drop_stale_early_receipts
+
+    send_two(shop, "aliyun", fake_sms)
+    report = {"success": True, "err_code": "DELIVERED", "biz_id": "not-ours", "out_id": ""}
+    post_json(f"/hooks/sms/jiangnan/aliyun/receipts?key={KEY}", [report])
+    post_json(f"/hooks/sms/jiangnan/aliyun/receipts?key={KEY}", [report])  # pushed again: still one
+    kept = EarlyReceipt.objects.get(shop=shop)
+    assert kept.provider_message_id == "not-ours"
+    assert drop_stale_early_receipts(shop=shop, now=timezone.now() + dt.timedelta(days=6)) == 0
+    assert drop_stale_early_receipts(shop=shop, now=timezone.now() + dt.timedelta(days=8)) == 1
