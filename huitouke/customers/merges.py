@@ -26,6 +26,9 @@ from huitouke.customers.models import Customer, CustomerMerge
 from huitouke.customers.services import PROFILE_FIELDS, _require_pii_role, refresh_completeness
 
 CHUNK = 500  # pairs per UPDATE … CASE statement
+# Facts the kept record takes from the absorbed one when it lacks them (given back on undo): the profile and
+# who referred her (attnames, so no referrer is fetched).
+FILLED_ON_MERGE = (*PROFILE_FIELDS, "referred_by_id", "referred_at")
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,14 @@ class _Relation:
 
 
 def _relations() -> list[_Relation]:
-    """Every table pointing at a customer, except the merge history itself and Customer.merged_into."""
+    """Every table pointing at a customer, except the merge history itself and Customer.merged_into (the
+    customers she referred do follow her)."""
     found = []
     for rel in Customer._meta.related_objects:
         model = rel.related_model
-        if model in (Customer, CustomerMerge) or not isinstance(rel.field, models.ForeignKey):
+        if model is CustomerMerge or not isinstance(rel.field, models.ForeignKey):
+            continue
+        if model is Customer and rel.field.name != "referred_by":
             continue
         found.append(_Relation(model=model, field=rel.field, unique_with=_unique_keys_with(model, rel.field)))
     return found
@@ -152,6 +158,9 @@ def _move_rows(shop: Shop, relation: _Relation, kept_of: dict[int, int]) -> dict
 def _rows_that_would_clash(base: models.QuerySet, relation: _Relation, kept_of: dict[int, int]) -> set[int]:
     fk = relation.field.attname
     blocked: set[int] = set()
+    if relation.model is Customer:  # the kept one referred by the absorbed one: she cannot refer herself
+        blocked |= {pk for pk, owner in base.filter(**{f"{fk}__in": list(kept_of)}).values_list("pk", fk)
+                    if kept_of[owner] == pk}
     for others in relation.unique_with:
         taken = set(base.filter(**{f"{fk}__in": set(kept_of.values())}).values_list(fk, *others))
         for pk, owner, *values in base.filter(**{f"{fk}__in": list(kept_of)}).values_list("pk", fk, *others):
@@ -167,14 +176,16 @@ def _fill_blank_profile_fields(shop: Shop, kept_of: dict[int, int]) -> dict[int,
     changed: dict[int, Customer] = {}
     for absorbed_id, kept_id in kept_of.items():
         absorbed, kept = people[absorbed_id], people[kept_id]
-        names = [n for n in PROFILE_FIELDS if _blank(getattr(kept, n)) and not _blank(getattr(absorbed, n))]
+        names = [n for n in FILLED_ON_MERGE if _blank(getattr(kept, n)) and not _blank(getattr(absorbed, n))]
+        if absorbed.referred_by_id == kept_id:  # she would refer herself
+            names = [n for n in names if n not in ("referred_by_id", "referred_at")]
         for name in names:
             setattr(kept, name, getattr(absorbed, name))
         if names:
             filled[absorbed_id] = names
             changed[kept_id] = kept
     if changed:
-        Customer.objects.bulk_update(list(changed.values()), list(PROFILE_FIELDS), batch_size=200)
+        Customer.objects.bulk_update(list(changed.values()), list(FILLED_ON_MERGE), batch_size=200)
     return filled
 
 
