@@ -138,7 +138,7 @@ def _aware(value: dt.datetime | None, field: str) -> dt.datetime | None:
 def record(request: HttpRequest, payload: ConsumptionIn, idempotency_key: str | None = IdempotencyKey) -> Status:
     key = _key(idempotency_key)
     merchant = _merchant(request, payload.merchant_id)
-    existed = Consumption.objects.filter(shop=request.shop, merchant=merchant, idempotency_key=key).exists()
+    existed = selectors.key_was_used(shop=request.shop, merchant=merchant, key=key)
     written = consumption.record_consumption(
         shop=request.shop, merchant=merchant, phone=payload.phone, amount=payload.amount, idempotency_key=key,
         items=payload.items, store=payload.store_id, verification=payload.verification_id,

@@ -38,6 +38,15 @@ def agreement_in_force(*, shop: Shop, merchant: Merchant, at: dt.datetime) -> Ag
     return _AGREEMENT_IN_FORCE.first(shop_id=shop.pk, merchant_id=merchant.pk, at=at)
 
 
+_CONSUMPTION_KEY = Prepared(lambda shop_id, merchant_id, key: Consumption.objects.filter(
+    shop_id=shop_id, merchant_id=merchant_id, idempotency_key=key).order_by().values_list("pk")[:1])
+
+
+def key_was_used(*, shop: Shop, merchant: Merchant, key: str) -> bool:
+    """Has the merchant recorded a consumption under this idempotency key (the till is retrying)?"""
+    return bool(_CONSUMPTION_KEY.rows(shop_id=shop.pk, merchant_id=merchant.pk, key=key))
+
+
 def member_with_phone(*, shop: Shop, e164: str) -> Member | None:
     return _MEMBER_BY_PHONE.first(shop_id=shop.pk, e164=e164)
 
@@ -46,9 +55,13 @@ def pending_changes(*, shop: Shop, merchant: Merchant, at: dt.datetime) -> Query
     return Agreement.objects.for_shop(shop).filter(merchant=merchant, effective_from__gt=at).order_by("effective_from")
 
 
+_MERCHANT_OF_LOGIN = Prepared(lambda shop_id, staff_id: MerchantStaff.objects.filter(
+    shop_id=shop_id, staff_id=staff_id).select_related("merchant").order_by()[:1])
+
+
 def merchant_of(*, shop: Shop, staff: Staff) -> Merchant | None:
-    """The merchant a login acts for, or None for the operator's own staff."""
-    link = MerchantStaff.objects.for_shop(shop).filter(staff=staff).select_related("merchant").first()
+    """The merchant a login acts for, or None for the operator's own staff (read on every till call)."""
+    link = _MERCHANT_OF_LOGIN.first(shop_id=shop.pk, staff_id=staff.pk)
     return link.merchant if link else None
 
 

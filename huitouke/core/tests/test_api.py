@@ -61,9 +61,35 @@ def test_me_of_an_associate_cannot_view_pii(tenant_a):
     assert (body["staff"]["role"], body["staff"]["can_view_pii"], body["token"]["name"]) == ("associate", False, "till")
 
 
-def test_using_a_token_records_last_used(tenant_a):
-    client_for(tenant_a.token).get("/api/v1/me")
-    assert ApiToken.objects.get(staff=tenant_a.owner).last_used_at is not None
+def test_using_a_token_records_last_used_to_the_minute(tenant_a):
+    import datetime as dt
+
+    client = client_for(tenant_a.token)
+    client.get("/api/v1/me")
+    first = ApiToken.objects.get(staff=tenant_a.owner).last_used_at
+    assert first is not None
+    client.get("/api/v1/me")  # within the minute: no write
+    assert ApiToken.objects.get(staff=tenant_a.owner).last_used_at == first
+    earlier = first - dt.timedelta(minutes=2)
+    ApiToken.objects.filter(staff=tenant_a.owner).update(last_used_at=earlier)
+    client.get("/api/v1/me")
+    assert ApiToken.objects.get(staff=tenant_a.owner).last_used_at > first
+
+
+def test_a_revoked_token_or_a_deactivated_login_is_refused_at_once(tenant_a):
+    from huitouke.core.services import revoke_token
+
+    client = client_for(tenant_a.token)
+    assert client.get("/api/v1/me").status_code == 200
+    token = ApiToken.objects.get(staff=tenant_a.owner)
+    revoke_token(shop=tenant_a.shop, token_id=token.pk)
+    assert client.get("/api/v1/me").status_code == 401
+    staff = StaffFactory(shop=tenant_a.shop, role=Role.ASSOCIATE)
+    _, plain = create_token(staff=staff)
+    assert client_for(plain).get("/api/v1/me").status_code == 200
+    staff.user.is_active = False
+    staff.user.save(update_fields=["is_active"])
+    assert client_for(plain).get("/api/v1/me").status_code == 401
 
 
 def test_docs_and_openapi_are_public(db):
