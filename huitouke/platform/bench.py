@@ -117,6 +117,42 @@ def _statements(shop, merchants: int, per_merchant: int) -> dict[str, Any]:
             "statements": len(issued), "seconds": time.perf_counter() - start, "reference_seconds": reference}
 
 
+def _api_till(shop, merchant, phones: list[str], clients: int):
+    """work(client, i) for run_clients: the same verify + record as a till integration sends it, through the API
+    (token auth, request parsing, JSON answers) in-process with Django's test client, one login per till."""
+    import json
+
+    from django.conf import settings
+    from django.test import Client
+
+    from huitouke.core.models import Role
+    from huitouke.core.services import create_staff, create_token
+    from huitouke.platform.services.actors import link_login
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    tokens = []
+    for n in range(clients):
+        staff = create_staff(shop=shop, username=f"till-{os.getpid()}-{n}", password=None, role=Role.ASSOCIATE)
+        link_login(shop=shop, merchant=merchant, staff=staff)
+        tokens.append(create_token(staff=staff, name="bench till")[1])
+
+    # A server answers many calls: load the URLconf and the API's schemas once, before the tills fork (each
+    # would otherwise spend its first call importing them, seconds that say nothing about a till's rate).
+    Client(HTTP_AUTHORIZATION=f"Bearer {tokens[0]}").get("/api/v1/me")
+
+    def till(client: int, i: int) -> None:
+        http = Client(HTTP_AUTHORIZATION=f"Bearer {tokens[client]}")
+        phone = phones[(i * clients + client) % len(phones)]
+        verified = http.post("/api/v1/platform/verify", json.dumps({"phone": phone}), content_type="application/json")
+        recorded = http.post(
+            "/api/v1/platform/consumptions", content_type="application/json", HTTP_IDEMPOTENCY_KEY=f"api-{client}-{i}",
+            data=json.dumps({"phone": phone, "amount": "88.00", "verification_id": verified.json()["verification_id"]}))
+        if recorded.status_code != 201:
+            raise RuntimeError(f"the API refused a bench recording: {recorded.status_code} {recorded.content!r}")
+
+    return till
+
+
 def platform_run(*, clients: int, per_client: int, merchants: int, per_merchant: int) -> dict[str, Any]:
     """The measurement itself (in the child process, on the scratch database)."""
     from django.db import connection
@@ -134,11 +170,14 @@ def platform_run(*, clients: int, per_client: int, merchants: int, per_merchant:
                                        idempotency_key=f"bench-{client}-{i}",
                                        verification=result.verification)
 
-    verification.MAX_LOOKUPS = 10**9  # one login serves every bench till: do not throttle the measurement
+    verification.MAX_LOOKUPS = 10**9  # the bench tills are not guessing numbers: do not throttle the measurement
     tills = run_clients("verify + record", clients, per_client, till)
+    api_tills = run_clients("verify + record through the API", clients, per_client,
+                            _api_till(shop, merchant, phones, clients))
     return {"vendor": connection.vendor, "clients": clients,
             "reference": {**asdict(reference), "per_second": reference.per_second},
             "till": {**asdict(tills), "per_second": tills.per_second},
+            "api_till": {**asdict(api_tills), "per_second": api_tills.per_second},
             "statements": _statements(shop, merchants, per_merchant)}
 
 
@@ -158,6 +197,9 @@ def platform_bench(*, database_url: str | None, clients: int, per_client: int, m
                   f"{reference['p50_ms']:.1f}", f"{reference['p99_ms']:.1f}", "reference")
     table.add_row("verify + record", str(till["operations"]), f"{till['per_second']:.0f}/s", f"{till['p50_ms']:.1f}",
                   f"{till['p99_ms']:.1f}", TARGETS["till"])
+    api = report["api_till"]
+    table.add_row("the same through the API (in-process)", str(api["operations"]), f"{api['per_second']:.0f}/s",
+                  f"{api['p50_ms']:.1f}", f"{api['p99_ms']:.1f}", "reported")
     table.add_row("copy the records (bare INSERT … SELECT)", str(stm["records"]), f"{stm['reference_seconds']:.1f} s",
                   "", "", "reference")
     table.add_row(f"statements {stm['merchants']} × {stm['per_merchant']}", str(stm["statements"]),
