@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.functional import lazy
 from django.utils.translation import gettext
 
 
@@ -19,3 +20,9 @@ def localized_text(text: str) -> str:
         if found and (translated := gettext(head)) != head:
             return f"{translated}{separator}{detail}"
     return text
+
+
+localized_text_lazy = lazy(localized_text, str)
+"""``localized_text`` when the text is shown, not now: a stored reason inside a domain error's message
+(``params={"reason": localized_text_lazy(verdict.reason)}``) reads English in ``.message`` and the page's
+language in ``.localized()``."""

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -32,7 +33,7 @@ def _json_body(request: HttpRequest) -> Any:
     try:
         return json.loads(request.body.decode("utf-8") or "null")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Invalid(f"the body is not JSON: {exc}", field="body") from exc
+        raise Invalid(_("the body is not JSON: %(exc)s"), field="body", params={"exc": exc}) from exc
 
 
 def _payload(request: HttpRequest, provider: str, config: ChannelConfig) -> Any:

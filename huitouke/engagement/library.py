@@ -117,13 +117,15 @@ def render(template: str, values: Mapping[str, str]) -> str:
     try:
         fields = placeholders_in(template)
     except ValueError as exc:
-        raise Invalid(f"the text has an unmatched brace: {exc}", field="text") from exc
+        raise Invalid(_("the text has an unmatched brace: %(exc)s"), field="text",
+                      params={"exc": exc}) from exc
     unknown = [f for f in fields if f not in PLACEHOLDERS]
     if unknown:
-        raise Invalid(f"unknown placeholder {{{unknown[0]}}}; use {', '.join(PLACEHOLDERS)}", field="text")
+        raise Invalid(_("unknown placeholder {%(unknown)s}; use %(choices)s"), field="text",
+                      params={"unknown": unknown[0], "choices": ", ".join(PLACEHOLDERS)})
     missing = [f for f in fields if not values.get(f)]
     if missing:
-        raise Invalid(f"no value for {{{missing[0]}}}", field="text")
+        raise Invalid(_("no value for {%(missing)s}"), field="text", params={"missing": missing[0]})
     return template.format(**{f: values[f] for f in fields})
 
 
@@ -185,7 +187,8 @@ def check_tone(text: str, *, kind: str) -> None:
     problems = tone_problems(text, kind=kind)
     if problems:
         words = "、".join(f"「{p.text}」({p.reason})" for p in problems)
-        raise Invalid(f"a {kind} message must be care only; remove {words}", field="text")
+        raise Invalid(_("a %(kind)s message must be care only; remove %(words)s"), field="text",
+                      params={"kind": kind, "words": words})
 
 
 def with_survey_link(text: str, link: str) -> str:

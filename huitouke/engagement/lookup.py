@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import NotFound
 from huitouke.core.models import Shop
@@ -17,5 +18,6 @@ def shop_row(model: type[Row], *, shop: Shop, pk: int, label: str, lock: bool = 
     rows = model.objects.for_shop(shop)
     row = (rows.select_for_update(of=("self",)) if lock else rows).filter(pk=pk).first()
     if row is None:
-        raise NotFound(f"{label} {pk} not found")
+        # the labels (campaign, complaint, event, task) are in this app's catalogue, so the page names the row
+        raise NotFound(_("%(label)s %(pk)s not found"), params={"label": _(label), "pk": pk})
     return row

@@ -43,7 +43,7 @@ def messages(*, shop: Shop, status: str | None = None, customer_id: int | None =
 def message_by_id(*, shop: Shop, message_id: int) -> Message:
     message = Message.objects.for_shop(shop).filter(pk=message_id).first()
     if message is None:
-        raise NotFound(f"message {message_id} not found")
+        raise NotFound(_("message %(message_id)s not found"), params={"message_id": message_id})
     return message
 
 
@@ -84,7 +84,7 @@ def message_export_data(*, shop: Shop, customer: Customer) -> list[dict[str, Any
 def staff_member(*, shop: Shop, staff_id: int, field: str = "owner_id") -> Staff:
     member = Staff.objects.for_shop(shop).filter(pk=staff_id).first()
     if member is None:
-        raise NotFound(f"staff member {staff_id} not found", field=field)
+        raise NotFound(_("staff member %(staff_id)s not found"), field=field, params={"staff_id": staff_id})
     return member
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from ninja import Header, Path, Query, Router, Status
 
 from huitouke.core.api import MAX_ID, PageQuery, caller, paginate
@@ -61,7 +62,7 @@ IdempotencyKey = Header(None, alias="Idempotency-Key", description="any unique s
 
 def _key(value: str | None) -> str:
     if not value or not value.strip():
-        raise Invalid("send an Idempotency-Key header, e.g. a UUID, so a retried request has one effect",
+        raise Invalid(_("send an Idempotency-Key header, e.g. a UUID, so a retried request has one effect"),
                       field="Idempotency-Key")
     return value.strip()
 

@@ -18,19 +18,29 @@ the commit can never disagree. The rules, in the order they apply:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils.translation import gettext_noop
 
 PROFIT = "profit"
 
 
 class PricingError(ValueError):
-    """The order cannot be priced as asked; `rule` names the rule, `field` the input to change."""
+    """The order cannot be priced as asked; `rule` names the rule, `field` the input to change.
 
-    def __init__(self, message: str, *, rule: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    `text` is the English template (``%(name)s`` placeholders filled from `params`), kept apart so the
+    service can hand it on as a translatable domain error; `message` is the filled English text.
+    """
+
+    def __init__(
+        self, text: str, *, rule: str, field: str | None = None, params: Mapping[str, object] | None = None,
+    ) -> None:
+        self.text = text
+        self.params = dict(params or {})
+        self.message = text % self.params if self.params else text
+        super().__init__(self.message)
         self.rule = rule
         self.field = field
 
@@ -196,14 +206,16 @@ def _coupon_discounts(priced: list[PricedLine], coupon: CouponTerms) -> list[lis
     spend = sum(eligible)
     if spend == 0:
         raise PricingError(
-            f"coupon {coupon.code} applies to none of these products (profit products are never discounted)",
-            rule="coupon_products", field="coupon_code",
+            gettext_noop("coupon %(coupon)s applies to none of these products (profit products are never "
+                         "discounted)"),
+            rule="coupon_products", field="coupon_code", params={"coupon": coupon.code},
         )
     if spend < coupon.min_spend_fen:
         raise PricingError(
-            f"coupon {coupon.code} needs {yuan(coupon.min_spend_fen)} spent on eligible products; "
-            f"this order has {yuan(spend)}",
+            gettext_noop("coupon %(coupon)s needs %(min_spend)s spent on eligible products; "
+                         "this order has %(spend)s"),
             rule="coupon_min_spend", field="coupon_code",
+            params={"coupon": coupon.code, "min_spend": yuan(coupon.min_spend_fen), "spend": yuan(spend)},
         )
     if coupon.kind == "amount_off":
         amounts = allocate(min(int(coupon.value * 100), spend), eligible)
@@ -227,9 +239,10 @@ def _better_of(
         )
         return nothing, coupon
     raise PricingError(
-        f"coupon {terms.code} does not stack with the member discount, which is worth more "
-        f"({yuan(member_fen)} against {yuan(coupon_fen)}); keep the coupon for another order",
+        gettext_noop("coupon %(coupon)s does not stack with the member discount, which is worth more "
+                     "(%(member)s against %(coupon_value)s); keep the coupon for another order"),
         rule="coupon_not_stackable", field="coupon_code",
+        params={"coupon": terms.code, "member": yuan(member_fen), "coupon_value": yuan(coupon_fen)},
     )
 
 
@@ -238,18 +251,21 @@ def _apply_points(priced: list[PricedLine], points: int, rules: ShopRules) -> in
         return 0
     rate = rules.points_per_yuan_redeemed
     if rate == 0:
-        raise PricingError("this shop exchanges points for gifts only, not at checkout", rule="points", field="points")
+        raise PricingError(gettext_noop("this shop exchanges points for gifts only, not at checkout"),
+                           rule="points", field="points")
     if points * 100 % rate:
         step = rate // _gcd(rate, 100)
-        raise PricingError(f"points are used in steps of {step} ({rate} points = ¥1)", rule="points", field="points")
+        raise PricingError(gettext_noop("points are used in steps of %(step)s (%(rate)s points = ¥1)"),
+                           rule="points", field="points", params={"step": step, "rate": rate})
     value = points * 100 // rate
     payable = [p.net_fen if p.line.role != PROFIT else 0 for p in priced]
     if value > sum(payable):
         most = sum(payable) * rate // 100
         raise PricingError(
-            f"{points} points are worth {yuan(value)}, more than the {yuan(sum(payable))} left on products "
-            f"points can pay for; use at most {most} points",
+            gettext_noop("%(points)s points are worth %(value)s, more than the %(payable)s left on products "
+                         "points can pay for; use at most %(most)s points"),
             rule="points", field="points",
+            params={"points": points, "value": yuan(value), "payable": yuan(sum(payable)), "most": most},
         )
     for line, fen in zip(priced, allocate(value, payable), strict=True):
         if fen:
@@ -280,10 +296,13 @@ def _guard_margin(quote: Quote, rules: ShopRules) -> None:
     if given > allowed:
         share = Decimal(given * 100) / base
         raise PricingError(
-            f"margin guard: discounts come to {share:.1f}% of the order ({yuan(given)} of {yuan(base)}); "
-            f"the shop allows at most {pct(rules.max_discount_percent)}% ({yuan(allowed)}), "
-            f"{yuan(given - allowed)} too much. Use fewer points or another coupon.",
-            rule="margin_guard",
+            gettext_noop("margin guard: discounts come to %(share)s%% of the order (%(given)s of %(base)s); "
+                         "the shop allows at most %(most)s%% (%(allowed)s), %(excess)s too much. "
+                         "Use fewer points or another coupon."),
+            rule="margin_guard", params={
+                "share": f"{share:.1f}", "given": yuan(given), "base": yuan(base),
+                "most": pct(rules.max_discount_percent), "allowed": yuan(allowed), "excess": yuan(given - allowed),
+            },
         )
 
 

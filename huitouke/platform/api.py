@@ -13,10 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Header, Path, Query, Router, Schema, Status
 
 from huitouke.core.api import MAX_ID, MoneyIn, MoneyOut, PageQuery, StrictSchema, caller, paginate
 from huitouke.core.errors import DomainError, Forbidden, Invalid, NotFound
+from huitouke.core.i18n import localized_text_lazy
 from huitouke.core.pii import mask_phone
 from huitouke.core.timeutil import local_day
 from huitouke.platform import qr, selectors
@@ -39,7 +41,7 @@ class Throttled(DomainError):
 
 def _key(value: str | None) -> str:
     if not value or not value.strip():
-        raise Invalid("send an Idempotency-Key header, e.g. a UUID, so a retried request has one effect",
+        raise Invalid(_("send an Idempotency-Key header, e.g. a UUID, so a retried request has one effect"),
                       field="Idempotency-Key")
     return value.strip()
 
@@ -49,7 +51,7 @@ def _merchant(request: HttpRequest, merchant_id: int | None) -> Merchant:
     if own is not None and merchant_id is None:
         return own
     if merchant_id is None:
-        raise Invalid("name the merchant (merchant_id)", field="merchant_id")
+        raise Invalid(_("name the merchant (merchant_id)"), field="merchant_id")
     return selectors.merchant_for(shop=request.shop, staff=caller(request), merchant_id=merchant_id)
 
 
@@ -81,7 +83,7 @@ def verify(request: HttpRequest, payload: VerifyIn) -> dict[str, Any]:
     )
     verdict = result.eligibility
     if verdict.outcome in (verification.Outcome.LOCKED, verification.Outcome.THROTTLED):
-        raise Throttled(verdict.reason)  # logged first: the service committed its row
+        raise Throttled(localized_text_lazy(verdict.reason))  # logged first: the service committed its row
     agreement = verdict.agreement
     return {
         "verification_id": result.verification.pk, "eligible": result.eligible, "outcome": verdict.outcome,
@@ -129,7 +131,7 @@ def _consumption_out(record: Consumption) -> dict[str, Any]:
 
 def _aware(value: dt.datetime | None, field: str) -> dt.datetime | None:
     if value is not None and value.tzinfo is None:
-        raise Invalid("give the time with its offset, e.g. 2026-03-10T19:30:00+08:00", field=field)
+        raise Invalid(_("give the time with its offset, e.g. 2026-03-10T19:30:00+08:00"), field=field)
     return value
 
 
@@ -233,7 +235,7 @@ class QrOut(Schema):
 @router.post("/members/qr", response=QrOut, summary="A member's short-lived QR token (operator staff only)")
 def member_qr(request: HttpRequest, payload: QrIn) -> dict[str, Any]:
     if selectors.merchant_of(shop=request.shop, staff=caller(request)) is not None:
-        raise Forbidden("only the operator issues member QR codes")
+        raise Forbidden(_("only the operator issues member QR codes"))
     member = selectors.member_by_phone(shop=request.shop, phone=payload.phone)
     now = moment(None)
     token = qr.member_token(member, now=now)
@@ -266,7 +268,7 @@ def _statement(request: HttpRequest, statement_id: int, merchant_id: int | None)
     merchant = _merchant(request, merchant_id)
     statement = selectors.statements_of(shop=request.shop, merchant=merchant).filter(pk=statement_id).first()
     if statement is None:
-        raise NotFound("no such statement", field="statement")
+        raise NotFound(_("no such statement"), field="statement")
     return statement
 
 
@@ -287,7 +289,7 @@ def statement_pdf(request: HttpRequest, statement_id: int = Path(..., ge=1, le=M
 def _operator_only(request: HttpRequest) -> None:
     """A merchant login does not learn that these routes exist."""
     if selectors.merchant_of(shop=request.shop, staff=caller(request)) is not None:
-        raise NotFound("no such route")
+        raise NotFound(_("no such route"))
 
 
 class SignIn(StrictSchema):

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
@@ -30,9 +31,10 @@ def require_font() -> Path:
     path = Path(settings.PLATFORM_PDF_FONT)
     if not path.is_file():
         raise Conflict(
-            f"PDF statements need a CJK font and {path} is missing: install Debian's fonts-noto-cjk "
-            "(apt-get install fonts-noto-cjk) or point HUITOUKE_PDF_FONT at a CJK .ttf/.otf/.ttc file",
-            code="pdf_font_missing")
+            gettext_lazy("PDF statements need a CJK font and %(path)s is missing: install "
+                         "Debian's fonts-noto-cjk (apt-get install fonts-noto-cjk) or point "
+                         "HUITOUKE_PDF_FONT at a CJK .ttf/.otf/.ttc file"),
+            code="pdf_font_missing", params={"path": path})
     return path
 
 

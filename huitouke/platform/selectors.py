@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, QuerySet, Sum
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import NotFound
 from huitouke.core.models import Shop, Staff
@@ -69,10 +70,10 @@ def merchant_for(*, shop: Shop, staff: Staff, merchant_id: int) -> Merchant:
     """A merchant the caller may see: any for operator staff, only its own for a merchant login (else 404)."""
     own = merchant_of(shop=shop, staff=staff)
     if own is not None and own.pk != merchant_id:
-        raise NotFound("no such merchant", field="merchant")
+        raise NotFound(_("no such merchant"), field="merchant")
     found = Merchant.objects.for_shop(shop).filter(pk=merchant_id).first()
     if found is None:
-        raise NotFound("no such merchant", field="merchant")
+        raise NotFound(_("no such merchant"), field="merchant")
     return found
 
 
@@ -109,7 +110,7 @@ def member_by_phone(*, shop: Shop, phone: str) -> Member:
     parsed = parse_phone(phone)
     member = member_with_phone(shop=shop, e164=parsed.e164) if parsed.e164 else None
     if member is None:
-        raise NotFound("no platform member with this phone number", field="phone")
+        raise NotFound(_("no platform member with this phone number"), field="phone")
     return member
 
 
@@ -180,5 +181,5 @@ def verification_of(*, shop: Shop, merchant: Merchant, verification_id: int) -> 
     found = (Verification.objects.for_shop(shop).select_related("member")
              .filter(merchant=merchant, pk=verification_id, outcome=Verification.Outcome.ELIGIBLE).first())
     if found is None:
-        raise NotFound("verify the member first", field="verification")
+        raise NotFound(_("verify the member first"), field="verification")
     return found

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -133,7 +134,7 @@ def dispute_resolve(request: HttpRequest, dispute_id: int) -> HttpResponse:
             try:
                 spend = money(request.POST.get("spend") or "")
             except MoneyError as exc:
-                raise Invalid(_("Type the spend to take off, e.g. 128.50."), field="spend") from exc
+                raise Invalid(gettext_lazy("Type the spend to take off, e.g. 128.50."), field="spend") from exc
             disputes.settle_dispute(shop=request.shop, dispute=dispute_id, spend=spend, note=note,
                                     staff=request.staff)
         else:
@@ -151,7 +152,7 @@ def dispute_resolve(request: HttpRequest, dispute_id: int) -> HttpResponse:
 def _posted_id(request: HttpRequest, name: str) -> int:
     value = request.POST.get(name, "")
     if not value.isdigit():
-        raise Invalid(f"{name} must be a number", field=name)
+        raise Invalid(gettext_lazy("%(name)s must be a number"), field=name, params={"name": name})
     return int(value)
 
 
@@ -209,7 +210,7 @@ def _amount(request: HttpRequest):
     try:
         return money(request.POST.get("amount") or "")
     except MoneyError as exc:
-        raise Invalid(_("Type the amount paid, e.g. 128.50."), field="amount") from exc
+        raise Invalid(gettext_lazy("Type the amount paid, e.g. 128.50."), field="amount") from exc
 
 
 def _till_action(request: HttpRequest, merchant: Merchant) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Status
 from ninja.errors import ValidationError
 from pydantic import ValidationError as PydanticError
@@ -31,7 +32,7 @@ router = Router(tags=["quality"])
 
 def _not_auditor(request: HttpRequest) -> None:
     if caller(request).role == Role.AUDITOR:
-        raise Forbidden("auditors see only the audits of their stores")
+        raise Forbidden(_("auditors see only the audits of their stores"))
 
 
 def audit_out(audit: Audit) -> dict[str, Any]:
@@ -76,13 +77,13 @@ def _parse_audit(request: HttpRequest) -> schemas.AuditIn:
     if request.content_type == "multipart/form-data":
         raw = request.POST.get("payload")
         if raw is None:
-            raise Invalid("send the audit as JSON in the form field 'payload'", field="payload")
+            raise Invalid(_("send the audit as JSON in the form field 'payload'"), field="payload")
     else:
         raw = request.body
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Invalid("the audit is not valid JSON", field="payload", code="malformed_json") from exc
+        raise Invalid(_("the audit is not valid JSON"), field="payload", code="malformed_json") from exc
     try:
         return schemas.AuditIn.model_validate(data)
     except PydanticError as exc:
@@ -96,7 +97,7 @@ def submit_audit(request: HttpRequest) -> Status:
     data = _parse_audit(request)
     files = request.FILES.getlist("photos")
     if len(data.photo_items) > len(files):
-        raise Invalid("more photo_items than photos", field="photo_items")
+        raise Invalid(_("more photo_items than photos"), field="photo_items")
     items = list(data.photo_items) + [None] * (len(files) - len(data.photo_items))
     audits.ensure_default_templates(shop=request.shop)
     audit = audits.submit_audit(shop=request.shop, auditor=caller(request), data=audits.AuditInput(
@@ -135,7 +136,7 @@ def _get(model, request: HttpRequest, pk: int | None, field: str):
         return None
     found = model.objects.filter(shop=request.shop, pk=pk).first()
     if found is None:
-        raise NotFound(f"no such {field}", field=field)
+        raise NotFound(_("no such %(field)s"), field=field, params={"field": field})
     return found
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from django.db.models import Avg, Count, Max, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Role, Shop, Staff, Store
@@ -81,7 +81,8 @@ def month_period(month: str | None) -> Period:
     try:
         first = dt.datetime.strptime(month, "%Y-%m").date()
     except ValueError as exc:
-        raise Invalid(f"not a month: {month!r} (use YYYY-MM)", field="month") from exc
+        raise Invalid(gettext_lazy("not a month: %(month)r (use YYYY-MM)"), field="month",
+                      params={"month": month}) from exc
     following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
     return Period(start=day_start(first), end=day_start(following), label=month)
 
@@ -111,7 +112,7 @@ def audits_visible(*, shop: Shop, staff: Staff) -> QuerySet[Audit]:
 def audit_for(*, shop: Shop, staff: Staff, audit_id: int) -> Audit:
     audit = audits_visible(shop=shop, staff=staff).filter(pk=audit_id).first()
     if audit is None:
-        raise NotFound("no such audit")
+        raise NotFound(gettext_lazy("no such audit"))
     return audit
 
 
@@ -123,7 +124,7 @@ def audit_answers(*, shop: Shop, audit: Audit) -> QuerySet[AuditAnswer]:
 def store_by_id(*, shop: Shop, store_id: int) -> Store:
     store = Store.objects.for_shop(shop).filter(pk=store_id).first()
     if store is None:
-        raise NotFound("no such store", field="store")
+        raise NotFound(gettext_lazy("no such store"), field="store")
     return store
 
 

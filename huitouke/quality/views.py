@@ -338,7 +338,7 @@ def _number(raw: str, field: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError as exc:
-        raise Invalid(_("Give a whole number."), field=field) from exc
+        raise Invalid(gettext_lazy("Give a whole number."), field=field) from exc
 
 
 def _spec_from_post(post: QueryDict) -> templates_service.TemplateSpec:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Invalid, NotFound, Unauthorized
 from huitouke.core.models import Shop
@@ -66,11 +67,12 @@ class CallbackResult:
 def sms_channel(*, shop_slug: str, provider: str) -> tuple[Shop, ChannelConfig]:
     """The shop and its SMS configuration, when the shop sends SMS through `provider`; else NotFound."""
     if provider not in CALLBACK_PROVIDERS:
-        raise NotFound(f"no callbacks for provider {provider!r}", field="provider")
+        raise NotFound(_("no callbacks for provider %(provider)r"), field="provider",
+                       params={"provider": provider})
     config = (ChannelConfig.objects.select_related("shop")
               .filter(shop__slug=shop_slug, channel=MessageChannel.SMS, provider=provider).first())
     if config is None:
-        raise NotFound("this shop does not send SMS through this provider", field="provider")
+        raise NotFound(_("this shop does not send SMS through this provider"), field="provider")
     return config.shop, config
 
 
@@ -78,7 +80,7 @@ def check_key(config: ChannelConfig, key: str) -> None:
     """Aliyun and Tencent do not sign their callbacks: the URL carries the shop's `inbound_key` secret."""
     expected = load_secrets(config.secret_name).get("inbound_key", "")
     if not expected or not hmac.compare_digest(expected.encode(), (key or "").encode()):
-        raise Unauthorized("wrong or missing key", field="key")
+        raise Unauthorized(_("wrong or missing key"), field="key")
 
 
 def check_twilio_signature(config: ChannelConfig, *, url: str, form: Mapping[str, Any], signature: str) -> None:
@@ -87,7 +89,7 @@ def check_twilio_signature(config: ChannelConfig, *, url: str, form: Mapping[str
 
     token = load_secrets(config.secret_name).get("auth_token", "")
     if not token or not signature or not RequestValidator(token).validate(url, form, signature):
-        raise Unauthorized("the X-Twilio-Signature does not match", field="X-Twilio-Signature")
+        raise Unauthorized(_("the X-Twilio-Signature does not match"), field="X-Twilio-Signature")
 
 
 def _shanghai(text: Any, field: str) -> dt.datetime | None:
@@ -97,17 +99,19 @@ def _shanghai(text: Any, field: str) -> dt.datetime | None:
     try:
         return dt.datetime.strptime(str(text), "%Y-%m-%d %H:%M:%S").replace(tzinfo=SHANGHAI)
     except ValueError as exc:
-        raise Invalid(f"{field}: expected YYYY-MM-DD HH:MM:SS, got {text!r}", field=field) from exc
+        raise Invalid(_("%(field)s: expected YYYY-MM-DD HH:MM:SS, got %(text)r"), field=field,
+                      params={"field": field, "text": text}) from exc
 
 
 def _items(payload: Any, *, required: tuple[str, ...], allow_object: bool = False) -> list[dict[str, Any]]:
     items = [payload] if allow_object and isinstance(payload, dict) else payload
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise Invalid("expected a JSON array of objects", field="body")
+        raise Invalid(_("expected a JSON array of objects"), field="body")
     for index, item in enumerate(items):
         missing = [name for name in required if item.get(name) in (None, "")]
         if missing:
-            raise Invalid(f"[{index}] has no {missing[0]}", field=f"[{index}].{missing[0]}")
+            raise Invalid(_("[%(index)s] has no %(missing)s"), field=f"[{index}].{missing[0]}",
+                          params={"index": index, "missing": missing[0]})
     return items
 
 
@@ -147,7 +151,8 @@ def _unix(value: Any) -> dt.datetime | None:
     try:
         return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise Invalid(f"time: expected UNIX seconds, got {value!r}", field="time") from exc
+        raise Invalid(_("time: expected UNIX seconds, got %(value)r"), field="time",
+                      params={"value": value}) from exc
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from huitouke.core import bulk
 from huitouke.core.errors import Conflict, Invalid, NotFound
@@ -56,18 +57,22 @@ def create_campaign(
     created_by: Staff | None = None, seed: int | None = None, now: dt.datetime | None = None,
 ) -> Campaign:
     if not name.strip():
-        raise Invalid("name the campaign", field="name")
+        raise Invalid(gettext_lazy("name the campaign"), field="name")
     if kind not in library.Kind.values:
-        raise Invalid(f"kind must be one of {', '.join(library.Kind.values)}", field="kind")
+        raise Invalid(gettext_lazy("kind must be one of %(choices)s"), field="kind",
+                      params={"choices": ", ".join(library.Kind.values)})
     if channel not in MessageChannel.values:
-        raise Invalid(f"channel must be one of {', '.join(MessageChannel.values)}", field="channel")
+        raise Invalid(gettext_lazy("channel must be one of %(choices)s"), field="channel",
+                      params={"choices": ", ".join(MessageChannel.values)})
     if not template.strip():
-        raise Invalid("write the message", field="template")
+        raise Invalid(gettext_lazy("write the message"), field="template")
     _check_template(template)
     if not 0 <= holdout_percent <= MAX_HOLDOUT_PERCENT:
-        raise Invalid(f"the hold-out group is 0–{MAX_HOLDOUT_PERCENT}% of the audience", field="holdout_percent")
+        raise Invalid(gettext_lazy("the hold-out group is 0–%(max_holdout_percent)s%% of the audience"),
+                      field="holdout_percent",
+                      params={"max_holdout_percent": MAX_HOLDOUT_PERCENT})
     if price_per_segment < 0:
-        raise Invalid("a price cannot be negative", field="price_per_segment")
+        raise Invalid(gettext_lazy("a price cannot be negative"), field="price_per_segment")
     campaign = Campaign(
         shop=shop, name=name.strip()[:100], kind=kind, channel=channel, template=template.strip(),
         audience_kind=audience_kind, audience_value=audience_value, holdout_percent=holdout_percent,
@@ -88,22 +93,24 @@ def audience(*, shop: Shop, campaign: Campaign) -> list[int]:
         return ids
     if campaign.audience_kind == AudienceKind.TIER:
         if not isinstance(value, int) or not any(t.pk == value for t in programme.ladder(shop=shop)):
-            raise NotFound("no such tier in this shop", field="audience_value")
+            raise NotFound(gettext_lazy("no such tier in this shop"), field="audience_value")
         rows = loyalty_selectors.members(shop=shop, tier_id=value).filter(customer__erased_at__isnull=True)
         return sorted(rows.values_list("customer_id", flat=True))
     if campaign.audience_kind == AudienceKind.TAG:
         rows = CustomerTag.objects.for_shop(shop).filter(tag__name=str(value), customer__erased_at__isnull=True)
         ids = sorted(set(rows.values_list("customer_id", flat=True)))
         if not ids and not CustomerTag.objects.for_shop(shop).filter(tag__name=str(value)).exists():
-            raise NotFound(f"no customer is tagged {value!r}", field="audience_value")
+            raise NotFound(gettext_lazy("no customer is tagged %(value)r"), field="audience_value",
+                           params={"value": value})
         return ids
     if campaign.audience_kind == AudienceKind.LIST:
         if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
-            raise Invalid("a customer list is a list of customer ids", field="audience_value")
+            raise Invalid(gettext_lazy("a customer list is a list of customer ids"), field="audience_value")
         wanted = sorted(set(value))
         return sorted(i for chunk in range(0, len(wanted), BATCH)
                       for i in live.filter(pk__in=wanted[chunk:chunk + BATCH]).values_list("id", flat=True))
-    raise Invalid(f"audience must be one of {', '.join(AudienceKind.values)}", field="audience_kind")
+    raise Invalid(gettext_lazy("audience must be one of %(choices)s"), field="audience_kind",
+                  params={"choices": ", ".join(AudienceKind.values)})
 
 
 def split(ids: list[int], *, percent: int, seed: int) -> tuple[list[int], list[int]]:
@@ -195,10 +202,12 @@ def _sendable(shop: Shop, campaign_id: int) -> Campaign:
     passes the care-tone check (a care campaign with commercial words is refused)."""
     campaign = shop_row(Campaign, shop=shop, pk=campaign_id, label="campaign", lock=True)
     if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
-        raise Conflict(f"the campaign is already {campaign.status}", field="status")
+        raise Conflict(gettext_lazy("the campaign is already %(status)s"), field="status",
+                       params={"status": campaign.status})
     problems = library.tone_problems(campaign.template, kind=campaign.kind)
     if problems:
-        raise Invalid("a care message must not contain: " + "、".join(p.text for p in problems), field="template")
+        raise Invalid(gettext_lazy("a care message must not contain: %(words)s"), field="template",
+                      params={"words": "、".join(p.text for p in problems)})
     return campaign
 
 
@@ -215,7 +224,7 @@ def schedule_campaign(*, shop: Shop, campaign_id: int, at: dt.datetime) -> Campa
 def cancel_campaign(*, shop: Shop, campaign_id: int) -> Campaign:
     campaign = shop_row(Campaign, shop=shop, pk=campaign_id, label="campaign", lock=True)
     if campaign.status == CampaignStatus.SENT:
-        raise Conflict("the campaign was already sent", field="status")
+        raise Conflict(gettext_lazy("the campaign was already sent"), field="status")
     campaign.status = CampaignStatus.CANCELLED
     campaign.save(update_fields=["status"])
     return campaign

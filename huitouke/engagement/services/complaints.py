@@ -8,6 +8,7 @@ import datetime as dt
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import Shop, Staff
@@ -71,15 +72,16 @@ def file_complaint(
     via: str = ComplaintVia.STAFF, filed_by: Staff | None = None, now: dt.datetime | None = None,
 ) -> Complaint:
     if customer.shop_id != shop.pk or customer.is_erased:
-        raise NotFound("no such customer in this shop", field="customer_id")
+        raise NotFound(gettext_lazy("no such customer in this shop"), field="customer_id")
     if not description.strip():
-        raise Invalid("say what happened", field="description")
+        raise Invalid(gettext_lazy("say what happened"), field="description")
     if route not in ComplaintRoute.values:
-        raise Invalid(f"route must be one of {', '.join(ComplaintRoute.values)}", field="route")
+        raise Invalid(gettext_lazy("route must be one of %(choices)s"), field="route",
+                      params={"choices": ", ".join(ComplaintRoute.values)})
     if route == ComplaintRoute.REGION and not region.strip():
-        raise Invalid("name the region the complaint is about", field="region")
+        raise Invalid(gettext_lazy("name the region the complaint is about"), field="region")
     if filed_by is not None and filed_by.shop_id != shop.pk:
-        raise NotFound("no such staff member", field="filed_by")
+        raise NotFound(gettext_lazy("no such staff member"), field="filed_by")
     return Complaint.objects.create(
         shop=shop, customer=customer, description=description.strip()[:5000], route=route,
         region=region.strip()[:50] if route == ComplaintRoute.REGION else "", via=via, filed_by=filed_by,
@@ -98,9 +100,10 @@ def record_step(
     """Record one of the nine steps. Any step acknowledges the complaint; "confirm" resolves it and books the
     follow-up call a week later for her own associate."""
     if step not in ComplaintStep.values:
-        raise Invalid(f"step must be one of {', '.join(ComplaintStep.values)}", field="step")
+        raise Invalid(gettext_lazy("step must be one of %(choices)s"), field="step",
+                      params={"choices": ", ".join(ComplaintStep.values)})
     if by is not None and by.shop_id != shop.pk:
-        raise NotFound("no such staff member", field="by")
+        raise NotFound(gettext_lazy("no such staff member"), field="by")
     complaint = complaint_by_id(shop=shop, complaint_id=complaint_id, lock=True)
     now = now or timezone.now()
     record, _ = ComplaintStepRecord.objects.update_or_create(
@@ -131,10 +134,10 @@ def compensate(
     """Compensate once: a coupon issued through the loyalty programme, or a gift taken from stock (handed
     over in person or in her next parcel). Records the "compensate" step."""
     if (coupon_template_id is None) == (gift_id is None):
-        raise Invalid("give either a coupon template or a gift", field="coupon_template_id")
+        raise Invalid(gettext_lazy("give either a coupon template or a gift"), field="coupon_template_id")
     complaint = complaint_by_id(shop=shop, complaint_id=complaint_id, lock=True)
     if complaint.coupon_id or complaint.gift_id:
-        raise Conflict("this complaint was already compensated", field="coupon_template_id")
+        raise Conflict(gettext_lazy("this complaint was already compensated"), field="coupon_template_id")
     now = now or timezone.now()
     if coupon_template_id is not None:
         template = coupons.template_by_id(shop=shop, template_id=coupon_template_id)

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import Shop
@@ -22,14 +23,14 @@ EVENTS_PER_YEAR = 4  # suggested at least
 def create_event(*, shop: Shop, title: str, starts_on: dt.date, place: str, tier_ids: list[int],
                  now: dt.datetime | None = None) -> VipEvent:
     if not title.strip():
-        raise Invalid("give the event a title", field="title")
+        raise Invalid(_("give the event a title"), field="title")
     if not place.strip():
-        raise Invalid("say where it takes place", field="place")
+        raise Invalid(_("say where it takes place"), field="place")
     known = {tier.pk for tier in programme.ladder(shop=shop)}
     if not tier_ids:
-        raise Invalid("invite at least one tier", field="tier_ids")
+        raise Invalid(_("invite at least one tier"), field="tier_ids")
     if set(tier_ids) - known:
-        raise NotFound("no such tier in this shop", field="tier_ids")
+        raise NotFound(_("no such tier in this shop"), field="tier_ids")
     return VipEvent.objects.create(shop=shop, title=title.strip()[:100], starts_on=starts_on, place=place.strip()[:200],
                                    tier_ids=sorted(set(tier_ids)), created_at=now or timezone.now())
 
@@ -60,7 +61,7 @@ def _invitation(shop: Shop, event_id: int, customer_id: int) -> Invitation:
                   .filter(event_id=event_id, customer_id=customer_id).first())
     if invitation is None:
         event_by_id(shop=shop, event_id=event_id)
-        raise NotFound("this customer was not invited", field="customer_id")
+        raise NotFound(_("this customer was not invited"), field="customer_id")
     return invitation
 
 
@@ -68,7 +69,7 @@ def _invitation(shop: Shop, event_id: int, customer_id: int) -> Invitation:
 def record_rsvp(*, shop: Shop, event_id: int, customer_id: int, answer: str,
                 now: dt.datetime | None = None) -> Invitation:
     if answer not in (Rsvp.YES, Rsvp.NO):
-        raise Invalid("answer yes or no", field="answer")
+        raise Invalid(_("answer yes or no"), field="answer")
     invitation = _invitation(shop, event_id, customer_id)
     invitation.rsvp, invitation.rsvp_at = answer, now or timezone.now()
     invitation.save(update_fields=["rsvp", "rsvp_at"])
@@ -80,7 +81,7 @@ def record_attendance(*, shop: Shop, event_id: int, customer_id: int, attended: 
                       on: dt.date | None = None) -> Invitation:
     invitation = _invitation(shop, event_id, customer_id)
     if attended and invitation.event.starts_on > (on or today()):
-        raise Conflict("the event has not taken place yet", field="customer_id")
+        raise Conflict(_("the event has not taken place yet"), field="customer_id")
     invitation.attended = attended
     invitation.save(update_fields=["attended"])
     return invitation

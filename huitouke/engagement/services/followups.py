@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import Shop, Staff
@@ -21,7 +22,7 @@ from huitouke.engagement.services.preview import associate_of
 
 def _check_staff(shop: Shop, staff: Staff | None, field: str) -> None:
     if staff is not None and staff.shop_id != shop.pk:
-        raise NotFound("no such staff member in this shop", field=field)
+        raise NotFound(gettext_lazy("no such staff member in this shop"), field=field)
 
 
 def create_task(
@@ -30,11 +31,12 @@ def create_task(
 ) -> tuple[FollowUpTask, bool]:
     """(task, created). The owner defaults to her own associate; a repeated `source_key` returns the first task."""
     if customer.shop_id != shop.pk:
-        raise NotFound("no such customer in this shop", field="customer_id")
+        raise NotFound(gettext_lazy("no such customer in this shop"), field="customer_id")
     if kind not in TaskKind.values:
-        raise Invalid(f"kind must be one of {', '.join(TaskKind.values)}", field="kind")
+        raise Invalid(gettext_lazy("kind must be one of %(choices)s"), field="kind",
+                      params={"choices": ", ".join(TaskKind.values)})
     if not title.strip():
-        raise Invalid("say what to do", field="title")
+        raise Invalid(gettext_lazy("say what to do"), field="title")
     _check_staff(shop, owner, "owner_id")
     if source_key:
         existing = FollowUpTask.objects.for_shop(shop).filter(source_key=source_key).first()
@@ -65,9 +67,10 @@ def close_task(
     task = task_by_id(shop=shop, task_id=task_id, lock=True)
     _check_staff(shop, by, "closed_by")
     if task.status != TaskStatus.OPEN:
-        raise Conflict(f"the task is already {task.status}", field="status")
+        raise Conflict(gettext_lazy("the task is already %(status)s"), field="status",
+                       params={"status": task.status})
     if done and not outcome.strip():
-        raise Invalid("note the outcome of the follow-up", field="outcome")
+        raise Invalid(gettext_lazy("note the outcome of the follow-up"), field="outcome")
     task.status = TaskStatus.DONE if done else TaskStatus.CANCELLED
     task.outcome, task.closed_at, task.closed_by = outcome.strip(), now or timezone.now(), by
     task.save(update_fields=["status", "outcome", "closed_at", "closed_by"])
@@ -123,7 +126,7 @@ def spot_check_sample(*, shop: Shop, associate: Staff, size: int, seed: int | No
     """A random sample of the profiles an associate registered, for a manager to check."""
     _check_staff(shop, associate, "associate_id")
     if size < 1:
-        raise Invalid("sample at least one profile", field="size")
+        raise Invalid(gettext_lazy("sample at least one profile"), field="size")
     ids = list(Customer.objects.for_shop(shop).filter(registered_by=associate, erased_at__isnull=True)
                .order_by("id").values_list("id", flat=True))
     chosen = sorted(random.Random(seed).sample(ids, min(size, len(ids))))
@@ -137,7 +140,7 @@ def record_spot_check(
 ) -> SpotCheck:
     """A checked profile: valid (real, reachable, correct) or not; checking it again the same day corrects it."""
     if customer.shop_id != shop.pk:
-        raise NotFound("no such customer in this shop", field="customer_id")
+        raise NotFound(gettext_lazy("no such customer in this shop"), field="customer_id")
     _check_staff(shop, checked_by, "checked_by")
     check, _ = SpotCheck.objects.update_or_create(
         shop=shop, customer=customer, checked_on=on,

@@ -9,6 +9,7 @@ import re
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import NotFound
 from huitouke.core.models import Shop
@@ -51,7 +52,8 @@ def record_receipt(
     if message is None and idempotency_key:
         message = messages.filter(idempotency_key=idempotency_key).first()
     if message is None:
-        raise NotFound(f"no message with provider ID {provider_message_id!r}", field="provider_message_id")
+        raise NotFound(_("no message with provider ID %(provider_message_id)r"), field="provider_message_id",
+                       params={"provider_message_id": provider_message_id})
     _settle(message, delivered=delivered, at=at, error=error)
     return message
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Invalid
 from huitouke.core.models import Shop, Staff
@@ -42,11 +43,11 @@ def enqueue_message(
     customer + rule + day key for a message about one event (a purchase notice: one per purchase, however
     many a day)."""
     if customer.shop_id != shop.pk:
-        raise Invalid("customer belongs to another shop", field="customer")
+        raise Invalid(_("customer belongs to another shop"), field="customer")
     if kind not in library.Kind.values and kind != library.NOTICE:
-        raise Invalid(f"unknown kind '{kind}'", field="kind")
+        raise Invalid(_("unknown kind '%(kind)s'"), field="kind", params={"kind": kind})
     if channel not in MessageChannel.values:
-        raise Invalid(f"unknown channel '{channel}'", field="channel")
+        raise Invalid(_("unknown channel '%(channel)s'"), field="channel", params={"channel": channel})
     key = key or idempotency_key(customer_id=customer.pk, rule=rule, day=day)
     existing = _BY_KEY.first(shop_id=shop.pk, key=key)  # compiled once (core.prepared): a till notice reads it
     if existing:

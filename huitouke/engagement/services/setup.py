@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from huitouke.core.errors import Invalid
 from huitouke.core.models import Shop
@@ -25,14 +26,17 @@ def configure_channel(
 ) -> ChannelConfig:
     """Set how the shop sends on a channel; a secret-looking key in `settings` is refused (use secret_name)."""
     if channel not in _PROVIDERS:
-        raise Invalid(f"unknown channel '{channel}'", field="channel")
+        raise Invalid(gettext_lazy("unknown channel '%(channel)s'"), field="channel",
+                      params={"channel": channel})
     if provider not in _PROVIDERS[channel]:
-        raise Invalid(f"{provider} cannot send {channel}", field="provider")
+        raise Invalid(gettext_lazy("%(provider)s cannot send %(channel)s"), field="provider",
+                      params={"provider": provider, "channel": channel})
     settings = settings or {}
     leaked = [key for key in settings if any(word in key.lower() for word in _SECRET_WORDS)]
     if leaked:
-        raise Invalid(f"keep {leaked[0]} out of the database: put it in the secret store named by secret_name",
-                      field="settings")
+        raise Invalid(gettext_lazy("keep %(leaked)s out of the database: put it in the secret "
+                                   "store named by secret_name"),
+                      field="settings", params={"leaked": leaked[0]})
     config, _ = ChannelConfig.objects.update_or_create(
         shop=shop, channel=channel,
         defaults={"provider": provider, "settings": settings, "secret_name": secret_name, "updated_at": timezone.now()},
@@ -45,10 +49,11 @@ def update_care_settings(*, shop: Shop, **values: int) -> CareSettings:
     allowed = {"daily_cap", "care_cap_30d", "commercial_cap_30d", "quiet_start_hour", "quiet_end_hour"}
     unknown = set(values) - allowed
     if unknown:
-        raise Invalid(f"unknown setting {sorted(unknown)[0]}", field=sorted(unknown)[0])
+        raise Invalid(gettext_lazy("unknown setting %(unknown)s"), field=sorted(unknown)[0],
+                      params={"unknown": sorted(unknown)[0]})
     for name in ("quiet_start_hour", "quiet_end_hour"):
         if name in values and not 0 <= values[name] <= 23:
-            raise Invalid("an hour is 0–23", field=name)
+            raise Invalid(gettext_lazy("an hour is 0–23"), field=name)
     row, _ = CareSettings.objects.update_or_create(shop=shop, defaults=values)
     return row
 
@@ -58,12 +63,14 @@ def set_rule(*, shop: Shop, rule: str, enabled: bool, params: dict[str, Any] | N
     from huitouke.engagement.rules import RULES
 
     if rule not in RULES:
-        raise Invalid(f"unknown rule '{rule}'; rules: {', '.join(RULES)}", field="rule")
+        raise Invalid(gettext_lazy("unknown rule '%(rule)s'; rules: %(choices)s"), field="rule",
+                      params={"rule": rule, "choices": ", ".join(RULES)})
     defaults: dict[str, Any] = {"enabled": enabled}
     if params is not None:
         unknown = set(params) - set(RULES[rule].defaults)
         if unknown:
-            raise Invalid(f"rule {rule} has no parameter {sorted(unknown)[0]}", field="params")
+            raise Invalid(gettext_lazy("rule %(rule)s has no parameter %(unknown)s"), field="params",
+                          params={"rule": rule, "unknown": sorted(unknown)[0]})
         defaults["params"] = params
     row, _ = RuleSetting.objects.update_or_create(shop=shop, rule=rule, defaults=defaults)
     return row

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.bulk import datetime_adapter, insert_few, pipelined
 from huitouke.core.dblock import write_turn
@@ -84,7 +85,7 @@ def commit(*, shop: Shop, request: CheckoutRequest, idempotency_key: str, now: d
     """Record the checkout once; a retry with the same key and request gets the first answer back."""
     key = (idempotency_key or "").strip()
     if not key or len(key) > 100:
-        raise Invalid("send an Idempotency-Key header of 1 to 100 characters", field="Idempotency-Key")
+        raise Invalid(_("send an Idempotency-Key header of 1 to 100 characters"), field="Idempotency-Key")
     digest = _digest(request)
     try:
         return _commit_once(shop, request, key, digest, now or timezone.now())
@@ -100,7 +101,8 @@ def _member(shop: Shop, customer_id: int, on: dt.date, terms: Terms, *, store: s
     """The customer and her membership (she joins in the entry tier on her first visit), or NotFound."""
     found = till_reads.customer_at_till(shop=shop, customer_id=customer_id, on=on, store=store, key=key)
     if found is None:
-        raise NotFound(f"no customer {customer_id}", field="customer")
+        raise NotFound(_("no customer %(customer_id)s"), field="customer",
+                       params={"customer_id": customer_id})
     if found.membership_id is None:
         join_programme(shop=shop, customer_id=customer_id, entry_tier=terms.tiers[0])
         found = till_reads.customer_at_till(shop=shop, customer_id=customer_id, on=on, store=store, key=key)
@@ -122,9 +124,10 @@ def _commit_once(shop: Shop, request: CheckoutRequest, key: str, digest: str, no
     if member.earlier_checkout_id is not None:
         return _replay(Checkout.objects.get(pk=member.earlier_checkout_id), digest)
     if not request.store:
-        raise Invalid("store is required to record the order", field="store")
+        raise Invalid(_("store is required to record the order"), field="store")
     if member.store_id is None:
-        raise NotFound(f"shop '{shop.slug}' has no store '{request.store}'", field="store")
+        raise NotFound(_("shop '%(slug)s' has no store '%(store)s'"), field="store",
+                       params={"slug": shop.slug, "store": request.store})
     # Priced before the lock, so the lock is held only for the writes (on SQLite it is the whole database's).
     priced = _price(shop, request, member, terms, on)
     with write_turn(), transaction.atomic():
@@ -141,7 +144,8 @@ def _commit_once(shop: Shop, request: CheckoutRequest, key: str, digest: str, no
             earlier = Checkout.objects.filter(shop=shop, idempotency_key=key).first()
             if earlier is not None:
                 return _replay(earlier, digest)
-            raise Conflict(f"order {number} is already recorded in store {request.store}", field="order_number")
+            raise Conflict(_("order %(number)s is already recorded in store %(store)s"), field="order_number",
+                           params={"number": number, "store": request.store})
         _use_coupon(priced.coupon, sale.order_id, now)
         balance, entries = _points_entries(member, priced, number, key, on, terms.programme)
         change = _promote(shop, member, terms, sale, on)
@@ -173,7 +177,7 @@ def _digest(request: CheckoutRequest) -> str:
 def _replay(earlier: Checkout, digest: str) -> dict:
     if earlier.request_digest != digest:
         raise Conflict(
-            "this Idempotency-Key was already used for a different checkout; use a new key for a new order",
+            _("this Idempotency-Key was already used for a different checkout; use a new key for a new order"),
             field="Idempotency-Key", code="idempotency_key_reused",
         )
     return {**earlier.response, "replayed": True}
@@ -187,8 +191,9 @@ def _price(shop: Shop, request: CheckoutRequest, member: Member, terms: Terms, o
     available = _available_points(shop, member, on)
     if request.points > available:
         raise Conflict(
-            f"the customer has {available} points to spend, fewer than the {request.points} asked for",
+            _("the customer has %(available)s points to spend, fewer than the %(points)s asked for"),
             field="points", code="insufficient_points",
+            params={"available": available, "points": request.points},
         )
     try:
         quoted = pricing.price(
@@ -197,31 +202,36 @@ def _price(shop: Shop, request: CheckoutRequest, member: Member, terms: Terms, o
             coupon=_coupon_terms(coupon) if coupon else None, points=request.points,
         )
     except pricing.PricingError as exc:
-        raise Invalid(exc.message, field=exc.field, code=exc.rule) from exc
+        # the template is marked (gettext_noop) in pricing.py, which stays free of the active language
+        raise Invalid(_(exc.text), field=exc.field, code=exc.rule, params=exc.params) from exc
     return Priced(member.customer.pk, tier, birthday, coupon, quoted, available, lines)
 
 
 def _amount(value: Any, name: str) -> Decimal:
     amount = money(value if value is not None else 0)
     if amount < ZERO:
-        raise Invalid(f"{name} cannot be negative", field=name)
+        raise Invalid(_("%(name)s cannot be negative"), field=name, params={"name": name})
     return amount
 
 
 def _lines(shop: Shop, cart: tuple[CartLine, ...]) -> list[tuple[int, pricing.LineIn]]:
     if not cart:
-        raise Invalid("the basket is empty: send at least one line", field="lines")
+        raise Invalid(_("the basket is empty: send at least one line"), field="lines")
     if len(cart) > MAX_LINES:
-        raise Invalid(f"a basket has at most {MAX_LINES} lines", field="lines")
+        raise Invalid(_("a basket has at most %(max_lines)s lines"), field="lines",
+                      params={"max_lines": MAX_LINES})
     products = till_reads.products(shop=shop, skus={line.sku for line in cart})
     result = []
     for index, line in enumerate(cart):
         where = f"lines[{index}]"
         product = products.get(line.sku)
         if product is None:
-            raise Invalid(f"{where}.sku: no product with SKU '{line.sku}' in this shop", field=f"{where}.sku")
+            raise Invalid(_("%(where)s.sku: no product with SKU '%(sku)s' in this shop"), field=f"{where}.sku",
+                          params={"where": where, "sku": line.sku})
         if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or not 0 < line.quantity <= 10_000:
-            raise Invalid(f"{where}.quantity must be a whole number from 1 to 10000", field=f"{where}.quantity")
+            raise Invalid(_("%(where)s.quantity must be a whole number from 1 to 10000"),
+                          field=f"{where}.quantity",
+                          params={"where": where})
         price = product.price_fen if line.unit_price is None else to_fen(_amount(line.unit_price, f"{where}.unit_price"))
         result.append((product.id, pricing.LineIn(product.sku, product.title, product.role, line.quantity, price)))
     return result
@@ -230,19 +240,25 @@ def _lines(shop: Shop, cart: tuple[CartLine, ...]) -> list[tuple[int, pricing.Li
 def _coupon(shop: Shop, code: str, customer: Customer, on: dt.date) -> Coupon:
     coupon = Coupon.objects.filter(shop=shop, code=normalise_code(code)).select_related("template").first()
     if coupon is None:
-        raise NotFound(f"no coupon with code {code} in this shop", field="coupon_code")
+        raise NotFound(_("no coupon with code %(code)s in this shop"), field="coupon_code",
+                       params={"code": code})
     if coupon.customer_id != customer.pk:
-        raise Invalid(f"coupon {coupon.code} was issued to another customer", field="coupon_code", code="coupon_not_hers")
+        raise Invalid(_("coupon %(coupon)s was issued to another customer"),
+                      field="coupon_code", code="coupon_not_hers",
+                      params={"coupon": coupon.code})
     if coupon.status == Coupon.Status.REDEEMED:
-        raise Conflict(f"coupon {coupon.code} was already used", field="coupon_code", code="coupon_used")
+        raise Conflict(_("coupon %(coupon)s was already used"), field="coupon_code", code="coupon_used",
+                       params={"coupon": coupon.code})
     if coupon.status == Coupon.Status.VOID or not coupon.template.is_active:
-        raise Invalid(f"coupon {coupon.code} has been withdrawn", field="coupon_code", code="coupon_void")
+        raise Invalid(_("coupon %(coupon)s has been withdrawn"), field="coupon_code", code="coupon_void",
+                      params={"coupon": coupon.code})
     if on < coupon.valid_from:
-        raise Invalid(f"coupon {coupon.code} is valid from {coupon.valid_from}", field="coupon_code",
-                      code="coupon_not_yet_valid")
+        raise Invalid(_("coupon %(coupon)s is valid from %(valid_from)s"), field="coupon_code",
+                      code="coupon_not_yet_valid",
+                      params={"coupon": coupon.code, "valid_from": coupon.valid_from})
     if coupon.valid_until is not None and on > coupon.valid_until:
-        raise Invalid(f"coupon {coupon.code} expired on {coupon.valid_until}", field="coupon_code",
-                      code="coupon_expired")
+        raise Invalid(_("coupon %(coupon)s expired on %(valid_until)s"), field="coupon_code",
+                      code="coupon_expired", params={"coupon": coupon.code, "valid_until": coupon.valid_until})
     return coupon
 
 
@@ -304,7 +320,8 @@ def _use_coupon(coupon: Coupon | None, order_id: int, now: dt.datetime) -> None:
         status=Coupon.Status.REDEEMED, redeemed_at=now, order_id=order_id,
     )
     if not used:
-        raise Conflict(f"coupon {coupon.code} was already used", field="coupon_code", code="coupon_used")
+        raise Conflict(_("coupon %(coupon)s was already used"), field="coupon_code", code="coupon_used",
+                       params={"coupon": coupon.code})
 
 
 def _points_entries(
@@ -316,8 +333,10 @@ def _points_entries(
     if q.points_redeemed and member.lots_to_expire:
         balance = points_service.write_off_expired(Membership.objects.get(pk=member.membership_id), on)
     if q.points_redeemed > balance:
-        raise Conflict(f"the customer has {balance} points, fewer than the {q.points_redeemed} asked for",
-                       field="points", code="insufficient_points")
+        raise Conflict(_("the customer has %(balance)s points, fewer than the "
+                         "%(points_redeemed)s asked for"),
+                       field="points", code="insufficient_points",
+                       params={"balance": balance, "points_redeemed": q.points_redeemed})
     entries = []
     if q.points_redeemed:
         entries.append(points_service.NewEntry(PointsEntry.Kind.REDEEM, -q.points_redeemed, f"checkout:{key}:redeem",

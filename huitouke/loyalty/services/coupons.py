@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy
 
 from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import Shop, Staff
@@ -57,25 +58,28 @@ class TemplateInput:
 
 def _checked_template(data: TemplateInput) -> dict[str, Any]:
     if not data.name.strip():
-        raise Invalid("a coupon template needs a name", field="name")
+        raise Invalid(gettext_lazy("a coupon template needs a name"), field="name")
     if data.kind not in DiscountKind.values:
-        raise Invalid(f"kind must be one of {', '.join(DiscountKind.values)}", field="kind")
+        raise Invalid(gettext_lazy("kind must be one of %(choices)s"), field="kind",
+                      params={"choices": ", ".join(DiscountKind.values)})
     value = Decimal(data.value)
     if data.kind == DiscountKind.PERCENT_OFF and not Decimal(0) < value < Decimal(100):
-        raise Invalid("a percent-off coupon takes 0.01 to 99.99 percent off", field="value")
+        raise Invalid(gettext_lazy("a percent-off coupon takes 0.01 to 99.99 percent off"), field="value")
     if data.kind == DiscountKind.AMOUNT_OFF and money(value) <= ZERO:
-        raise Invalid("an amount-off coupon takes more than ¥0.00 off", field="value")
+        raise Invalid(gettext_lazy("an amount-off coupon takes more than ¥0.00 off"), field="value")
     unknown = set(data.eligible_roles) - set(ProductRole.values)
     if not data.eligible_roles or unknown:
-        raise Invalid(f"eligible_roles must be some of {', '.join(ProductRole.values)}", field="eligible_roles")
+        raise Invalid(gettext_lazy("eligible_roles must be some of %(choices)s"), field="eligible_roles",
+                      params={"choices": ", ".join(ProductRole.values)})
     if data.valid_from and data.valid_until and data.valid_until < data.valid_from:
-        raise Invalid("valid_until is before valid_from", field="valid_until")
+        raise Invalid(gettext_lazy("valid_until is before valid_from"), field="valid_until")
     if data.valid_days is not None and data.valid_days <= 0:
-        raise Invalid("valid_days must be 1 or more", field="valid_days")
+        raise Invalid(gettext_lazy("valid_days must be 1 or more"), field="valid_days")
     if data.per_customer_limit < 1:
-        raise Invalid("per_customer_limit must be 1 or more", field="per_customer_limit")
+        raise Invalid(gettext_lazy("per_customer_limit must be 1 or more"), field="per_customer_limit")
     if data.trigger not in Trigger.values:
-        raise Invalid(f"trigger must be one of {', '.join(Trigger.values)}", field="trigger")
+        raise Invalid(gettext_lazy("trigger must be one of %(choices)s"), field="trigger",
+                      params={"choices": ", ".join(Trigger.values)})
     return {
         "name": data.name.strip()[:80], "kind": data.kind,
         "amount_off": money(value) if data.kind == DiscountKind.AMOUNT_OFF else None,
@@ -95,7 +99,7 @@ def create_template(*, shop: Shop, data: TemplateInput) -> CouponTemplate:
 def template_by_id(*, shop: Shop, template_id: int) -> CouponTemplate:
     template = CouponTemplate.objects.filter(shop=shop, pk=template_id).first()
     if template is None:
-        raise NotFound("no such coupon template", field="template_id")
+        raise NotFound(gettext_lazy("no such coupon template"), field="template_id")
     return template
 
 
@@ -121,21 +125,24 @@ def issue_coupon(
 ) -> tuple[Coupon, bool]:
     """Issue one coupon; (coupon, created). The same issue_key returns the first coupon."""
     if template.shop_id != shop.pk or customer.shop_id != shop.pk:
-        raise NotFound("no such coupon template or customer in this shop")
+        raise NotFound(gettext_lazy("no such coupon template or customer in this shop"))
     on = on or today()
     with transaction.atomic():
         existing = Coupon.objects.filter(shop=shop, issue_key=issue_key).first()
         if existing is not None:
             return existing, False
         if not template.is_active:
-            raise Conflict(f"coupon template {template.name} is switched off", field="template_id")
+            raise Conflict(gettext_lazy("coupon template %(template)s is switched off"), field="template_id",
+                           params={"template": template.name})
         start, end = _validity(template, on)
         if end is not None and end < on:
-            raise Conflict(f"coupon template {template.name} ended on {end}", field="template_id")
+            raise Conflict(gettext_lazy("coupon template %(template)s ended on %(end)s"), field="template_id",
+                           params={"template": template.name, "end": end})
         if _holds_limit(shop, template, customer.pk):
             raise Conflict(
-                f"the customer already holds {template.per_customer_limit} coupon(s) of {template.name}",
+                gettext_lazy("the customer already holds %(per_customer_limit)s coupon(s) of %(template)s"),
                 field="customer_id", code="coupon_limit",
+                params={"per_customer_limit": template.per_customer_limit, "template": template.name},
             )
         return _create_with_fresh_code(
             shop=shop, template=template, customer_id=customer.pk, trigger=trigger or template.trigger,
@@ -152,13 +159,13 @@ def _create_with_fresh_code(**fields: Any) -> Coupon:
             same_event = Coupon.objects.filter(shop=fields["shop"], issue_key=fields["issue_key"]).first()
             if same_event is not None:  # a concurrent request for the same event won: its coupon it is
                 return same_event
-    raise Conflict("could not draw a free coupon code; try again")
+    raise Conflict(gettext_lazy("could not draw a free coupon code; try again"))
 
 
 def _issue_for_trigger(shop: Shop, customer: Customer, trigger: str, event: str) -> list[Coupon]:
     """Every active template of this trigger issues one coupon for the event (a second call: none new)."""
     if customer.shop_id != shop.pk:
-        raise NotFound("no such customer", field="customer_id")
+        raise NotFound(gettext_lazy("no such customer"), field="customer_id")
     issued = []
     for template in CouponTemplate.objects.filter(shop=shop, trigger=trigger, is_active=True).order_by("id"):
         try:
@@ -175,10 +182,10 @@ def _issue_for_trigger(shop: Shop, customer: Customer, trigger: str, event: str)
 def record_good_review(*, shop: Shop, customer: Customer, review_id: str, stars: int) -> list[Coupon]:
     """好评送券: a review of GOOD_REVIEW_MIN_STARS or more earns the good-review coupons, once per review."""
     if not 1 <= stars <= 5:
-        raise Invalid("stars must be 1 to 5", field="stars")
+        raise Invalid(gettext_lazy("stars must be 1 to 5"), field="stars")
     review_id = (review_id or "").strip()
     if not review_id:
-        raise Invalid("review_id is required (the platform's review number)", field="review_id")
+        raise Invalid(gettext_lazy("review_id is required (the platform's review number)"), field="review_id")
     if stars < GOOD_REVIEW_MIN_STARS:
         return []
     return _issue_for_trigger(shop, customer, Trigger.GOOD_REVIEW, f"review:{review_id[:80]}")
@@ -205,10 +212,10 @@ def issue_batch(
     """One coupon per listed customer of this shop; those at the template's limit are counted as skipped."""
     ids = sorted(set(customer_ids))
     if not ids:
-        raise Invalid("the audience is empty", field="customer_ids")
+        raise Invalid(gettext_lazy("the audience is empty"), field="customer_ids")
     customers = list(Customer.objects.for_shop(shop).filter(pk__in=ids, erased_at__isnull=True))
     if len(customers) != len(ids):
-        raise NotFound("some of these customers are not in this shop", field="customer_ids")
+        raise NotFound(gettext_lazy("some of these customers are not in this shop"), field="customer_ids")
     with transaction.atomic():
         batch = CouponBatch.objects.create(
             shop=shop, template=template, audience=audience[:200], announcement=announcement, created_by=staff,

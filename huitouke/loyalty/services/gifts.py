@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import Shop
@@ -23,9 +24,10 @@ from huitouke.orders.models import Order
 @transaction.atomic
 def create_gift(*, shop: Shop, name: str, stock: int, points_cost: int = 0, for_parcels: bool = True) -> Gift:
     if not (name or "").strip():
-        raise Invalid("a gift needs a name", field="name")
+        raise Invalid(_("a gift needs a name"), field="name")
     if stock < 0 or points_cost < 0:
-        raise Invalid("stock and points_cost cannot be negative", field="stock" if stock < 0 else "points_cost")
+        raise Invalid(_("stock and points_cost cannot be negative"),
+                      field="stock" if stock < 0 else "points_cost")
     return Gift.objects.create(
         shop=shop, name=name.strip()[:80], stock=stock, points_cost=points_cost, for_parcels=for_parcels
     )
@@ -35,7 +37,7 @@ def create_gift(*, shop: Shop, name: str, stock: int, points_cost: int = 0, for_
 def restock(*, shop: Shop, gift_id: int, add: int) -> Gift:
     gift = gift_by_id(shop=shop, gift_id=gift_id)
     if add <= 0:
-        raise Invalid("add a positive number of gifts", field="add")
+        raise Invalid(_("add a positive number of gifts"), field="add")
     Gift.objects.filter(pk=gift.pk).update(stock=F("stock") + add)
     gift.refresh_from_db()
     return gift
@@ -44,7 +46,7 @@ def restock(*, shop: Shop, gift_id: int, add: int) -> Gift:
 def gift_by_id(*, shop: Shop, gift_id: int) -> Gift:
     gift = Gift.objects.filter(shop=shop, pk=gift_id).first()
     if gift is None:
-        raise NotFound("no such gift", field="gift_id")
+        raise NotFound(_("no such gift"), field="gift_id")
     return gift
 
 
@@ -57,7 +59,8 @@ def take_from_stock(*, shop: Shop, gift_id: int) -> Gift:
 
 def _take_one(gift: Gift) -> None:
     if not Gift.objects.filter(pk=gift.pk, stock__gt=0, is_active=True).update(stock=F("stock") - 1):
-        raise Conflict(f"{gift.name} is out of stock", field="gift_id", code="out_of_stock")
+        raise Conflict(_("%(gift)s is out of stock"), field="gift_id", code="out_of_stock",
+                       params={"gift": gift.name})
 
 
 @transaction.atomic
@@ -65,7 +68,8 @@ def exchange_for_points(*, shop: Shop, customer: Customer, gift_id: int, idempot
     """Spend the gift's points on it; a retry with the same key returns the first redemption."""
     gift = gift_by_id(shop=shop, gift_id=gift_id)
     if not gift.points_cost:
-        raise Invalid(f"{gift.name} cannot be exchanged for points", field="gift_id")
+        raise Invalid(_("%(gift)s cannot be exchanged for points"), field="gift_id",
+                      params={"gift": gift.name})
     key = f"gift:{idempotency_key}"
     earlier = PointsEntry.objects.filter(shop=shop, idempotency_key=key).first()
     if earlier is None:
@@ -84,7 +88,7 @@ def propose_parcel_gift(*, shop: Shop, order: Order) -> GiftGiven | None:
     Calling it again for the same order returns the gift already chosen.
     """
     if order.shop_id != shop.pk:
-        raise NotFound("no such order", field="order_id")
+        raise NotFound(_("no such order"), field="order_id")
     if order.customer_id is None:
         return None
     chosen = GiftGiven.objects.filter(shop=shop, order=order, way=GiftGiven.Way.PARCEL).select_related("gift").first()

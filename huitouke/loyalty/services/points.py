@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.bulk import date_adapter, datetime_adapter, hot_cursor, insert_few
 from huitouke.core.errors import Conflict, Invalid
@@ -36,13 +37,14 @@ EXPIRY_KEY_PREFIX = "expiry:"  # + the lot's id: one expiry entry per lot, ever
 def _check_key(key: str) -> str:
     key = (key or "").strip()
     if not key or len(key) > 120:
-        raise Invalid("an idempotency key of 1 to 120 characters is required", field="idempotency_key")
+        raise Invalid(_("an idempotency key of 1 to 120 characters is required"), field="idempotency_key")
     return key
 
 
 def _check_points(points: int, field: str = "points") -> int:
     if isinstance(points, bool) or not isinstance(points, int) or not 0 < points <= MAX_POINTS:
-        raise Invalid(f"{field} must be a whole number from 1 to {MAX_POINTS}", field=field)
+        raise Invalid(_("%(field)s must be a whole number from 1 to %(max_points)s"), field=field,
+                      params={"field": field, "max_points": MAX_POINTS})
     return points
 
 
@@ -50,7 +52,8 @@ def _replayed(shop: Shop, key: str, kind: str, customer: Customer) -> PointsEntr
     """The entry an earlier request with this key wrote, or None; a different request under it is refused."""
     entry = PointsEntry.objects.filter(shop=shop, idempotency_key=key).first()
     if entry is not None and (entry.kind != kind or entry.customer_id != customer.pk):
-        raise Conflict("this idempotency key was already used for a different points request", field="idempotency_key")
+        raise Conflict(_("this idempotency key was already used for a different points request"),
+                       field="idempotency_key")
     return entry
 
 
@@ -126,7 +129,7 @@ def lot_expiry(programme: Programme, earned_on: dt.date) -> dt.date | None:
 
 def _lock(shop: Shop, customer: Customer) -> Membership:
     if customer.shop_id != shop.pk:
-        raise Invalid("no such customer in this shop", field="customer")
+        raise Invalid(_("no such customer in this shop"), field="customer")
     return membership_of(shop=shop, customer=customer, lock=True)
 
 
@@ -144,8 +147,9 @@ def debit(membership: Membership, *, kind: str, points: int, key: str, on: dt.da
     _expire_due(membership, on)
     if points > membership.points_balance:
         raise Conflict(
-            f"the customer has {membership.points_balance} points, fewer than the {points} asked for",
+            _("the customer has %(points_balance)s points, fewer than the %(points)s asked for"),
             field="points", code="insufficient_points",
+            params={"points_balance": membership.points_balance, "points": points},
         )
     return _append(membership, kind=kind, delta=-points, key=key, **fields)
 
@@ -185,7 +189,7 @@ def adjust_points(
     key = _check_key(idempotency_key)
     require_manager(shop=shop, staff=staff, action="adjust points")
     if not (reason or "").strip():
-        raise Invalid("an adjustment needs a reason", field="reason")
+        raise Invalid(_("an adjustment needs a reason"), field="reason")
     _check_points(abs(delta) if isinstance(delta, int) and not isinstance(delta, bool) else 0, "delta")
     membership = _lock(shop, customer)
     fields = {"reason": reason.strip()[:300], "staff": staff}

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.bulk import datetime_adapter, insert_few
 from huitouke.core.errors import Invalid
@@ -70,7 +71,8 @@ def update_programme(*, shop: Shop, **changes: Any) -> Programme:
     programme = programme_of(shop=shop)
     unknown = set(changes) - set(SETTINGS_FIELDS)
     if unknown:
-        raise Invalid(f"unknown setting(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+        raise Invalid(_("unknown setting(s): %(unknown)s"), field=sorted(unknown)[0],
+                      params={"unknown": ", ".join(sorted(unknown))})
     for name, value in changes.items():
         setattr(programme, name, value)
     _check_programme(programme)
@@ -81,11 +83,13 @@ def update_programme(*, shop: Shop, **changes: Any) -> Programme:
 
 def _check_programme(programme: Programme) -> None:
     if programme.tier_basis not in TierBasis.values:
-        raise Invalid(f"tier_basis must be one of {', '.join(TierBasis.values)}", field="tier_basis")
+        raise Invalid(_("tier_basis must be one of %(choices)s"), field="tier_basis",
+                      params={"choices": ", ".join(TierBasis.values)})
     if programme.expiry_policy not in ExpiryPolicy.values:
-        raise Invalid(f"expiry_policy must be one of {', '.join(ExpiryPolicy.values)}", field="expiry_policy")
+        raise Invalid(_("expiry_policy must be one of %(choices)s"), field="expiry_policy",
+                      params={"choices": ", ".join(ExpiryPolicy.values)})
     if not Decimal(0) <= Decimal(programme.max_discount_percent) <= Decimal(100):
-        raise Invalid("the margin guard is a percentage from 0 to 100", field="max_discount_percent")
+        raise Invalid(_("the margin guard is a percentage from 0 to 100"), field="max_discount_percent")
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def set_ladder(*, shop: Shop, tiers: list[TierInput]) -> list[Tier]:
     """Replace the ladder's rungs in place (rank by rank); members of removed rungs drop to the top one left."""
     programme = programme_of(shop=shop)
     if not tiers:
-        raise Invalid("a ladder needs at least one tier", field="tiers")
+        raise Invalid(_("a ladder needs at least one tier"), field="tiers")
     _check_rungs(tiers)
     current = {tier.rank: tier for tier in Tier.objects.select_for_update().filter(shop=shop)}
     kept = []
@@ -128,14 +132,19 @@ def _check_rungs(tiers: list[TierInput]) -> None:
     for index, rung in enumerate(tiers):
         where = f"tiers[{index}]"
         if not rung.name.strip():
-            raise Invalid(f"{where}.name is required", field=f"{where}.name")
+            raise Invalid(_("%(where)s.name is required"), field=f"{where}.name", params={"where": where})
         for name in ("discount_percent", "birthday_extra_percent"):
             if not Decimal(0) <= Decimal(getattr(rung, name)) < Decimal(100):
-                raise Invalid(f"{where}.{name} must be from 0 to 99.99", field=f"{where}.{name}")
+                raise Invalid(_("%(where)s.%(name)s must be from 0 to 99.99"), field=f"{where}.{name}",
+                              params={"where": where, "name": name})
         if not Decimal(0) < Decimal(rung.points_multiplier) <= Decimal(10):
-            raise Invalid(f"{where}.points_multiplier must be above 0 and at most 10", field=f"{where}.points_multiplier")
+            raise Invalid(_("%(where)s.points_multiplier must be above 0 and at most 10"),
+                          field=f"{where}.points_multiplier",
+                          params={"where": where})
         if index and (rung.min_spend < tiers[index - 1].min_spend or rung.min_purchases < tiers[index - 1].min_purchases):
-            raise Invalid(f"{where} must not ask for less than the tier below it", field=f"{where}.min_spend")
+            raise Invalid(_("%(where)s must not ask for less than the tier below it"),
+                          field=f"{where}.min_spend",
+                          params={"where": where})
 
 
 def _check_ladder_within_guard(programme: Programme, tiers: list[Tier]) -> None:
@@ -144,8 +153,11 @@ def _check_ladder_within_guard(programme: Programme, tiers: list[Tier]) -> None:
         given = Decimal(tier.discount_percent) + Decimal(tier.birthday_extra_percent)
         if given > Decimal(programme.max_discount_percent):
             raise Invalid(
-                f"{tier.name} gives {pct(given)}% off, more than the margin guard's {pct(programme.max_discount_percent)}%",
+                _("%(tier)s gives %(given)s%% off, more than the margin guard's "
+                  "%(max_discount_percent)s%%"),
                 field="max_discount_percent",
+                params={"tier": tier.name, "given": pct(given),
+                        "max_discount_percent": pct(programme.max_discount_percent)},
             )
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext_lazy
 
 from huitouke.core.errors import Conflict, Invalid
 from huitouke.core.models import Shop, Staff
@@ -34,9 +35,12 @@ def _rate(value: Decimal | str, field_name: str, *, low: Decimal = Decimal(0), h
     try:
         rate = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise Invalid(f"{field_name} is not a number", field=field_name) from exc
+        raise Invalid(gettext_lazy("%(field_name)s is not a number"), field=field_name,
+                      params={"field_name": field_name}) from exc
     if not rate.is_finite() or not low <= rate <= high or rate.as_tuple().exponent < -4:
-        raise Invalid(f"{field_name} must be between {low} and {high} with at most 4 decimals", field=field_name)
+        raise Invalid(gettext_lazy("%(field_name)s must be between %(low)s and %(high)s with at most 4 decimals"),
+                      field=field_name,
+                      params={"field_name": field_name, "low": low, "high": high})
     return rate
 
 
@@ -60,25 +64,29 @@ class Terms:
     def checked(self) -> Terms:
         _rate(self.discount_rate, "discount_rate", low=Decimal("0.01"))
         if not self.methods or set(self.methods) - set(Method.values):
-            raise Invalid(f"methods must be some of {', '.join(Method.values)}", field="methods")
+            raise Invalid(gettext_lazy("methods must be some of %(choices)s"), field="methods",
+                          params={"choices": ", ".join(Method.values)})
         if self.validity == Agreement.Validity.FIXED:
             if not (self.valid_from and self.valid_until) or self.valid_from > self.valid_until:
-                raise Invalid("fixed validity needs valid_from ≤ valid_until", field="valid_until")
+                raise Invalid(gettext_lazy("fixed validity needs valid_from ≤ valid_until"),
+                              field="valid_until")
         elif self.validity == Agreement.Validity.AFTER_GROUP_BUY:
             if not self.valid_days or self.valid_days < 1:
-                raise Invalid("validity after the group-buy needs valid_days ≥ 1", field="valid_days")
+                raise Invalid(gettext_lazy("validity after the group-buy needs valid_days ≥ 1"),
+                              field="valid_days")
         else:
-            raise Invalid("validity must be fixed or after_group_buy", field="validity")
+            raise Invalid(gettext_lazy("validity must be fixed or after_group_buy"), field="validity")
         if self.commission == Agreement.Commission.FLAT:
             _rate(self.commission_rate, "commission_rate")
         elif self.commission == Agreement.Commission.TIERED:
             thresholds = [Decimal(str(t)) for t, _ in self.commission_tiers]
             if not thresholds or thresholds[0] != 0 or thresholds != sorted(set(thresholds)):
-                raise Invalid("tiers need ascending, distinct thresholds starting at 0", field="commission_tiers")
+                raise Invalid(gettext_lazy("tiers need ascending, distinct thresholds starting at 0"),
+                              field="commission_tiers")
             for _, rate in self.commission_tiers:
                 _rate(rate, "commission_tiers")
         else:
-            raise Invalid("commission must be flat or tiered", field="commission")
+            raise Invalid(gettext_lazy("commission must be flat or tiered"), field="commission")
         return self
 
 
@@ -87,9 +95,10 @@ def create_merchant(*, shop: Shop, name: str, stores: list[str] | tuple[str, ...
     """A merchant with its stores; its deposit and first agreement follow (`balance.sign_merchant`)."""
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise Invalid("a merchant needs a name of 1 to 100 characters", field="name")
+        raise Invalid(gettext_lazy("a merchant needs a name of 1 to 100 characters"), field="name")
     if Merchant.objects.for_shop(shop).filter(name=name).exists():
-        raise Conflict(f"a merchant named {name!r} already exists", field="name")
+        raise Conflict(gettext_lazy("a merchant named %(name)r already exists"), field="name",
+                       params={"name": name})
     merchant = Merchant.objects.create(shop=shop, name=name)
     for store in stores:
         add_store(shop=shop, merchant=merchant, name=store)
@@ -101,7 +110,7 @@ def add_store(*, shop: Shop, merchant: Merchant, name: str, address: str = "") -
     merchant = own_merchant(shop, merchant)
     name = (name or "").strip()
     if not name:
-        raise Invalid("a store needs a name", field="name")
+        raise Invalid(gettext_lazy("a store needs a name"), field="name")
     store, _ = MerchantStore.objects.get_or_create(
         shop=shop, merchant=merchant, name=name[:100], defaults={"address": address[:200]}
     )
@@ -113,10 +122,10 @@ def link_login(*, shop: Shop, merchant: Merchant, staff: Staff) -> MerchantStaff
     """Make a staff account of the operator's shop a login of this merchant (and of no other)."""
     merchant = own_merchant(shop, merchant)
     if staff.shop_id != shop.pk:
-        raise Invalid("the login belongs to another operator", field="staff")
+        raise Invalid(gettext_lazy("the login belongs to another operator"), field="staff")
     link, created = MerchantStaff.objects.get_or_create(shop=shop, staff=staff, defaults={"merchant": merchant})
     if not created and link.merchant_id != merchant.pk:
-        raise Conflict("this login already acts for another merchant", field="staff")
+        raise Conflict(gettext_lazy("this login already acts for another merchant"), field="staff")
     return link
 
 
@@ -141,7 +150,7 @@ def enrol_member(*, shop: Shop, phone: str) -> Member:
     operator's customer archive (so the till, which texts her at every purchase, never has to)."""
     parsed = parse_phone(phone)
     if parsed.e164 is None:
-        raise Invalid("a masked phone cannot identify a member", field="phone")
+        raise Invalid(gettext_lazy("a masked phone cannot identify a member"), field="phone")
     member, _ = Member.objects.get_or_create(shop=shop, phone_e164=parsed.e164)
     if member.customer_id is None:
         member = Member.objects.select_for_update().get(pk=member.pk)
@@ -175,14 +184,16 @@ def submit_agreement(
     effective_from = effective_from or earliest
     if effective_from < earliest:
         raise Invalid(
-            f"a change takes effect no earlier than 24 hours after it is submitted ({earliest:%Y-%m-%d %H:%M} UTC)",
+            gettext_lazy("a change takes effect no earlier than 24 hours after it is submitted (%(earliest)s UTC)"),
             field="effective_from", code="notice_period",
+            params={"earliest": format(earliest, "%Y-%m-%d %H:%M")},
         )
     stores = []
     for name in terms.store_names:
         store = MerchantStore.objects.filter(shop=shop, merchant=merchant, name=name).first()
         if store is None:
-            raise Invalid(f"the merchant has no store {name!r}", field="stores")
+            raise Invalid(gettext_lazy("the merchant has no store %(name)r"), field="stores",
+                          params={"name": name})
         stores.append(store)
     agreement = Agreement.objects.create(
         shop=shop, merchant=merchant, version=last + 1, discount_rate=Decimal(str(terms.discount_rate)),

@@ -15,6 +15,7 @@ from decimal import Decimal
 import chinese_calendar
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from huitouke.core.dblock import write_turn
@@ -45,7 +46,7 @@ def require_operator(shop: Shop, staff: Staff | None) -> None:
     if staff is None:
         return  # the CLI, run by the operator
     if staff.shop_id != shop.pk or staff.role not in (Role.OWNER, Role.MANAGER) or hasattr(staff, "merchant_link"):
-        raise Forbidden("only the operator's owner or a manager can record this")
+        raise Forbidden(_("only the operator's owner or a manager can record this"))
 
 
 def append(
@@ -78,7 +79,8 @@ def append(
 def replayed(shop: Shop, key: str, kind: str, merchant: Merchant) -> BalanceEntry | None:
     entry = BalanceEntry.objects.filter(shop=shop, idempotency_key=key).first()
     if entry is not None and (entry.kind != kind or entry.merchant_id != merchant.pk):
-        raise Conflict("this idempotency key was already used for a different balance entry", field="idempotency_key")
+        raise Conflict(_("this idempotency key was already used for a different balance entry"),
+                       field="idempotency_key")
     return entry
 
 
@@ -101,7 +103,8 @@ def sign_merchant(
     require_operator(shop, staff)
     deposit = money(deposit)
     if deposit < DEPOSIT:
-        raise Invalid(f"the deposit at signing is at least {DEPOSIT} yuan", field="deposit")
+        raise Invalid(_("the deposit at signing is at least %(deposit)s yuan"), field="deposit",
+                      params={"deposit": DEPOSIT})
     key = _signing_key(idempotency_key) if idempotency_key is not None else None
     with write_turn(), transaction.atomic():
         if key is not None and (earlier := _signed_with(shop, key, name)) is not None:
@@ -117,7 +120,7 @@ def sign_merchant(
 def _signing_key(idempotency_key: str) -> str:
     key = check_key(idempotency_key)
     if len(key) > 110:  # the entry's key column holds 120 with the prefix
-        raise Invalid("an idempotency key for signing is at most 110 characters", field="idempotency_key")
+        raise Invalid(_("an idempotency key for signing is at most 110 characters"), field="idempotency_key")
     return f"sign:{key}"
 
 
@@ -126,7 +129,7 @@ def _signed_with(shop: Shop, key: str, name: str) -> Merchant | None:
     if entry is None:
         return None
     if entry.kind != Kind.DEPOSIT or entry.merchant.name != (name or "").strip():
-        raise Conflict("this idempotency key already signed a different merchant", field="idempotency_key")
+        raise Conflict(_("this idempotency key already signed a different merchant"), field="idempotency_key")
     return entry.merchant
 
 
@@ -138,7 +141,8 @@ def top_up(
     require_operator(shop, staff)
     amount = money(amount)
     if amount < MIN_TOPUP:
-        raise Invalid(f"a top-up is at least {MIN_TOPUP} yuan", field="amount")
+        raise Invalid(_("a top-up is at least %(min_topup)s yuan"), field="amount",
+                      params={"min_topup": MIN_TOPUP})
     return _write(shop, merchant, kind=Kind.TOPUP, amount=amount, key=idempotency_key, now=now, staff=staff,
                   reason="top-up")
 
@@ -151,9 +155,9 @@ def adjust_balance(
     require_operator(shop, staff)
     amount = money(amount)
     if amount == ZERO:
-        raise Invalid("an adjustment cannot be zero", field="amount")
+        raise Invalid(_("an adjustment cannot be zero"), field="amount")
     if not (reason or "").strip():
-        raise Invalid("an adjustment needs a reason", field="reason")
+        raise Invalid(_("an adjustment needs a reason"), field="reason")
     return _write(shop, merchant, kind=Kind.ADJUSTMENT, amount=amount, key=idempotency_key, now=now, staff=staff,
                   reason=reason.strip()[:300])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop
@@ -15,7 +16,7 @@ from huitouke.platform.models import Merchant
 def check_key(key: str) -> str:
     key = (key or "").strip()
     if not key or len(key) > 120:
-        raise Invalid("an idempotency key of 1 to 120 characters is required", field="idempotency_key")
+        raise Invalid(_("an idempotency key of 1 to 120 characters is required"), field="idempotency_key")
     return key
 
 
@@ -38,10 +39,10 @@ def own_merchant(shop: Shop, merchant: Merchant | int) -> Merchant:
     try:
         merchant_id = int(merchant_id)
     except (TypeError, ValueError):
-        raise NotFound("no such merchant", field="merchant") from None
+        raise NotFound(_("no such merchant"), field="merchant") from None
     found = _MERCHANT.first(shop_id=shop.pk, pk=merchant_id)
     if found is None:
-        raise NotFound("no such merchant", field="merchant")
+        raise NotFound(_("no such merchant"), field="merchant")
     return found
 
 

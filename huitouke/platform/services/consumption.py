@@ -12,9 +12,11 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.dblock import write_turn
 from huitouke.core.errors import Conflict, DomainError, Invalid, NotFound
+from huitouke.core.i18n import localized_text_lazy
 from huitouke.core.models import Shop, Staff
 from huitouke.core.money import ZERO, money, to_fen
 from huitouke.core.prepared import Prepared
@@ -60,7 +62,8 @@ def _points(member: Member, *, kind: str, delta: int, key: str, consumption: Con
 def _replayed(shop: Shop, merchant: Merchant, key: str, member: Member, amount: Decimal) -> Consumption | None:
     found = Consumption.objects.filter(shop=shop, merchant=merchant, idempotency_key=key).first()
     if found is not None and (found.member_id != member.pk or found.amount != amount):
-        raise Conflict("this idempotency key was already used for a different consumption", field="idempotency_key")
+        raise Conflict(_("this idempotency key was already used for a different consumption"),
+                       field="idempotency_key")
     return found
 
 
@@ -79,12 +82,13 @@ def record_consumption(
     now, key = moment(now), check_key(idempotency_key)
     amount = money(amount)
     if not ZERO < amount <= MAX_AMOUNT:
-        raise Invalid(f"the amount must be above 0 and at most {MAX_AMOUNT}", field="amount")
+        raise Invalid(_("the amount must be above 0 and at most %(max_amount)s"), field="amount",
+                      params={"max_amount": MAX_AMOUNT})
     completed_at = completed_at or now
     if started_at and started_at > completed_at:
-        raise Invalid("a consumption cannot complete before it started", field="started_at")
+        raise Invalid(_("a consumption cannot complete before it started"), field="started_at")
     if completed_at > now + dt.timedelta(minutes=5):
-        raise Invalid("a consumption cannot complete in the future", field="completed_at")
+        raise Invalid(_("a consumption cannot complete in the future"), field="completed_at")
     items = [str(item)[:100] for item in items][:100]
     merchant = own_merchant(shop, merchant)
     store = own_store(shop, merchant, store)
@@ -127,7 +131,7 @@ def _verification_of(shop: Shop, merchant: Merchant, member: Member,
     except (TypeError, ValueError):
         verified = None
     if verified is None:
-        raise NotFound("no such verification of this member at this merchant", field="verification")
+        raise NotFound(_("no such verification of this member at this merchant"), field="verification")
     return verified
 
 
@@ -145,10 +149,12 @@ def _allowed(
     if verdict is None:
         verdict = eligibility(shop=shop, merchant=merchant, member=member, store=store, at=at)
     if not verdict.eligible:
-        raise Conflict(f"not a repeat-customer purchase: {verdict.reason}", code=verdict.outcome)
+        raise Conflict(_("not a repeat-customer purchase: %(reason)s"), code=verdict.outcome,
+                       params={"reason": localized_text_lazy(verdict.reason)})
     excluded = sorted(set(items) & set(verdict.agreement.excluded_items))
     if excluded:
-        raise Invalid(f"items excluded from the discount: {', '.join(excluded)}", field="items")
+        raise Invalid(_("items excluded from the discount: %(excluded)s"), field="items",
+                      params={"excluded": ", ".join(excluded)})
     return verdict, verified
 
 
@@ -161,19 +167,20 @@ def correct_consumption(
     Both count in the month they were written; the original and its statement stay as they were."""
     now, key = moment(now), check_key(idempotency_key)
     if not (reason or "").strip():
-        raise Invalid("a correction needs a reason", field="reason")
+        raise Invalid(_("a correction needs a reason"), field="reason")
     with write_turn(), transaction.atomic():
         merchant = own_merchant(shop, merchant)
         consumption_id = consumption.pk if isinstance(consumption, Consumption) else consumption
         original = Consumption.objects.filter(shop=shop, merchant=merchant, pk=consumption_id,
                                               kind=Consumption.Kind.RECORD).first()
         if original is None:
-            raise NotFound("no such consumption record at this merchant", field="consumption")
+            raise NotFound(_("no such consumption record at this merchant"), field="consumption")
         member = Member.objects.select_for_update().get(pk=original.member_id)
         existing = Consumption.objects.filter(shop=shop, merchant=merchant, reverses=original).first()
         if existing is not None:
             if existing.idempotency_key != f"{key}:reversal":
-                raise Conflict("this record was already corrected", field="consumption", code="already_corrected")
+                raise Conflict(_("this record was already corrected"),
+                               field="consumption", code="already_corrected")
             return existing, Consumption.objects.filter(shop=shop, merchant=merchant, idempotency_key=key).first()
         reversal = Consumption.objects.create(
             shop=shop, merchant=merchant, member=member, store=original.store, agreement=original.agreement,
@@ -188,7 +195,8 @@ def correct_consumption(
         if amount is not None:
             amount = money(amount)
             if not ZERO < amount <= MAX_AMOUNT:
-                raise Invalid(f"the amount must be above 0 and at most {MAX_AMOUNT}", field="amount")
+                raise Invalid(_("the amount must be above 0 and at most %(max_amount)s"), field="amount",
+                              params={"max_amount": MAX_AMOUNT})
             replacement = Consumption.objects.create(
                 shop=shop, merchant=merchant, member=member, store=original.store, agreement=original.agreement,
                 amount=amount, items=original.items, points=points_for(amount), started_at=original.started_at,

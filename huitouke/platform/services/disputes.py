@@ -12,6 +12,8 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.dblock import write_turn
 from huitouke.core.errors import Conflict, Invalid, NotFound
@@ -25,12 +27,13 @@ from huitouke.platform.services.statements import commission_for
 MAX_TEXT = 500
 
 
-def _text(value: str, field: str, what: str) -> str:
+def _text(value: str, field: str, what: str | Promise) -> str:
     value = (value or "").strip()
     if not value:
-        raise Invalid(f"{what} is required", field=field)
+        raise Invalid(_("%(what)s is required"), field=field, params={"what": what})
     if len(value) > MAX_TEXT:
-        raise Invalid(f"{what} is at most {MAX_TEXT} characters", field=field)
+        raise Invalid(_("%(what)s is at most %(max_text)s characters"), field=field,
+                      params={"what": what, "max_text": MAX_TEXT})
     return value
 
 
@@ -39,19 +42,19 @@ def raise_dispute(
     now: dt.datetime | None = None,
 ) -> Dispute:
     """The merchant disputes a line of one of its own statements (once per line; a retry returns it)."""
-    now, reason = moment(now), _text(reason, "reason", "the reason")
+    now, reason = moment(now), _text(reason, "reason", _("the reason"))
     merchant = own_merchant(shop, merchant)
     line_id = line.pk if isinstance(line, StatementLine) else line
     found = StatementLine.objects.filter(shop=shop, statement__merchant=merchant, pk=line_id).first()
     if found is None:
-        raise NotFound("no such line on this merchant's statements", field="line")
+        raise NotFound(_("no such line on this merchant's statements"), field="line")
     if found.amount <= ZERO:
-        raise Invalid("a reversal line cannot be disputed: dispute the record it reverses", field="line")
+        raise Invalid(_("a reversal line cannot be disputed: dispute the record it reverses"), field="line")
     with write_turn(), transaction.atomic():
         existing = Dispute.objects.filter(shop=shop, line=found).first()
         if existing is not None:
             if existing.reason != reason:
-                raise Conflict("this line is already disputed", field="line", code="already_disputed")
+                raise Conflict(_("this line is already disputed"), field="line", code="already_disputed")
             return existing
         return Dispute.objects.create(shop=shop, merchant=merchant, line=found, reason=reason, raised_by=staff,
                                       raised_at=now)
@@ -61,7 +64,7 @@ def _open_dispute(shop: Shop, dispute: Dispute | int) -> Dispute:
     dispute_id = dispute.pk if isinstance(dispute, Dispute) else dispute
     found = Dispute.objects.select_for_update().filter(shop=shop, pk=dispute_id).first()
     if found is None:
-        raise NotFound("no such dispute", field="dispute")
+        raise NotFound(_("no such dispute"), field="dispute")
     return found
 
 
@@ -70,13 +73,13 @@ def reject_dispute(
 ) -> Dispute:
     """The operator rejects the dispute: the platform's record stands (a retry returns it unchanged)."""
     require_operator(shop, staff)
-    now, note = moment(now), _text(note, "note", "a note for the merchant")
+    now, note = moment(now), _text(note, "note", _("a note for the merchant"))
     with write_turn(), transaction.atomic():
         found = _open_dispute(shop, dispute)
         if found.status == Dispute.Status.REJECTED:
             return found
         if found.status != Dispute.Status.OPEN:
-            raise Conflict("this dispute was already settled", field="dispute", code="already_resolved")
+            raise Conflict(_("this dispute was already settled"), field="dispute", code="already_resolved")
         found.status, found.note, found.resolved_by, found.resolved_at = Dispute.Status.REJECTED, note, staff, now
         found.save(update_fields=["status", "note", "resolved_by", "resolved_at"])
     return found
@@ -89,20 +92,22 @@ def settle_dispute(
     """The operator takes `spend` (at most the line's amount) off: the commission on it, at the statement's
     rate, is credited to the merchant's balance as an adjustment entry. Settled once; a retry returns it."""
     require_operator(shop, staff)
-    now, note = moment(now), _text(note, "note", "a note for the merchant")
+    now, note = moment(now), _text(note, "note", _("a note for the merchant"))
     spend = money(spend)
     with write_turn(), transaction.atomic():
         found = _open_dispute(shop, dispute)
         if found.status == Dispute.Status.ADJUSTED and found.disputed_spend == spend:
             return found
         if found.status != Dispute.Status.OPEN:
-            raise Conflict("this dispute was already settled", field="dispute", code="already_resolved")
+            raise Conflict(_("this dispute was already settled"), field="dispute", code="already_resolved")
         line = StatementLine.objects.select_related("statement").get(pk=found.line_id)
         if not ZERO < spend <= line.amount:
-            raise Invalid(f"the spend taken off is above 0 and at most the line's {line.amount}", field="spend")
+            raise Invalid(_("the spend taken off is above 0 and at most the line's %(amount)s"), field="spend",
+                          params={"amount": line.amount})
         credit = commission_for(spend, line.statement.rate)
         if credit == ZERO:
-            raise Invalid("the commission on this spend rounds to 0.00: reject the dispute instead", field="spend")
+            raise Invalid(_("the commission on this spend rounds to 0.00: reject the dispute instead"),
+                          field="spend")
         merchant = locked_merchant(shop, found.merchant_id)
         found.adjustment = append(
             merchant, kind=BalanceEntry.Kind.ADJUSTMENT, amount=credit, key=f"dispute:{found.pk}", at=now,

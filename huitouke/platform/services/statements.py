@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
 from django.db.models import Count, Sum
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.dblock import write_turn
 from huitouke.core.errors import Invalid
@@ -44,7 +45,8 @@ def parse_month(text: str) -> dt.date:
     try:
         return dt.datetime.strptime(text, "%Y-%m").date()
     except ValueError as exc:
-        raise Invalid(f"{text!r} is not a month: write YYYY-MM", field="month") from exc
+        raise Invalid(_("%(text)r is not a month: write YYYY-MM"), field="month",
+                      params={"text": text}) from exc
 
 
 def rate_for(agreement: Agreement, spend: Decimal) -> Decimal:
@@ -67,8 +69,8 @@ BATCH = 100  # merchants per transaction when issuing a month: one INSERT … SE
 
 def _check_month_over(month: dt.date, now: dt.datetime) -> None:
     if now < day_start(next_month(month)):
-        raise Invalid(f"{month:%Y-%m} is not over yet: statements are issued from the 1st of the next month",
-                      field="month")
+        raise Invalid(_("%(month)s is not over yet: statements are issued from the 1st of the next month"),
+                      field="month", params={"month": format(month, "%Y-%m")})
 
 
 def _terms_at_month_end(shop: Shop, merchant_ids: list[int], end: dt.datetime) -> dict[int, Agreement]:

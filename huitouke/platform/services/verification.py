@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from huitouke.core.dblock import write_turn
@@ -157,7 +158,7 @@ def own_store(shop: Shop, merchant: Merchant, store: MerchantStore | int | None)
     except (TypeError, ValueError):
         found = None
     if found is None:
-        raise NotFound("the merchant has no such store", field="store")
+        raise NotFound(_("the merchant has no such store"), field="store")
     return found
 
 
@@ -181,10 +182,10 @@ def _identify(shop: Shop, method: str, phone: str | None, token: str | None, now
         member = qr.member_from_token(shop=shop, token=token or "", now=now)
         return member, mask_phone(member.phone_e164) if member else "", member is None
     if not phone:
-        raise Invalid("a phone number is needed", field="phone")
+        raise Invalid(_("a phone number is needed"), field="phone")
     parsed = parse_phone(phone)
     if parsed.e164 is None:
-        raise Invalid("a masked phone cannot identify a member", field="phone")
+        raise Invalid(_("a masked phone cannot identify a member"), field="phone")
     return selectors.member_with_phone(shop=shop, e164=parsed.e164), parsed.masked, False
 
 
@@ -195,7 +196,8 @@ def verify(
     """Check a member at the till and log it. Never raises for a refusal: the result says why."""
     now = moment(now)
     if method not in Method.values:
-        raise Invalid(f"method must be one of {', '.join(Method.values)}", field="method")
+        raise Invalid(_("method must be one of %(choices)s"), field="method",
+                      params={"choices": ", ".join(Method.values)})
     merchant = own_merchant(shop, merchant)
     store = own_store(shop, merchant, store)
     # The look-up and the rules only read: they run before the writer's turn, which then holds just the

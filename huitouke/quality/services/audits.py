@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Forbidden, Invalid, NotFound
 from huitouke.core.models import Role, Shop, Staff, Store
@@ -66,10 +67,10 @@ def ensure_default_templates(*, shop: Shop) -> None:
 def assign_auditor(*, shop: Shop, staff: Staff, stores: Iterable[Store]) -> None:
     """Make `staff` an auditor of exactly these stores of the shop."""
     if staff.shop_id != shop.pk:
-        raise NotFound("no such staff member", field="staff")
+        raise NotFound(_("no such staff member"), field="staff")
     store_list = list(stores)
     if any(store.shop_id != shop.pk for store in store_list):
-        raise NotFound("no such store", field="stores")
+        raise NotFound(_("no such store"), field="stores")
     if staff.role != Role.AUDITOR:
         staff.role = Role.AUDITOR
         staff.save(update_fields=["role"])
@@ -126,14 +127,18 @@ def _check_answer(index: int, item: AuditItem, answer: AnswerInput) -> None:
     where = f"answers[{index}]"
     if answer.na:
         if not item.allow_na:
-            raise Invalid(f"“{item.text}” cannot be marked N/A", field=f"{where}.na")
+            raise Invalid(_("“%(text)s” cannot be marked N/A"), field=f"{where}.na",
+                          params={"text": item.text})
         return
     if item.kind == ItemKind.YES_NO and answer.value not in (0, 1):
-        raise Invalid(f"“{item.text}” is answered yes (1) or no (0)", field=f"{where}.value")
+        raise Invalid(_("“%(text)s” is answered yes (1) or no (0)"), field=f"{where}.value",
+                      params={"text": item.text})
     if item.kind == ItemKind.SCALE and (answer.value is None or not 0 <= answer.value <= item.scale_max):
-        raise Invalid(f"“{item.text}” is scored from 0 to {item.scale_max}", field=f"{where}.value")
+        raise Invalid(_("“%(text)s” is scored from 0 to %(scale_max)s"), field=f"{where}.value",
+                      params={"text": item.text, "scale_max": item.scale_max})
     if item.kind in (ItemKind.TEXT, ItemKind.PHOTO) and answer.value is not None:
-        raise Invalid(f"“{item.text}” takes text or a photo, not a score", field=f"{where}.value")
+        raise Invalid(_("“%(text)s” takes text or a photo, not a score"), field=f"{where}.value",
+                      params={"text": item.text})
 
 
 def _checked_photo(index: int, photo: PhotoInput) -> tuple[str, int, int]:
@@ -143,8 +148,9 @@ def _checked_photo(index: int, photo: PhotoInput) -> tuple[str, int, int]:
     where = f"photos[{index}]"
     if photo.file.size > MAX_PHOTO_BYTES:
         raise PhotoTooLarge(
-            f"photo {photo.file.name!r} is {photo.file.size / 1048576:.1f} MB; the limit is "
-            f"{MAX_PHOTO_BYTES // 1048576} MB", field=where,
+            _("photo %(name)r is %(size)s MB; the limit is %(limit)s MB"), field=where,
+            params={"name": photo.file.name, "size": f"{photo.file.size / 1048576:.1f}",
+                    "limit": MAX_PHOTO_BYTES // 1048576},
         )
     try:
         photo.file.seek(0)
@@ -152,12 +158,13 @@ def _checked_photo(index: int, photo: PhotoInput) -> tuple[str, int, int]:
             fmt, (width, height) = image.format, image.size
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise Invalid(f"{photo.file.name!r} is not a readable image", field=where, code="not_an_image") from exc
+        raise Invalid(_("%(photo)r is not a readable image"), field=where, code="not_an_image",
+                      params={"photo": photo.file.name}) from exc
     finally:
         photo.file.seek(0)
     if fmt not in PHOTO_FORMATS:
-        raise Invalid(f"{photo.file.name!r} is {fmt}; send a JPEG, PNG or WebP photo", field=where,
-                      code="not_an_image")
+        raise Invalid(_("%(photo)r is %(fmt)s; send a JPEG, PNG or WebP photo"), field=where,
+                      code="not_an_image", params={"photo": photo.file.name, "fmt": fmt})
     return PHOTO_FORMATS[fmt], width, height
 
 
@@ -174,10 +181,10 @@ def audit_stores(*, shop: Shop, staff: Staff) -> list[Store]:
 def store_for_audit(*, shop: Shop, staff: Staff, store_id: int) -> Store:
     """The store, if this staff member may audit it; another shop's or an unassigned store is a 404."""
     if staff.role not in AUDIT_ROLES:
-        raise Forbidden("only owners, managers and auditors submit audits")
+        raise Forbidden(_("only owners, managers and auditors submit audits"))
     store = next((s for s in audit_stores(shop=shop, staff=staff) if s.pk == store_id), None)
     if store is None:
-        raise NotFound("no such store", field="store")
+        raise NotFound(_("no such store"), field="store")
     return store
 
 
@@ -187,35 +194,40 @@ def submit_audit(*, shop: Shop, auditor: Staff, data: AuditInput) -> Audit:
     store = store_for_audit(shop=shop, staff=auditor, store_id=data.store_id)
     template = AuditTemplate.objects.filter(shop=shop, key=data.template_key, is_active=True).first()
     if template is None:
-        raise NotFound("no such audit template", field="template")
+        raise NotFound(_("no such audit template"), field="template")
     if timezone.is_naive(data.visited_at):
-        raise Invalid("give the visit time with its time zone", field="visited_at")
+        raise Invalid(_("give the visit time with its time zone"), field="visited_at")
     if data.visited_at > timezone.now() + dt.timedelta(minutes=5):
-        raise Invalid("the visit cannot be in the future", field="visited_at")
+        raise Invalid(_("the visit cannot be in the future"), field="visited_at")
     associate = None
     if data.associate_id is not None:
         associate = Staff.objects.for_shop(shop).filter(pk=data.associate_id).first()
         if associate is None:
-            raise NotFound("no such associate", field="associate")
+            raise NotFound(_("no such associate"), field="associate")
     items = {item.code: item for item in AuditItem.objects.filter(shop=shop, template=template)}
     given: dict[str, tuple[int, AnswerInput]] = {}
     for index, answer in enumerate(data.answers):
         item = items.get(answer.item)
         if item is None:
-            raise Invalid(f"the template has no item {answer.item!r}", field=f"answers[{index}].item")
+            raise Invalid(_("the template has no item %(item)r"), field=f"answers[{index}].item",
+                          params={"item": answer.item})
         if answer.item in given:
-            raise Invalid(f"item {answer.item!r} is answered twice", field=f"answers[{index}].item")
+            raise Invalid(_("item %(item)r is answered twice"), field=f"answers[{index}].item",
+                          params={"item": answer.item})
         _check_answer(index, item, answer)
         given[answer.item] = (index, answer)
     missing = [item.text for code, item in items.items() if item.is_scored and code not in given]
     if missing:
-        raise Invalid(f"not answered: {', '.join(missing)} (mark N/A where allowed)", field="answers")
+        raise Invalid(_("not answered: %(missing)s (mark N/A where allowed)"), field="answers",
+                      params={"missing": ", ".join(missing)})
     if len(data.photos) > MAX_PHOTOS:
-        raise Invalid(f"at most {MAX_PHOTOS} photos per visit", field="photos")
+        raise Invalid(_("at most %(max_photos)s photos per visit"), field="photos",
+                      params={"max_photos": MAX_PHOTOS})
     checked = []
     for index, photo in enumerate(data.photos):
         if photo.item is not None and photo.item not in items:
-            raise Invalid(f"the template has no item {photo.item!r}", field=f"photos[{index}].item")
+            raise Invalid(_("the template has no item %(item)r"), field=f"photos[{index}].item",
+                          params={"item": photo.item})
         checked.append((photo, *_checked_photo(index, photo)))
 
     ratios = {code: item_ratio(items[code], answer) for code, (_, answer) in given.items()}
@@ -242,7 +254,7 @@ MANAGE_ROLES = (Role.OWNER, Role.MANAGER)
 
 def _require_manager(staff: Staff) -> None:
     if staff.role not in MANAGE_ROLES:
-        raise Forbidden("only the shop's owner or a manager manages corrective actions")
+        raise Forbidden(_("only the shop's owner or a manager manages corrective actions"))
 
 
 @transaction.atomic
@@ -252,17 +264,17 @@ def add_corrective_action(
 ) -> CorrectiveAction:
     _require_manager(staff)
     if store.shop_id != shop.pk or (audit is not None and audit.shop_id != shop.pk):
-        raise NotFound("no such store", field="store")
+        raise NotFound(_("no such store"), field="store")
     owner = Staff.objects.for_shop(shop).exclude(role=Role.AUDITOR).filter(pk=owner_id).first()
     if owner is None:
-        raise NotFound("no such staff member", field="owner")
+        raise NotFound(_("no such staff member"), field="owner")
     if not description.strip():
-        raise Invalid("say what is to be done", field="description")
+        raise Invalid(_("say what is to be done"), field="description")
     item = None
     if item_id is not None:
         item = AuditItem.objects.filter(shop=shop, pk=item_id).first()
         if item is None:
-            raise NotFound("no such audit item", field="item")
+            raise NotFound(_("no such audit item"), field="item")
     return CorrectiveAction.objects.create(
         shop=shop, store=store, audit=audit, item=item, description=description.strip(), owner=owner,
         due_date=due_date,
@@ -274,20 +286,20 @@ def set_action_status(*, shop: Shop, staff: Staff, action_id: int, status: str) 
     """open → done (by anyone on the staff but auditors) → verified (owner or manager, by someone else)."""
     action = CorrectiveAction.objects.select_for_update().filter(shop=shop, pk=action_id).first()
     if action is None or staff.role == Role.AUDITOR:
-        raise NotFound("no such corrective action")
+        raise NotFound(_("no such corrective action"))
     now = timezone.now()
     if status == CorrectiveAction.Status.DONE:
         if action.status == CorrectiveAction.Status.VERIFIED:
-            raise Invalid("the action is already verified", field="status")
+            raise Invalid(_("the action is already verified"), field="status")
         action.status, action.done_at = status, now
     elif status == CorrectiveAction.Status.VERIFIED:
         _require_manager(staff)
         if action.status != CorrectiveAction.Status.DONE:
-            raise Invalid("only a done action can be verified", field="status")
+            raise Invalid(_("only a done action can be verified"), field="status")
         action.status, action.verified_at, action.verified_by = status, now, staff
     elif status == CorrectiveAction.Status.OPEN:
         action.status, action.done_at, action.verified_at, action.verified_by = status, None, None, None
     else:
-        raise Invalid(f"unknown status {status!r}", field="status")
+        raise Invalid(_("unknown status %(status)r"), field="status", params={"status": status})
     action.save()
     return action

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop, Staff
@@ -15,8 +16,9 @@ def record_churn_reason(
     *, shop: Shop, customer: Customer, code: str, comment: str = "", staff: Staff | None = None,
 ) -> ChurnReason:
     if customer.shop_id != shop.pk:
-        raise NotFound("no such customer", field="customer")
+        raise NotFound(_("no such customer"), field="customer")
     if code not in ChurnReasonCode.values:
-        raise Invalid(f"unknown reason {code!r}; one of {', '.join(ChurnReasonCode.values)}", field="reason")
+        raise Invalid(_("unknown reason %(code)r; one of %(choices)s"), field="reason",
+                      params={"code": code, "choices": ", ".join(ChurnReasonCode.values)})
     return ChurnReason.objects.create(shop=shop, customer=customer, code=code, comment=comment.strip()[:300],
                                       recorded_by=staff)

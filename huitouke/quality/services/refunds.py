@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop, Staff
@@ -75,24 +76,25 @@ def set_refund_reason(
     """Set (or replace) the reason for a refunded line or order; without a code, map the platform text.
     A line's reason removes the whole-order reason an import recorded (it was a guess for every line)."""
     if order.shop_id != shop.pk:
-        raise NotFound("no such order", field="order")
+        raise NotFound(gettext_lazy("no such order"), field="order")
     line = None
     if line_id is not None:
         line = OrderLine.objects.filter(shop=shop, order=order, pk=line_id).first()
         if line is None:
-            raise NotFound("the order has no such line", field="line")
+            raise NotFound(gettext_lazy("the order has no such line"), field="line")
     if code is None:
         if not platform_text.strip():
-            raise Invalid("give a reason code or the platform's reason text", field="code")
+            raise Invalid(gettext_lazy("give a reason code or the platform's reason text"), field="code")
         code = code_from_platform_text(platform_text)
     if code not in RefundReasonCode.values:
-        raise Invalid(f"unknown reason {code!r}; one of {', '.join(RefundReasonCode.values)}", field="code")
+        raise Invalid(gettext_lazy("unknown reason %(code)r; one of %(choices)s"), field="code",
+                      params={"code": code, "choices": ", ".join(RefundReasonCode.values)})
     if units is not None and (units < 1 or (line is not None and units > line.quantity)):
-        raise Invalid("units refunded must be between 1 and the line's quantity", field="units")
+        raise Invalid(gettext_lazy("units refunded must be between 1 and the line's quantity"), field="units")
     if units is not None and line is None:
-        raise Invalid("units are given per order line", field="units")
+        raise Invalid(gettext_lazy("units are given per order line"), field="units")
     if amount is not None and amount <= 0:
-        raise Invalid("the refunded amount must be positive", field="amount")
+        raise Invalid(gettext_lazy("the refunded amount must be positive"), field="amount")
     if line is not None:
         # staff's per-line reason replaces the whole-order guess an import made from the platform's text
         RefundReason.objects.filter(shop=shop, order=order, line__isnull=True,
@@ -139,7 +141,8 @@ def order_by_number(*, shop: Shop, external_id: str, store_id: int | None = None
         orders = orders.filter(store_id=store_id)
     found = list(orders[:2])
     if not found:
-        raise NotFound(f"no order {external_id!r}", field="order")
+        raise NotFound(gettext_lazy("no order %(external_id)r"), field="order",
+                       params={"external_id": external_id})
     if len(found) > 1:
-        raise Invalid("that order number exists in several stores: give the store", field="store")
+        raise Invalid(gettext_lazy("that order number exists in several stores: give the store"), field="store")
     return found[0]

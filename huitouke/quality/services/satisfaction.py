@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import Shop, Staff, Store
@@ -48,9 +49,9 @@ def create_survey(
     """A survey for an order (after delivery) or a customer's store visit; returns it and its link token."""
     for obj, name in ((order, "order"), (customer, "customer"), (store, "store"), (associate, "associate")):
         if obj is not None and obj.shop_id != shop.pk:
-            raise NotFound(f"no such {name}", field=name)
+            raise NotFound(_("no such %(name)s"), field=name, params={"name": name})
     if order is None and customer is None:
-        raise Invalid("a survey is for an order or a customer", field="order")
+        raise Invalid(_("a survey is for an order or a customer"), field="order")
     if order is not None:
         customer = customer or order.customer
         store = store or Store.objects.get(pk=order.store_id)
@@ -70,7 +71,7 @@ def survey_for_order(*, shop: Shop, order: Order) -> tuple[Survey, str]:
     """The order's open survey (not answered, not expired) and its token, else a new one: however often the
     order's link is asked for, the customer has one survey to answer."""
     if order.shop_id != shop.pk:
-        raise NotFound("no such order", field="order")
+        raise NotFound(_("no such order"), field="order")
     found = Survey.objects.for_shop(shop).filter(
         order=order, answered_at__isnull=True, expires_at__gt=timezone.now()).order_by("-id").first()
     if found is not None:
@@ -83,12 +84,12 @@ def survey_from_token(token: str, *, now: dt.datetime | None = None) -> Survey:
     try:
         shop_id, survey_id, nonce = signing.loads(token, salt=SALT)
     except (signing.BadSignature, ValueError, TypeError) as exc:
-        raise LinkRefused("this link is not valid") from exc
+        raise LinkRefused(_("this link is not valid")) from exc
     survey = Survey.objects.for_shop(shop_id).select_related("shop").filter(pk=survey_id, nonce=nonce).first()
     if survey is None or (now or timezone.now()) >= survey.expires_at:
-        raise LinkRefused("this link is not valid or has expired")
+        raise LinkRefused(_("this link is not valid or has expired"))
     if survey.answered_at is not None:
-        raise AlreadyAnswered("thank you: this survey has already been answered")
+        raise AlreadyAnswered(_("thank you: this survey has already been answered"))
     return survey
 
 
@@ -112,11 +113,11 @@ def _check(answer: Answer) -> None:
         if value is None and name == "delivery_stars":
             continue
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
-            raise Invalid("give 1 to 5 stars", field=name)
+            raise Invalid(_("give 1 to 5 stars"), field=name)
     if not isinstance(answer.recommend, int) or isinstance(answer.recommend, bool) or not 0 <= answer.recommend <= 10:
-        raise Invalid("give a number from 0 to 10", field="recommend")
+        raise Invalid(_("give a number from 0 to 10"), field="recommend")
     if len(answer.comment) > 2000:
-        raise Invalid("the comment is limited to 2000 characters", field="comment")
+        raise Invalid(_("the comment is limited to 2000 characters"), field="comment")
 
 
 @transaction.atomic
@@ -126,7 +127,7 @@ def answer_survey(*, token: str, answer: Answer) -> Survey:
     found = survey_from_token(token)
     survey = Survey.objects.select_for_update().get(pk=found.pk)
     if survey.answered_at is not None:  # a second tab submitting at the same moment
-        raise AlreadyAnswered("thank you: this survey has already been answered")
+        raise AlreadyAnswered(_("thank you: this survey has already been answered"))
     survey.goods_stars, survey.service_stars = answer.goods_stars, answer.service_stars
     survey.delivery_stars, survey.recommend = answer.delivery_stars, answer.recommend
     survey.comment = answer.comment.replace("\x00", "").strip()
@@ -144,7 +145,7 @@ def answer_survey(*, token: str, answer: Answer) -> Survey:
 def mark_followed_up(*, shop: Shop, survey_id: int) -> Survey:
     survey = Survey.objects.for_shop(shop).filter(pk=survey_id, needs_follow_up=True).first()
     if survey is None:
-        raise NotFound("no such survey")
+        raise NotFound(_("no such survey"))
     survey.followed_up_at = survey.followed_up_at or timezone.now()
     survey.save(update_fields=["followed_up_at"])
     return survey

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Invalid, NotFound
 from huitouke.core.models import Shop, Staff
@@ -62,41 +63,46 @@ def spec_of(template: AuditTemplate) -> TemplateSpec:
 
 def _check_item(where: str, item: ItemSpec) -> None:
     if not item.text.strip():
-        raise Invalid("write the question", field=f"{where}.text")
+        raise Invalid(_("write the question"), field=f"{where}.text")
     if len(item.text) > 300 or len(item.guidance) > 300:
-        raise Invalid("a question and its guidance are at most 300 characters", field=f"{where}.text")
+        raise Invalid(_("a question and its guidance are at most 300 characters"), field=f"{where}.text")
     if item.kind not in ItemKind.values:
-        raise Invalid(f"the type is one of {', '.join(ItemKind.values)}", field=f"{where}.kind")
+        raise Invalid(_("the type is one of %(choices)s"), field=f"{where}.kind",
+                      params={"choices": ", ".join(ItemKind.values)})
     if item.kind in SCORED_KINDS and not 1 <= item.weight <= MAX_WEIGHT:
-        raise Invalid(f"a scored item weighs 1 to {MAX_WEIGHT}", field=f"{where}.weight")
+        raise Invalid(_("a scored item weighs 1 to %(max_weight)s"), field=f"{where}.weight",
+                      params={"max_weight": MAX_WEIGHT})
     if item.kind == ItemKind.SCALE and not 1 <= item.scale_max <= MAX_SCALE:
-        raise Invalid(f"a scale goes from 0 to 1–{MAX_SCALE}", field=f"{where}.scale_max")
+        raise Invalid(_("a scale goes from 0 to 1–%(max_scale)s"), field=f"{where}.scale_max",
+                      params={"max_scale": MAX_SCALE})
     if item.code and not _CODE.match(item.code):
-        raise Invalid("an item code is lower-case letters, digits, - and _", field=f"{where}.code")
+        raise Invalid(_("an item code is lower-case letters, digits, - and _"), field=f"{where}.code")
 
 
 def check_spec(spec: TemplateSpec) -> None:
     """Refuse a template that cannot be audited with (module doc); the field names the place."""
     if not spec.name.strip() or len(spec.name) > 100:
-        raise Invalid("give the template a name (at most 100 characters)", field="name")
+        raise Invalid(_("give the template a name (at most 100 characters)"), field="name")
     if spec.kind not in AuditTemplate.Kind.values:
-        raise Invalid(f"the kind is one of {', '.join(AuditTemplate.Kind.values)}", field="kind")
+        raise Invalid(_("the kind is one of %(choices)s"), field="kind",
+                      params={"choices": ", ".join(AuditTemplate.Kind.values)})
     if not spec.sections:
-        raise Invalid("add at least one section with one item", field="sections")
+        raise Invalid(_("add at least one section with one item"), field="sections")
     codes: set[str] = set()
     for s_index, section in enumerate(spec.sections):
         where = f"sections[{s_index}]"
         if not section.title.strip() or len(section.title) > 100:
-            raise Invalid("give the section a title (at most 100 characters)", field=f"{where}.title")
+            raise Invalid(_("give the section a title (at most 100 characters)"), field=f"{where}.title")
         if not section.items:
-            raise Invalid("a section needs at least one item", field=f"{where}.items")
+            raise Invalid(_("a section needs at least one item"), field=f"{where}.items")
         for i_index, item in enumerate(section.items):
             _check_item(f"{where}.items[{i_index}]", item)
             if item.code and item.code in codes:
-                raise Invalid(f"item code {item.code!r} is used twice", field=f"{where}.items[{i_index}].code")
+                raise Invalid(_("item code %(item)r is used twice"), field=f"{where}.items[{i_index}].code",
+                              params={"item": item.code})
             codes.add(item.code)
     if not any(item.kind in SCORED_KINDS for section in spec.sections for item in section.items):
-        raise Invalid("add at least one yes/no or scale item: the score is made of them", field="sections")
+        raise Invalid(_("add at least one yes/no or scale item: the score is made of them"), field="sections")
 
 
 def _write_items(shop: Shop, template: AuditTemplate, spec: TemplateSpec) -> None:
@@ -124,7 +130,7 @@ def _write_items(shop: Shop, template: AuditTemplate, spec: TemplateSpec) -> Non
 def active_template(*, shop: Shop, key: str) -> AuditTemplate:
     template = AuditTemplate.objects.for_shop(shop).filter(key=key, is_active=True).first()
     if template is None:
-        raise NotFound("no such audit template", field="template")
+        raise NotFound(_("no such audit template"), field="template")
     return template
 
 
@@ -166,9 +172,9 @@ def create_template(*, shop: Shop, staff: Staff, spec: TemplateSpec, key: str = 
     require_manager(shop=shop, staff=staff, action="edit audit templates")
     check_spec(spec)
     if key and not _CODE.match(key):
-        raise Invalid("a template key is lower-case letters, digits, - and _", field="key")
+        raise Invalid(_("a template key is lower-case letters, digits, - and _"), field="key")
     if key and AuditTemplate.objects.for_shop(shop).filter(key=key).exists():
-        raise Invalid(f"the key {key!r} is taken", field="key")
+        raise Invalid(_("the key %(key)r is taken"), field="key", params={"key": key})
     template = AuditTemplate.objects.create(shop=shop, key=key or _free_key(shop, "custom"), name=spec.name.strip(),
                                             kind=spec.kind)
     _write_items(shop, template, spec)

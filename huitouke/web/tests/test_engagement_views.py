@@ -60,9 +60,10 @@ def test_tasks_page_adds_and_closes_with_an_outcome(owner_client, data_a):
     assert response.status_code == 302
     task = FollowUpTask.objects.get()
     assert task.owner == data_a.tenant.owner  # she was registered by the owner
-    assert "not found" in owner_client.post("/care/tasks/?view=open", {"task_id": "x", "outcome": "ok"}).content.decode()
+    missing = owner_client.post("/care/tasks/?view=open", {"task_id": "x", "outcome": "ok"}).content.decode()
+    assert "找不到回访任务" in missing  # the page's language; the API keeps "task x not found"
     refused = owner_client.post("/care/tasks/?view=open", {"task_id": task.pk, "action": "done", "outcome": ""})
-    assert "note the outcome" in refused.content.decode()
+    assert "请记录回访结果" in refused.content.decode()
     owner_client.post("/care/tasks/?view=open", {"task_id": task.pk, "action": "done", "outcome": "很满意"})
     task.refresh_from_db()
     assert (task.status, task.outcome) == ("done", "很满意")
