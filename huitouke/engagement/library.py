@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from huitouke.core.errors import Invalid
@@ -140,19 +142,19 @@ class Span:
 
 
 _COMMERCIAL = [
-    (r"新品|上新|新款|新货|到货|上架", "new arrivals"),
-    (r"[0-9一二三四五六七八九]\s*折|折扣|打折|优惠|让利|减价|降价|满减|包邮|赠品|买[一二1]送", "discount"),
-    (r"优惠券|代金券|红包|券", "coupon"),
-    (r"促销|特价|秒杀|清仓|甩卖|抢购|限时|大促|店庆|会员日|活动价", "sale"),
-    (r"https?://\S*|www\.\S*|\b\S+\.(?:com|cn|net)\b|链接|点击|戳", "link"),
-    (r"[¥￥]\s*\d+(?:\.\d+)?|\d+(?:\.\d+)?\s*(?:元|块)", "price"),
-    (r"下单|购买|选购|抢购|拍下|欢迎(?:来店|到店|进店)?(?:选购|光临|来看看)", "call to buy"),
+    (r"新品|上新|新款|新货|到货|上架", gettext_noop("new arrivals")),
+    (r"[0-9一二三四五六七八九]\s*折|折扣|打折|优惠|让利|减价|降价|满减|包邮|赠品|买[一二1]送", gettext_noop("discount")),
+    (r"优惠券|代金券|红包|券", gettext_noop("coupon")),
+    (r"促销|特价|秒杀|清仓|甩卖|抢购|限时|大促|店庆|会员日|活动价", gettext_noop("sale")),
+    (r"https?://\S*|www\.\S*|\b\S+\.(?:com|cn|net)\b|链接|点击|戳", gettext_noop("link")),
+    (r"[¥￥]\s*\d+(?:\.\d+)?|\d+(?:\.\d+)?\s*(?:元|块)", gettext_noop("price")),
+    (r"下单|购买|选购|抢购|拍下|欢迎(?:来店|到店|进店)?(?:选购|光临|来看看)", gettext_noop("call to buy")),
 ]
 _MISS_YOU = [
-    (r"是不是[^，。！？!?,.]{0,12}(?:不满意|不喜欢|不好|生气|失望|问题)", "did something happen"),
-    (r"出了什么(?:问题|事)|发生了什么|怎么了", "did something happen"),
-    (r"为什么(?:一直)?(?:不|没)(?:来|光顾|回来|买)|怎么(?:一直)?(?:不|没)(?:来|光顾|回来)", "why haven't you come"),
-    (r"哪里做得不好|有什么不满|对我们不满", "did something happen"),
+    (r"是不是[^，。！？!?,.]{0,12}(?:不满意|不喜欢|不好|生气|失望|问题)", gettext_noop("did something happen")),
+    (r"出了什么(?:问题|事)|发生了什么|怎么了", gettext_noop("did something happen")),
+    (r"为什么(?:一直)?(?:不|没)(?:来|光顾|回来|买)|怎么(?:一直)?(?:不|没)(?:来|光顾|回来)", gettext_noop("why haven't you come")),
+    (r"哪里做得不好|有什么不满|对我们不满", gettext_noop("did something happen")),
 ]
 _COMMERCIAL_RE = [(re.compile(p, re.IGNORECASE), reason) for p, reason in _COMMERCIAL]
 _MISS_YOU_RE = [(re.compile(p), reason) for p, reason in _MISS_YOU]
@@ -186,7 +188,8 @@ def check_tone(text: str, *, kind: str) -> None:
     """Refuse a care text that sells or asks "did something happen?"; the message names the words."""
     problems = tone_problems(text, kind=kind)
     if problems:
-        words = "、".join(f"「{p.text}」({p.reason})" for p in problems)
+        # each reason in the language the message is read in: English in `.message`, the page's in `.localized()`
+        words = lazy(lambda: "、".join(f"「{p.text}」({gettext(p.reason)})" for p in problems), str)()
         raise Invalid(_("a %(kind)s message must be care only; remove %(words)s"), field="text",
                       params={"kind": kind, "words": words})
 

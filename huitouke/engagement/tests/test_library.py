@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from huitouke.core.errors import Invalid
 from huitouke.engagement import library as lib
@@ -51,8 +52,12 @@ def test_care_tone_check_highlights_every_commercial_span():
         ("下单", "call to buy"),
     ]
     assert all(text[s.start:s.end] == s.text for s in spans)
-    with pytest.raises(Invalid, match="「8折」"):
+    with pytest.raises(Invalid, match="「8折」") as refused:
         lib.check_tone(text, kind=lib.Kind.HOLIDAY)
+    assert "「8折」(discount)、「优惠券」(coupon)" in refused.value.message  # the API's English
+    with translation.override("zh-hans"):
+        assert "「8折」(优惠)、「优惠券」(优惠券)" in refused.value.localized()
+        assert "「下单」(催促购买)" in refused.value.localized()
 
 
 def test_season_care_never_mentions_new_arrivals():

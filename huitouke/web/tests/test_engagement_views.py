@@ -36,6 +36,7 @@ def test_preview_highlights_the_words_the_tone_check_refuses(owner_client, data_
                                                    "template": "{称呼}，天凉了，新品八折"})
     body = response.content.decode()
     assert '<mark class="tone-problem"' in body and ">新品</mark>" in body
+    assert "<mark>新品</mark> — 新品</li>" in body and "new arrivals" not in body  # the reason in Chinese
     ok = owner_client.get("/care/preview/", {"customer_id": data_a.wang.pk, "kind": "season",
                                              "template": "{称呼}，天凉了，注意添衣"}).content.decode()
     assert "tone-problem" not in ok and "王小芳，天凉了，注意添衣" in ok
