@@ -260,6 +260,18 @@ def test_pareto_scores_are_stored_beside_bgnbd_and_the_better_model_is_named(ten
         assert s.pareto_expected_purchases_365 == pytest.approx(expected, rel=1e-9)
 
 
+def test_refresh_command_prints_the_fitted_parameters_and_the_model_used(tenant_a):
+    draw_pareto_shop(tenant_a)
+    out = io.StringIO()
+    call_command("analytics", "refresh", "--shop", "shop-a", "--as-of", AS_OF.isoformat(), stdout=out)
+    text = out.getvalue()
+    run = ModelRun.objects.filter(shop=tenant_a.shop).latest("id")
+    assert f"BG/NBD: r = {run.params['bgnbd']['r']:.6g}" in text
+    assert f"Pareto/NBD: r = {run.params['pareto_nbd']['r']:.6g}" in text
+    chosen = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD"}[run.params["purchase_model"]]
+    assert f"purchase model used for the scores: {chosen}" in text
+
+
 def test_models_fit_on_a_seeded_sample_of_a_large_shop_and_score_everyone(tenant_a, monkeypatch):
     draw_bgnbd_shop(tenant_a)
     monkeypatch.setattr(services, "FIT_SAMPLE", 40)

@@ -74,9 +74,14 @@ class Command(BaseCommand):
         )
         for value, count in segment_counts(shop=shop).items():
             self.stdout.write(f"  {Segment(value).label} ({value}): {count}")
-        for name, fields in run.params.items():
-            params = "  ".join(f"{key} = {_round(value):g}" for key, value in fields.items())
-            self.stdout.write(f"{MODEL_TITLES[name]}: {params}")
+        for name, title in MODEL_TITLES.items():  # params also hold the model choice and the fit sample
+            if fields := run.params.get(name):
+                params = "  ".join(f"{key} = {_round(value):g}" for key, value in fields.items())
+                self.stdout.write(f"{title}: {params}")
+        if chosen := run.params.get("purchase_model"):
+            sample = run.params.get("fit_sample", {})
+            fitted_on = f" (fitted on {sample.get(chosen):,} customers)" if sample.get(chosen) else ""
+            self.stdout.write(f"purchase model used for the scores: {MODEL_TITLES[chosen]}{fitted_on}")
         for line in filter(None, run.message.splitlines()):
             self.stdout.write(f"not fitted: {line}")
         tags = auto_tag_counts(shop=shop)
