@@ -200,3 +200,12 @@ def test_bench_probe_samples_the_demo(demo):
     info = probe_data()
     assert info["customers"] == Customer.objects.for_shop(demo).count()
     assert info["ids"] and info["names"] and all(len(t) == 4 for t in info["tails"])
+
+
+def test_make_runs_first_run_scores_the_demo_shop(demo):
+    """`make run` builds the demo, then runs this: it must get through a real shop's fitted models."""
+    out = io.StringIO()
+    call_command("analytics", "refresh", "--shop", "demo", stdout=out)
+    text = out.getvalue()
+    assert "customers scored as of" in text
+    assert "BG/NBD: r = " in text and "purchase model used for the scores: " in text
