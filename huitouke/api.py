@@ -13,6 +13,8 @@ from huitouke.core.services import authenticate_token
 
 # The only API paths an auditor's token reaches (an external mystery shopper gets nothing else).
 AUDITOR_PATHS = ("/api/v1/me", "/api/v1/quality/audits", "/api/v1/quality/templates")
+# A platform merchant's till integration: its merchant's platform calls, nothing of the operator's archive.
+MERCHANT_PATHS = ("/api/v1/me", "/api/v1/platform/")
 
 
 class TokenAuth(HttpBearer):
@@ -24,6 +26,8 @@ class TokenAuth(HttpBearer):
             return None
         if api_token.staff.role == Role.AUDITOR and not request.path.startswith(AUDITOR_PATHS):
             raise Forbidden("an auditor's token reaches only the audits of its stores", code="forbidden")
+        if api_token.staff.role == Role.MERCHANT and not request.path.startswith(MERCHANT_PATHS):
+            raise Forbidden("a merchant's token reaches only its merchant's platform calls", code="forbidden")
         request.api_token = api_token
         request.staff = api_token.staff
         request.shop = api_token.shop

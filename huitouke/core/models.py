@@ -79,6 +79,8 @@ class Role(models.TextChoices):
     ASSOCIATE = "associate", _("Sales associate")
     # A mystery shopper (暗访): sees and submits audits of the stores assigned to it, nothing else.
     AUDITOR = "auditor", _("Auditor (mystery shopper)")
+    # A platform merchant's login (platform mode): its merchant's portal and till, nothing of the operator's.
+    MERCHANT = "merchant", _("Merchant login (platform)")
 
 
 MANAGER_ROLES = (Role.OWNER, Role.MANAGER)  # who sets the shop's policy and may see full personal data

@@ -50,7 +50,7 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     """Logged-in staff only; a login without a staff record gets a 403 explaining why.
 
     An auditor (mystery shopper) reaches only the views marked `auditors_allowed`; elsewhere it is sent to
-    its audits."""
+    its audits. A platform merchant's login reaches none of the operator's pages: it is sent to its portal."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -66,6 +66,10 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
             if request.method == "GET" and not is_htmx(request):
                 return redirect("quality_audits")
             raise PermissionDenied(_("Auditors see only the audits of their stores."))
+        if request.staff.role == Role.MERCHANT:
+            if request.method == "GET" and not is_htmx(request):
+                return redirect("platform_portal")
+            raise PermissionDenied(_("A merchant login sees only its merchant's portal and till."))
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -11,7 +11,7 @@ from django.db.models import Max
 from django.utils.translation import gettext_lazy
 
 from huitouke.core.errors import Conflict, Invalid
-from huitouke.core.models import Shop, Staff
+from huitouke.core.models import MANAGER_ROLES, Role, Shop, Staff
 from huitouke.core.pii import mask_phone
 from huitouke.customers.models import Customer
 from huitouke.customers.phones import parse_phone
@@ -123,9 +123,15 @@ def link_login(*, shop: Shop, merchant: Merchant, staff: Staff) -> MerchantStaff
     merchant = own_merchant(shop, merchant)
     if staff.shop_id != shop.pk:
         raise Invalid(gettext_lazy("the login belongs to another operator"), field="staff")
+    if staff.role in MANAGER_ROLES:
+        raise Conflict(gettext_lazy("an owner's or manager's login cannot act for a merchant; create a new login"),
+                       field="staff")
     link, created = MerchantStaff.objects.get_or_create(shop=shop, staff=staff, defaults={"merchant": merchant})
     if not created and link.merchant_id != merchant.pk:
         raise Conflict(gettext_lazy("this login already acts for another merchant"), field="staff")
+    if staff.role != Role.MERCHANT:  # from now on it reaches its merchant's portal and till only
+        staff.role = Role.MERCHANT
+        staff.save(update_fields=["role"])
     return link
 
 

@@ -135,9 +135,17 @@ def test_the_operator_signs_tops_up_records_group_buys_and_links_logins_from_the
                  "--day", "2026-02-02", "--json")
     bought = json.loads(capsys.readouterr().out)[0]
     assert bought["member"] == "138****5678" and bought["member_page"].startswith("/platform/m/")
-    call_command("platform", "link-login", "--shop", slug, "--merchant", merchant_id, "--user", "shop-a-owner")
-    assert Merchant.objects.get().balance == Decimal("10000.00")
     from django.core.management.base import CommandError
+
+    from huitouke.core.models import Role, Staff
+    from huitouke.core.services import create_staff
+
+    with pytest.raises(CommandError, match="owner's or manager's login cannot act for a merchant"):
+        call_command("platform", "link-login", "--shop", slug, "--merchant", merchant_id, "--user", "shop-a-owner")
+    create_staff(shop=tenant_a.shop, username="laowang-till", password=None)
+    call_command("platform", "link-login", "--shop", slug, "--merchant", merchant_id, "--user", "laowang-till")
+    assert Staff.objects.get(user__username="laowang-till").role == Role.MERCHANT
+    assert Merchant.objects.get().balance == Decimal("10000.00")
 
     with pytest.raises(CommandError):
         call_command("platform", "topup", "--shop", slug, "--merchant", merchant_id, "--amount", "100", "--key", "x")

@@ -91,3 +91,36 @@ def test_the_till_page_verifies_by_phone_or_scanned_qr_and_records_once(world):
                                                   "amount": "1"}).status_code == 200  # shows "verify first"
     assert Consumption.objects.filter(merchant=b).count() == 0
     assert logged_in(tenant.owner).get("/platform/till/").status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/", "/customers/", "/analytics/", "/loyalty/", "/care/", "/quality/"])
+def test_a_merchant_login_reaches_none_of_the_operators_pages(world, path):
+    _, _, _, _, logins = world
+    response = logins["A店"].get(path)
+    assert (response.status_code, response["Location"]) == (302, "/platform/merchant/")
+
+
+def test_a_merchant_login_cannot_post_to_the_operators_pages_and_its_menu_is_its_portal_and_till(world, tenant_a):
+    _, a, _, _, logins = world
+    from huitouke.customers.models import Customer
+
+    customer = Customer.objects.for_shop(tenant_a.shop).first()  # the member's record in the operator's archive
+    assert logins["A店"].post(f"/customers/{customer.pk}/profile/", {"occupation": "x"}).status_code == 403
+    till = logins["A店"].get("/platform/till/")
+    html = till.content.decode()
+    assert till.status_code == 200 and ">商户后台</a>" in html and ">收银验证</a>" in html
+    assert 'href="/customers/"' not in html
+
+
+def test_a_merchant_token_reaches_only_the_platform_api(world):
+    from huitouke.core.models import Staff
+    from huitouke.core.services import create_token
+    from huitouke.testing.api import JSON, assert_error, client_for
+
+    tenant, a, _, _, _ = world
+    staff = Staff.objects.get(merchant_link__merchant=a)
+    api = client_for(create_token(staff=staff)[1])
+    assert_error(api.get("/api/v1/customers"), 403, "forbidden")
+    assert_error(api.get("/api/v1/orders"), 403, "forbidden")
+    verified = api.post("/api/v1/platform/verify", {"phone": PHONE}, content_type=JSON)
+    assert verified.status_code == 200 and verified.json()["member"] == "138****5678"
