@@ -37,8 +37,12 @@ Kind = BalanceEntry.Kind
 
 def topup_deadline(day: dt.date) -> dt.date:
     """The fifth Chinese working day after `day` (weekends and official holidays skipped, adjusted
-    working weekends counted)."""
-    return chinese_calendar.find_workday(TOPUP_WORKING_DAYS, day)
+    working weekends counted): after Sunday 1 Nov 2026 that is Friday 6 Nov."""
+    # find_workday counts from the first working day on or after its date, so from a weekend or a holiday (a
+    # statement issued on the 1st often falls on one) it would give one working day more: count from the last
+    # working day on or before `day`, which leaves the working days after `day` the same.
+    start = day if chinese_calendar.is_workday(day) else chinese_calendar.find_workday(-1, day)
+    return chinese_calendar.find_workday(TOPUP_WORKING_DAYS, start)
 
 
 def require_operator(shop: Shop, staff: Staff | None) -> None:

@@ -81,6 +81,16 @@ def test_a_second_drop_while_already_low_keeps_the_first_deadline(tenant_a):
     assert merchant.topup_deadline == dt.date(2026, 10, 12) and BalanceAlert.objects.count() == 1
 
 
+@pytest.mark.parametrize(("low_on", "deadline"), [
+    (dt.date(2026, 11, 1), dt.date(2026, 11, 6)),  # a Sunday: Mon 2 … Fri 6 Nov are the five
+    (dt.date(2026, 10, 1), dt.date(2026, 10, 13)),  # National Day: 8, 9, Sat 10 (a working day), 12, 13 Oct
+    (dt.date(2026, 10, 10), dt.date(2026, 10, 16)),  # the adjusted working Saturday counts as a working day
+    (dt.date(2026, 9, 29), dt.date(2026, 10, 12)),
+])
+def test_the_deadline_is_the_fifth_working_day_after_the_day_even_from_a_weekend_or_holiday(low_on, deadline):
+    assert balance.topup_deadline(low_on) == deadline
+
+
 def test_balances_command_lists_deadlines_and_suspensions_as_json(tenant_a, capsys):
     merchant = signed(tenant_a.shop)
     balance.adjust_balance(shop=tenant_a.shop, merchant=merchant, amount="-4900", reason="a", idempotency_key="a1",
@@ -88,7 +98,7 @@ def test_balances_command_lists_deadlines_and_suspensions_as_json(tenant_a, caps
     call_command("platform", "balances", "--json")
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["balance"] == "100.00" and rows[0]["status"] == "suspended" and rows[0]["overdue"] is True
-    assert rows[0]["topup_deadline"] == chinese_calendar.find_workday(5, dt.date(2026, 1, 6)).isoformat()
+    assert rows[0]["topup_deadline"] == "2026-01-13"  # Tue 6 Jan: Wed 7 … Tue 13
 
 
 operations = st.lists(
