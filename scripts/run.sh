@@ -19,6 +19,7 @@ cat <<MSG
 
   huitouke is running:   http://127.0.0.1:${port}/
   demo login:            demo / ${password}
+  platform mode:         demo-platform / ${password}  (operator; a merchant's till: demo-laowang)
   API docs:              http://127.0.0.1:${port}/api/v1/docs
   background worker:     pid ${worker} (log: var/worker.log)
   stop with Ctrl-C

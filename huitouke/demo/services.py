@@ -38,6 +38,13 @@ from huitouke.demo import generator
 from huitouke.demo.generator import Demo
 from huitouke.loyalty.demo import seed_demo_loyalty
 from huitouke.orders.models import Order, OrderLine, Product
+from huitouke.platform.demo import (
+    MERCHANT_LOGIN,
+    OWNER_LOGIN,
+    delete_demo_platform,
+    demo_platform_shop,
+    seed_demo_platform,
+)
 
 DEMO_SLUG = generator.SHOP["slug"]
 Progress = Callable[[str, int, int], None]  # (table, rows done so far, rows in total)
@@ -55,14 +62,16 @@ def demo_shop() -> Shop | None:
 
 
 def demo_usernames() -> tuple[str, ...]:
-    return tuple(username for username, *_ in generator.STAFF)
+    """The boutique's logins, then the platform operator's (its owner and one merchant's till)."""
+    return (*(username for username, *_ in generator.STAFF), OWNER_LOGIN, MERCHANT_LOGIN)
 
 
 def delete_demo(*, progress: Progress | None = None) -> bool:
     """Delete the demo shop with all its rows and its staff logins; False when there was none."""
+    platform_deleted = delete_demo_platform()
     shop = demo_shop()
     if shop is None:
-        return False
+        return platform_deleted
     report = progress or (lambda *_: None)
     with transaction.atomic():
         user_ids = list(Staff.objects.for_shop(shop).values_list("user_id", flat=True))
@@ -96,9 +105,11 @@ def _delete_rows(model: type[models.Model], shop: Shop) -> None:
 
 
 def build_demo(
-    *, customers: int, seed: int, end_date: dt.date, password: str, progress: Progress | None = None
+    *, customers: int, seed: int, end_date: dt.date, password: str, progress: Progress | None = None,
+    platform: bool = True,
 ) -> DemoSummary:
-    """Simulate and store the demo shop. The shop `demo` must not exist (see delete_demo)."""
+    """Simulate and store the demo shop, and (with `platform`) the demo platform operator beside it. Neither
+    may exist (see delete_demo)."""
     report = progress or (lambda *_: None)
     report("simulate", 0, 1)
     demo = generator.simulate(customers=customers, seed=seed, end_date=end_date)
@@ -107,6 +118,10 @@ def build_demo(
     report("loyalty", 0, 1)
     seed_demo_loyalty(shop=summary.shop, on=end_date, seed=seed)
     report("loyalty", 1, 1)
+    if platform:
+        report("platform", 0, 1)
+        seed_demo_platform(end_date=end_date, seed=seed, password=password)
+        report("platform", 1, 1)
     return summary
 
 
@@ -115,6 +130,8 @@ def write_demo(demo: Demo, *, password: str, progress: Progress) -> DemoSummary:
     if demo_shop() is not None:
         raise Conflict(f"shop '{DEMO_SLUG}' already exists", field="slug")
     usernames = demo_usernames()
+    if demo_platform_shop() is not None:
+        raise Conflict(f"shop '{demo_platform_shop().slug}' already exists", field="slug")
     taken = sorted(get_user_model().objects.filter(username__in=usernames).values_list("username", flat=True))
     if taken:
         raise Conflict(f"login(s) already taken by another shop: {', '.join(taken)}", field="username")

@@ -32,10 +32,10 @@ def fast_settings(settings, tmp_path):
     return settings
 
 
-def build(*extra: str, customers: int = 200, seed: int = 7) -> str:
+def build(*extra: str, customers: int = 200, seed: int = 7, platform: bool = False) -> str:
     out = io.StringIO()
     call_command("demo", f"--customers={customers}", f"--seed={seed}", f"--end-date={END}", "--no-progress",
-                 *extra, stdout=out)
+                 *extra, *(() if platform else ("--no-platform",)), stdout=out)
     return out.getvalue()
 
 
@@ -209,3 +209,28 @@ def test_make_runs_first_run_scores_the_demo_shop(demo):
     text = out.getvalue()
     assert "customers scored as of" in text
     assert "BG/NBD: r = " in text and "purchase model used for the scores: " in text
+
+
+def test_the_demo_platform_operator_runs_its_tills_statements_and_a_suspension_and_goes_with_reset(db, fast_settings):
+    from django.test import Client
+
+    from huitouke.platform.models import Consumption, Merchant, Statement
+    from huitouke.platform.services.balance import balance_from_entries
+
+    out = " ".join(build(customers=60, platform=True).split())  # rich wraps its lines
+    assert "platform operator: demo-platform" in out and "demo-laowang" in out
+    operator = Shop.objects.get(slug="demo-platform")
+    merchants = {m.name: m for m in Merchant.objects.for_shop(operator)}
+    assert len(merchants) == 6 and Consumption.objects.for_shop(operator).count() > 1000
+    assert Statement.objects.for_shop(operator).count() == 6 * 3  # March, April, May 2025 for each
+    assert merchants["亮车洗车"].topup_deadline is not None  # its balance ran low and it never tops up
+    for merchant in merchants.values():  # the cached balance is the sum of its ledger
+        assert merchant.balance == balance_from_entries(shop=operator, merchant=merchant)
+    password = (fast_settings.HUITOUKE_DEMO_PASSWORD_FILE).read_text().strip()
+    till = Client()
+    assert till.login(username="demo-laowang", password=password)
+    assert till.get("/customers/")["Location"] == "/platform/merchant/"  # a merchant login: its portal only
+    assert "老王火锅" in till.get("/platform/merchant/").content.decode()
+    build("--reset", customers=60)  # --no-platform: the operator goes with the reset, and stays gone
+    assert not Shop.objects.filter(slug="demo-platform").exists()
+    assert not Staff.objects.filter(user__username="demo-laowang").exists()

@@ -20,6 +20,7 @@ from huitouke.core.cliargs import iso_date
 from huitouke.core.errors import Conflict
 from huitouke.core.timeutil import today
 from huitouke.demo import services
+from huitouke.platform.demo import MERCHANT_LOGIN, OWNER_LOGIN
 
 
 class Command(BaseCommand):
@@ -32,6 +33,8 @@ class Command(BaseCommand):
                             help="last day of the two years of orders, YYYY-MM-DD (default: today, Shanghai)")
         parser.add_argument("--reset", action="store_true", help="delete an existing demo shop first")
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+        parser.add_argument("--no-platform", action="store_true",
+                            help="without the demo platform operator (merchants, members, tills)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["customers"] < 10:
@@ -50,7 +53,7 @@ class Command(BaseCommand):
             try:
                 summary = services.build_demo(
                     customers=opts["customers"], seed=opts["seed"], end_date=end_date, password=password,
-                    progress=report,
+                    progress=report, platform=not opts["no_platform"],
                 )
             except Conflict as exc:
                 raise CommandError(str(exc)) from exc
@@ -62,7 +65,8 @@ class Command(BaseCommand):
             f"{counts['orders']:,} orders, {counts['lines']:,} order lines, {counts['products']} products "
             f"(seed {opts['seed']}, ending {end_date})."
         )
-        console.print(f"Logins: {', '.join(summary.usernames)} (owner: demo). Password for all of them: "
+        console.print(f"Logins: {', '.join(summary.usernames)} (owner: demo; platform operator: {OWNER_LOGIN}, "
+                      f"a merchant's till: {MERCHANT_LOGIN}). Password for all of them: "
                       f"[bold]{password}[/]  (saved to {settings.HUITOUKE_DEMO_PASSWORD_FILE})")
 
     @contextlib.contextmanager
