@@ -210,6 +210,36 @@ def insert_rows(
                 progress(min(n, start + chunk), n)
 
 
+PAIRS_CHUNK = 1_000_000  # keys per statement in insert_pairs (a JSON text of ~10 MB)
+
+
+def insert_pairs(
+    model: type[models.Model], *, fields: tuple[str, str], keys: np.ndarray, width: int, constant: Mapping[str, Any],
+) -> None:
+    """INSERT one row per key: fields[0] = key // width, fields[1] = key % width (keys ≥ 0), and the same
+    `constant` values (by field name, database form) in every row: link rows such as a customer's tags.
+
+    On SQLite the keys travel as one JSON array per chunk and json_each unpacks them inside SQLite: no Python
+    tuple and no parameter binding per row, which were most of the cost (1.47M tag rows: 5.4 → 1.9 CPU s).
+    Elsewhere: insert_rows (COPY on PostgreSQL).
+    """
+    first, second = keys // width, keys % width
+    if connection.vendor != "sqlite":
+        n = int(keys.size)
+        insert_rows(model, {fields[0]: first.tolist(), fields[1]: second.tolist(),
+                            **{name: [value] * n for name, value in constant.items()}}, n)
+        return
+    quote = connection.ops.quote_name
+    column = lambda name: quote(model._meta.get_field(name).column)  # noqa: E731
+    names = ", ".join(column(name) for name in (*constant, *fields))
+    sql = (f"INSERT INTO {quote(model._meta.db_table)} ({names}) "
+           f"SELECT {'%s, ' * len(constant)}value / %s, value %% %s FROM json_each(%s)")
+    with connection.cursor() as cursor:
+        for start in range(0, keys.size, PAIRS_CHUNK):
+            text = "[" + ",".join(map(str, keys[start:start + PAIRS_CHUNK].tolist())) + "]"
+            cursor.execute(sql, [*constant.values(), width, width, text])
+
+
 def update_rows(model: type[models.Model], field_names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """UPDATE by primary key: each row is (value for each field…, pk), values in database form."""
     if not rows:

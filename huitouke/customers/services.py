@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from huitouke.core.bulk import datetime_adapter, insert_rows, read_columns
+from huitouke.core.bulk import datetime_adapter, insert_pairs, read_columns
 from huitouke.core.errors import Conflict, Forbidden, Invalid, NotFound
 from huitouke.core.idsets import distinct, member
 from huitouke.core.models import AccessLog, Platform, Role, Shop, Staff, Store, log_access
@@ -321,11 +321,9 @@ def replace_auto_tags(*, shop: Shop, wanted: Mapping[str, np.ndarray]) -> tuple[
     for start in range(0, stale.size, TAG_DELETE_CHUNK):
         CustomerTag.objects.filter(shop=shop, pk__in=stale[start:start + TAG_DELETE_CHUNK].tolist()).delete()
     new = want_key[~member(want_key, np.sort(have_key))]
-    now = datetime_adapter()(timezone.now())
-    insert_rows(CustomerTag, {
-        "shop": [shop.pk] * new.size, "customer": (new // width).tolist(), "tag": (new % width).tolist(),
-        "source": [CustomerTag.Source.AUTO.value] * new.size, "created_at": [now] * new.size,
-    }, int(new.size))
+    insert_pairs(CustomerTag, fields=("customer", "tag"), keys=new, width=width, constant={
+        "shop": shop.pk, "source": CustomerTag.Source.AUTO.value, "created_at": datetime_adapter()(timezone.now()),
+    })
     return int(stale.size), int(new.size)
 
 
