@@ -37,3 +37,16 @@ def member(values: np.ndarray, ordered: np.ndarray) -> np.ndarray:
         return np.zeros(values.shape, dtype=bool)
     at = np.minimum(np.searchsorted(ordered, values), ordered.size - 1)
     return ordered[at] == values
+
+
+def distinct_pairs(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (first, second) pairs of two equally long 1-D arrays (any numbers, ordered by first, then
+    second), and for each input position the index of its pair: first == pairs_first[inverse]."""
+    order = np.lexsort((second, first))
+    a, b = first[order], second[order]
+    new = np.empty(a.size, dtype=bool)
+    new[:1] = True
+    new[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    inverse = np.empty(a.size, dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return a[new], b[new], inverse
