@@ -49,18 +49,22 @@ def purchases(*, shop: Shop, as_of: dt.date, since: dt.date | None = None) -> Pu
     """The shop's purchases on days up to `as_of` (from `since`), guests' and merged-away customers' included:
     callers decide."""
     o = connection.ops.quote_name
+    # The day and the two flags travel as one number (day · 4 + discounted · 2 + repeat): every value the
+    # driver hands over is a Python object, and at 10,000,000 orders four columns instead of six save ~20% of
+    # the read.
     sql = (
-        f"SELECT {o('id')}, COALESCE({o('customer_id')}, -1), {day_ordinal(o('purchase_day'))}, {o('net_amount')}, "
-        f"CASE WHEN {o('discount_amount')} > 0 THEN 1 ELSE 0 END, CASE WHEN {o('is_repeat')} THEN 1 ELSE 0 END "
+        f"SELECT {o('id')}, COALESCE({o('customer_id')}, -1), {o('net_amount')}, "
+        f"{day_ordinal(o('purchase_day'))} * 4 + CASE WHEN {o('discount_amount')} > 0 THEN 2 ELSE 0 END "
+        f"+ CASE WHEN {o('is_repeat')} THEN 1 ELSE 0 END "
         f"FROM {_table(Order)} WHERE {o('shop_id')} = %s AND {o('is_purchase')} AND {o('purchase_day')} <= %s"
     )
     params: list = [shop.pk, as_of]
     if since is not None:
         sql += f" AND {o('purchase_day')} >= %s"
         params.append(since)
-    order, customer, day, fen, discounted, repeat = read_columns(sql, params, 6)
-    return Purchases(order=order, customer=customer, day=day, fen=fen, discounted=discounted.astype(bool),
-                     repeat=repeat.astype(bool))
+    order, customer, fen, day_and_flags = read_columns(sql, params, 4)
+    return Purchases(order=order, customer=customer, day=day_and_flags >> 2, fen=fen,
+                     discounted=(day_and_flags & 2).astype(bool), repeat=(day_and_flags & 1).astype(bool))
 
 
 @dataclass(frozen=True)

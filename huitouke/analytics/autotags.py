@@ -20,9 +20,11 @@ from django.utils import timezone
 
 from huitouke.analytics import arrays
 from huitouke.analytics.models.scores import CustomerScore
+from huitouke.analytics.models.summary import dense_ids
 from huitouke.analytics.models.tags import AutoTagRule, RuleKind
 from huitouke.core.bulk import read_columns
 from huitouke.core.errors import Invalid, NotFound
+from huitouke.core.idsets import intersection, union
 from huitouke.core.models import Shop, Staff
 from huitouke.core.services import require_manager
 from huitouke.core.timeutil import today
@@ -207,7 +209,7 @@ def _live_ids(facts: TagFacts) -> np.ndarray:
 
 
 def _only_live(facts: TagFacts, ids: np.ndarray) -> np.ndarray:
-    return np.intersect1d(ids, _live_ids(facts))
+    return intersection(ids, _live_ids(facts))
 
 
 def category_fans(facts: TagFacts, *, min_items: int, category: str = "") -> dict[str, np.ndarray]:
@@ -299,7 +301,9 @@ def big_spenders(facts: TagFacts, *, top_percent: float) -> np.ndarray:
 def discount_only(facts: TagFacts, *, min_purchases: int) -> np.ndarray:
     """Live customers with at least `min_purchases` purchases up to as-of, every one of them discounted."""
     bought = facts.purchases
-    ids, index = np.unique(bought.customer, return_inverse=True) if bought.customer.size else (bought.customer, bought.customer)
+    if bought.customer.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    index, ids = dense_ids(bought.customer)  # ids without purchases count 0 and drop out below
     count = np.bincount(index, minlength=ids.size)
     discounted = np.bincount(index, weights=bought.discounted, minlength=ids.size)
     return _only_live(facts, ids[(count >= min_purchases) & (discounted == count)])
@@ -351,7 +355,7 @@ def refresh_auto_tags(*, shop: Shop, as_of: dt.date | None = None, facts: TagFac
     wanted: dict[str, np.ndarray] = {}
     for rule in rules:
         for name, ids in matches(rule=rule, facts=facts).items():
-            wanted[name] = np.union1d(wanted.get(name, np.zeros(0, dtype=np.int64)), ids)
+            wanted[name] = union(wanted.get(name, np.zeros(0, dtype=np.int64)), ids)
     removed, added = replace_auto_tags(shop=shop, wanted=wanted)
     return TagRefresh(added=added, removed=removed, tags={name: int(ids.size) for name, ids in sorted(wanted.items())})
 

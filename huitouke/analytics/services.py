@@ -32,7 +32,7 @@ from huitouke.analytics.selectors import (
     compute_cohort_report,
     jsonable,
 )
-from huitouke.core.bulk import date_adapter, datetime_adapter, insert_rows
+from huitouke.core.bulk import date_adapter, datetime_adapter, insert_rows, read_alongside
 from huitouke.core.errors import Invalid
 from huitouke.core.models import Shop, Staff
 from huitouke.core.services import update_shop_settings
@@ -159,6 +159,8 @@ def refresh_scores(
     new_within_days = limits.new_within_days if new_within_days is None else new_within_days
     with clock("read orders and customers"):
         generation = reports.current_generation(shop)  # before the read: see _store_reports
+        # The order lines (for the auto-tags, at the end) are read meanwhile on another connection.
+        lines = read_alongside(lambda: arrays.lines(shop=shop))
         people = arrays.customers(shop=shop)
         bought = arrays.purchases(shop=shop, as_of=as_of)
         purchases = of_customers(bought, people.id[people.merged])
@@ -185,8 +187,7 @@ def refresh_scores(
     with clock("auto-tags"):
         scores = Scores(customer=summary.customer, f_score=rfm.f_score, m_score=rfm.m_score,
                         p_alive=_or_nan(predictions["p_alive"], len(summary)), recency_days=rfm.recency_days)
-        facts = TagFacts(as_of=as_of, purchases=purchases, lines=arrays.lines(shop=shop), customers=people,
-                         scores=scores)
+        facts = TagFacts(as_of=as_of, purchases=purchases, lines=lines(), customers=people, scores=scores)
         refresh_auto_tags(shop=shop, as_of=as_of, facts=facts)
     with clock("cohorts and model check"):
         _store_reports(shop, as_of, bought, purchases, generation=generation)

@@ -13,8 +13,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from huitouke.core.bulk import datetime_adapter, insert_rows, read_columns
+from huitouke.core.bulk import datetime_adapter, insert_pairs, read_columns
 from huitouke.core.errors import Conflict, Forbidden, Invalid, NotFound
+from huitouke.core.idsets import distinct, member
 from huitouke.core.models import AccessLog, Platform, Role, Shop, Staff, Store, log_access
 from huitouke.customers.models import (
     Address,
@@ -314,17 +315,15 @@ def replace_auto_tags(*, shop: Shop, wanted: Mapping[str, np.ndarray]) -> tuple[
         [CustomerTag.Source.AUTO.value, shop.pk], 4,
     )
     width = max(int(tag.max(initial=0)), int(have_tag.max(initial=0))) + 1  # key = customer · width + tag
-    want_key = customer * width + tag
+    want_key = distinct(customer * width + tag)
     have_key = have_customer * width + have_tag
-    stale = ids[is_auto.astype(bool) & ~np.isin(have_key, want_key)]
+    stale = ids[is_auto.astype(bool) & ~member(have_key, want_key)]
     for start in range(0, stale.size, TAG_DELETE_CHUNK):
         CustomerTag.objects.filter(shop=shop, pk__in=stale[start:start + TAG_DELETE_CHUNK].tolist()).delete()
-    new = np.unique(want_key[~np.isin(want_key, have_key)])
-    now = datetime_adapter()(timezone.now())
-    insert_rows(CustomerTag, {
-        "shop": [shop.pk] * new.size, "customer": (new // width).tolist(), "tag": (new % width).tolist(),
-        "source": [CustomerTag.Source.AUTO.value] * new.size, "created_at": [now] * new.size,
-    }, int(new.size))
+    new = want_key[~member(want_key, np.sort(have_key))]
+    insert_pairs(CustomerTag, fields=("customer", "tag"), keys=new, width=width, constant={
+        "shop": shop.pk, "source": CustomerTag.Source.AUTO.value, "created_at": datetime_adapter()(timezone.now()),
+    })
     return int(stale.size), int(new.size)
 
 

@@ -35,6 +35,7 @@ from huitouke.analytics.models.fitting import (
     time_scale,
 )
 from huitouke.analytics.models.hypergeometric import log_hyp2f1_one, log_hyp2f1_one_and_gradient
+from huitouke.core.idsets import distinct_pairs
 
 MODEL = "Pareto/NBD"
 PARAMS = ("r", "alpha", "s", "beta")
@@ -181,7 +182,18 @@ def _log_term_from(log_g, rx, s, wide, log_alpha, log_beta) -> np.ndarray:
 
 
 def _log_term(r, alpha, s, beta, x, t) -> np.ndarray:
-    """log F(t), with F as in the module docstring; broadcasts parameters against data."""
+    """log F(t), with F as in the module docstring; broadcasts parameters against data.
+
+    With scalar parameters and 1-D data it is evaluated once per distinct (x, t): a million customers
+    measured in days have only tens of thousands, and each costs a 2F1."""
+    x, t = np.broadcast_arrays(x, t)
+    if x.ndim != 1 or any(np.ndim(p) for p in (r, alpha, s, beta)):
+        return _log_term_each(r, alpha, s, beta, x, t)
+    pair_x, pair_t, inverse = distinct_pairs(x, t)
+    return _log_term_each(r, alpha, s, beta, pair_x, pair_t)[inverse]
+
+
+def _log_term_each(r, alpha, s, beta, x, t) -> np.ndarray:
     rx, wide, m, c, z = _hypergeometric_arguments(r, alpha, s, beta, x, t)
     return _log_term_from(log_hyp2f1_one(m, c, z), rx, s, wide, np.log(alpha + t), np.log(beta + t))
 
