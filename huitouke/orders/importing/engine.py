@@ -46,7 +46,7 @@ from huitouke.customers.models import (
     PlatformIdentity,
 )
 from huitouke.orders.extensions import ImportedRefundReason, refund_reasons_imported
-from huitouke.orders.importing.records import OrderRecord
+from huitouke.orders.importing.records import OrderRecord, StoredOrder, UnchangedRow
 from huitouke.orders.models import Order, OrderLine, Product, derived_figures
 from huitouke.orders.services import refresh_customer_stats
 
@@ -97,10 +97,37 @@ class ImportEngine:
         self.first_days = _FirstPurchaseDays()
 
     # --- batches
-    def write_batch(self, records: Sequence[OrderRecord]) -> None:
-        latest = self._latest_state(records)
-        owners = self._resolve_customers(latest)
-        self._write_orders(latest, owners)
+    def write_batch(self, rows: Sequence[OrderRecord | UnchangedRow]) -> None:
+        latest = self._latest_state(rows)
+        records = [r for r in latest if not isinstance(r, UnchangedRow)]
+        self._count_unchanged_rows([r for r in latest if isinstance(r, UnchangedRow)])
+        owners = self._resolve_customers(records)
+        self._write_orders(records, owners)
+
+    def has_orders_on_file(self) -> bool:
+        """Whether the store has orders before this import (else no row of the file can be on file already)."""
+        return Order.objects.filter(shop=self.shop, store=self.store).exists()
+
+    def known_rows(self, pairs: list[tuple[str, int]]) -> dict[tuple[str, int], StoredOrder]:
+        """Of these (order number, source digest) pairs, the orders stored from a row with that very digest
+        (records.KnownRows). Only orders with a customer: one whose customer was deleted is read again, so
+        that its buyer finds a customer anew."""
+        wanted = set(pairs)
+        rows = rows_where_in(Order, ("id", "external_id", "source_digest", "customer", "status", "refunded_amount"),
+                             equal={"shop": self.shop.pk, "store": self.store.pk}, field="external_id",
+                             values=list({number for number, _ in wanted}))
+        return {
+            (number, digest): StoredOrder(id=pk, rank=_rank(status, refunded))
+            for pk, number, digest, owner, status, refunded in rows
+            if owner is not None and (number, digest) in wanted
+        }
+
+    def _count_unchanged_rows(self, rows: list[UnchangedRow]) -> None:
+        """Rows exactly as stored (the latest state of their order in this batch): nothing to write."""
+        ours = sum(self._is_ours(row.stored.id) for row in rows)
+        self.counts.orders_in_file += len(rows)
+        self.counts.duplicate_orders += ours  # stored by an earlier row of this file: the same order again
+        self.counts.unchanged_orders += len(rows) - ours
 
     def finish(self) -> None:
         """Recompute the purchase figures of every customer this import touched."""
@@ -109,15 +136,14 @@ class ImportEngine:
             # makes SQLite collect all their rowids in memory first (+190 MB for a million orders).
             refresh_customer_stats(shop=self.shop, customer_ids=self.touched)
 
-    def _latest_state(self, records: Sequence[OrderRecord]) -> list[OrderRecord]:
-        """One record per order number: the furthest along its life (a tie goes to the later row)."""
-        by_number: dict[str, OrderRecord] = {}
-        for record in records:
-            seen = by_number.get(record.external_id)
-            if seen is None or _rank(record.status, _fen(record.refunded_amount)) >= _rank(
-                    seen.status, _fen(seen.refunded_amount)):
-                by_number[record.external_id] = record
-        self.counts.duplicate_orders += len(records) - len(by_number)
+    def _latest_state(self, rows: Sequence[OrderRecord | UnchangedRow]) -> list[OrderRecord | UnchangedRow]:
+        """One row per order number: the furthest along its life (a tie goes to the later row)."""
+        by_number: dict[str, OrderRecord | UnchangedRow] = {}
+        for row in rows:
+            seen = by_number.get(row.external_id)
+            if seen is None or _rank_of(row) >= _rank_of(seen):
+                by_number[row.external_id] = row
+        self.counts.duplicate_orders += len(rows) - len(by_number)
         return list(by_number.values())
 
     # --- customers
@@ -487,6 +513,12 @@ def _rank(status: str, refunded_fen: int) -> tuple[int, int]:
     return _STATUS_RANK.get(status, 0), refunded_fen or 0
 
 
+def _rank_of(row: OrderRecord | UnchangedRow) -> tuple[int, int]:
+    if isinstance(row, UnchangedRow):
+        return row.stored.rank  # its cells are those of the stored state, so its rank is the stored one
+    return _rank(row.status, _fen(row.refunded_amount))
+
+
 def _amounts_in_fen(record: OrderRecord) -> tuple[int, int, int, int, int]:
     """(paid, refunded, goods, shipping, discount) in fen: worked out once per record, used twice."""
     return (_fen(record.paid_amount), _fen(record.refunded_amount), _fen(_goods(record)),
@@ -526,7 +558,7 @@ def _order_values(
         "refunded_amount": refunded, "net_amount": paid - refunded, "is_purchase": is_purchase,
         "purchase_day": on_db.date(day), "is_repeat": repeat(day),
         "items_count": sum(line.quantity for line in record.lines), "note": record.note[:300],
-        "state_digest": _digest(record, fen),
+        "state_digest": _digest(record, fen), "source_digest": record.source_digest or None,
     }
 
 
