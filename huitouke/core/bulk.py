@@ -265,6 +265,33 @@ def read_columns(sql: str, params: Sequence[Any], columns: int, dtype: type = np
     return flat.reshape(-1, columns).T
 
 
+def drop_indexes(model: type[models.Model], names: Sequence[str]) -> list[str]:
+    """SQLite: drop these secondary indexes of the model's table, inside the caller's transaction, and return
+    the statements that build them again (as the schema has them). For a bulk load that will be most of the
+    table: one sort per index afterwards costs less than a random B-tree write per row, once the indexes
+    outgrow the page cache. A rollback (an invalid row, a dry run, a killed process) brings them back with
+    everything else. SQLite readers keep their snapshot meanwhile (WAL); elsewhere this does nothing ([]),
+    as PostgreSQL's DROP INDEX would lock readers out of the table until the commit."""
+    if connection.vendor != "sqlite" or not names:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
+            f"AND name IN ({', '.join(['%s'] * len(names))})", [model._meta.db_table, *names],
+        )
+        found = dict(cursor.fetchall())
+        for name in found:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    return [found[name] for name in names if name in found]
+
+
+def create_indexes(statements: Sequence[str]) -> None:
+    """Build again the indexes `drop_indexes` dropped."""
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+
+
 @contextmanager
 def fast_sqlite_load(connection: Any, *, cache_kib: int = 262_144) -> Iterator[None]:
     """For a bulk load that can be redone (the demo, a bench's scratch shop): no fsync per commit and a bigger

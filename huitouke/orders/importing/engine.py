@@ -23,11 +23,14 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from huitouke.core.bulk import (
+    create_indexes,
     date_adapter,
     datetime_adapter,
+    drop_indexes,
     insert_rows,
     reserve_ids,
     rows_where_in,
@@ -51,6 +54,20 @@ from huitouke.orders.models import Order, OrderLine, Product, derived_figures
 from huitouke.orders.services import refresh_customer_stats
 
 BATCH = 5_000
+# A bulk load builds some indexes after its rows instead of row by row (ImportEngine.prepare_bulk_load): the first
+# import into a store, of a file with at least this many rows and at least as many as the orders table (every
+# shop's) already holds.
+BULK_LOAD_ROWS = 50_000
+# The indexes it leaves out meanwhile: none that a query of the import itself reads (the merges find a customer's
+# orders through order_customer_time, and her phones, e-mails and identities through their customer indexes).
+# The figures refresh in `finish` reads order_purchases_by_customer, so that one is built again before it; the
+# rest after it (the refresh rewrites is_repeat and the customers' last purchase, which those indexes hold).
+_INDEXES_FOR_FIGURES = {Order: ("order_purchases_by_customer",)}
+_INDEXES_AFTER_FIGURES = {
+    Order: ("order_purchases_by_day", "order_recent"),
+    Customer: ("customer_name", "customer_recent", "customer_registered"),
+    CustomerPhone: ("phone_tail",),
+}
 Key = tuple[str, ...]  # ("i", platform, handle) | ("p", e164) | ("e", email)
 
 
@@ -95,6 +112,19 @@ class ImportEngine:
         self._pending_merges: list[MergeRequest] = []
         self.on_db = _Adapters()
         self.first_days = _FirstPurchaseDays()
+        self._deferred_indexes: tuple[list[str], list[str]] | None = None  # (before, after the figures)
+
+    def prepare_bulk_load(self, *, expected_rows: int) -> None:
+        """Call once, before the first batch, with an estimate of the file's rows: a load that will be most of
+        the orders table leaves some of its indexes to be built at the end (core.bulk.drop_indexes; SQLite)."""
+        if connection.vendor != "sqlite" or expected_rows < BULK_LOAD_ROWS or self.has_orders_on_file():
+            return  # small, or much of it may be on file already (a re-import)
+        if expected_rows < Order.objects.count():
+            return  # small beside the table: building its indexes again would cost more than it saves
+        self._deferred_indexes = (
+            [sql for model, names in _INDEXES_FOR_FIGURES.items() for sql in drop_indexes(model, names)],
+            [sql for model, names in _INDEXES_AFTER_FIGURES.items() for sql in drop_indexes(model, names)],
+        )
 
     # --- batches
     def write_batch(self, rows: Sequence[OrderRecord | UnchangedRow]) -> None:
@@ -130,11 +160,16 @@ class ImportEngine:
         self.counts.unchanged_orders += len(rows) - ours
 
     def finish(self) -> None:
-        """Recompute the purchase figures of every customer this import touched."""
+        """Recompute the purchase figures of every customer this import touched (and build the indexes a bulk
+        load left out)."""
+        before, after = self._deferred_indexes or ([], [])
+        create_indexes(before)
         if self.touched:
             # Always by id chunks, even when most customers were touched: one UPDATE over every order
             # makes SQLite collect all their rowids in memory first (+190 MB for a million orders).
             refresh_customer_stats(shop=self.shop, customer_ids=self.touched)
+        create_indexes(after)
+        self._deferred_indexes = None
 
     def _latest_state(self, rows: Sequence[OrderRecord | UnchangedRow]) -> list[OrderRecord | UnchangedRow]:
         """One row per order number: the furthest along its life (a tie goes to the later row)."""

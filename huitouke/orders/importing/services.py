@@ -162,7 +162,7 @@ def _run_batches(request: ImportRequest, run: ImportRun, reader: Any, sink: _Pro
     writing = True
     reported = 0
     with transaction.atomic():
-        batch = _Batch(engine)
+        batch = _Batch(engine, reader)
         if engine.has_orders_on_file():
             reader.skip_known_rows(batch.known_rows)
         for parsed in reader:
@@ -174,7 +174,7 @@ def _run_batches(request: ImportRequest, run: ImportRun, reader: Any, sink: _Pro
             if parsed.record is None:
                 counts.invalid_rows += parsed.rows
             elif writing:
-                batch.add(parsed.record)
+                batch.add(parsed.record, counts.rows, parsed.bytes_read)
             if not writing:
                 batch.drop()  # an invalid row was found: keep checking, stop writing (it is rolled back)
             if counts.rows - reported >= PROGRESS_EVERY:
@@ -194,19 +194,27 @@ class _Batch:
     """The valid rows read and not written yet: written BATCH at a time, and before the reader asks which rows
     are on file already, so that the answer takes every earlier row of the file into account."""
 
-    def __init__(self, engine: ImportEngine) -> None:
-        self.engine = engine
+    def __init__(self, engine: ImportEngine, reader: Any) -> None:
+        self.engine, self.reader = engine, reader
         self.rows: list[OrderRecord | UnchangedRow] = []
+        self.started = False
+        self.read = (0, 0)  # (rows, bytes) read so far, for the engine's estimate of the file's rows
 
-    def add(self, row: OrderRecord | UnchangedRow) -> None:
+    def add(self, row: OrderRecord | UnchangedRow, rows_read: int, bytes_read: int) -> None:
         self.rows.append(row)
+        self.read = (rows_read, bytes_read)
         if len(self.rows) >= BATCH:
             self.write()
 
     def write(self) -> None:
-        if self.rows:
-            self.engine.write_batch(self.rows)
-            self.rows = []
+        if not self.rows:
+            return
+        if not self.started:
+            self.started = True
+            rows, done = self.read
+            self.engine.prepare_bulk_load(expected_rows=rows * self.reader.size // done if done else len(self.rows))
+        self.engine.write_batch(self.rows)
+        self.rows = []
 
     def drop(self) -> None:
         self.rows = []
