@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from huitouke.core.bulk import rare_gc_passes
 from huitouke.core.errors import Conflict, Forbidden, Invalid, NotFound
 from huitouke.core.models import Role, Shop, Staff, Store
 from huitouke.orders.importing.engine import BATCH, ImportCounts, ImportEngine
@@ -161,7 +162,7 @@ def _run_batches(request: ImportRequest, run: ImportRun, reader: Any, sink: _Pro
     counts = engine.counts
     writing = True
     reported = 0
-    with transaction.atomic():
+    with rare_gc_passes(), transaction.atomic():
         batch = _Batch(engine, reader)
         if engine.has_orders_on_file():
             reader.skip_known_rows(batch.known_rows)

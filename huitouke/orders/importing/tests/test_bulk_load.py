@@ -3,6 +3,8 @@ there again afterwards, or after a rollback."""
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from django.db import connection
 
@@ -77,3 +79,13 @@ def test_only_the_first_big_import_into_a_store_is_a_bulk_load_and_only_on_sqlit
     other_store.prepare_bulk_load(expected_rows=engine_module.BULK_LOAD_ROWS)
     assert (other_store._deferred_indexes is not None) is on_sqlite
     other_store.finish()
+
+
+
+def test_an_import_gives_back_the_garbage_collector_thresholds(tenant_a, tmp_path):
+    before = gc.get_threshold()
+    assert import_file(request(tenant_a, write(tmp_path, ROWS))).status == ImportRun.Status.DONE
+    assert gc.get_threshold() == before
+    bad = [ROWS[0].replace("3012345678901234", "3012345678901299").replace("交易成功", "不知道")]
+    assert import_file(request(tenant_a, write(tmp_path, bad, "bad.csv"))).status == ImportRun.Status.REJECTED
+    assert gc.get_threshold() == before
