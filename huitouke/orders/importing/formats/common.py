@@ -476,7 +476,8 @@ def reader_seed(*parts: str, modules: tuple[str, ...]) -> bytes:
     (and validated) again rather than trusted by an earlier version's verdict."""
     digest = blake2b("\x1f".join(map(str, parts)).encode(), digest_size=32)  # str: a choices enum is its value
     for name in modules:
-        digest.update(Path(sys.modules[name].__file__ or "").read_bytes())
+        source = sys.modules[name].__file__
+        digest.update(Path(source).read_bytes() if source else name.encode())
     return digest.digest()
 
 
