@@ -23,7 +23,12 @@ from huitouke.core.errors import Conflict, Invalid, NotFound
 from huitouke.core.models import Shop, Staff
 from huitouke.customers.extensions import customers_changed_by_merge
 from huitouke.customers.models import Customer, CustomerMerge
-from huitouke.customers.services import PROFILE_FIELDS, _require_pii_role, refresh_completeness
+from huitouke.customers.services import (
+    PROFILE_FIELDS,
+    _require_pii_role,
+    refresh_completeness,
+    refresh_completeness_of,
+)
 
 CHUNK = 500  # pairs per UPDATE … CASE statement
 # Facts the kept record takes from the absorbed one when it lacks them (given back on undo): the profile and
@@ -106,8 +111,7 @@ def merge_customers(
         )
         for r in requests
     ])
-    for customer in Customer.objects.for_shop(shop).filter(pk__in=set(kept_of.values())):
-        refresh_completeness(customer)
+    refresh_completeness_of(list(Customer.objects.for_shop(shop).filter(pk__in=set(kept_of.values()))))
     if notify:
         customers_changed_by_merge(shop=shop, customer_ids=[*kept_of, *kept_of.values()])
     return merges

@@ -17,6 +17,7 @@ from huitouke.core.bulk import datetime_adapter, insert_pairs, read_columns
 from huitouke.core.errors import Conflict, Forbidden, Invalid, NotFound
 from huitouke.core.idsets import distinct, member
 from huitouke.core.models import AccessLog, Platform, Role, Shop, Staff, Store, log_access
+from huitouke.customers import completeness
 from huitouke.customers.models import (
     Address,
     Calendar,
@@ -95,6 +96,23 @@ def refresh_completeness(customer: Customer) -> int:
     customer.completeness = completeness_of(customer).score
     Customer.objects.filter(pk=customer.pk).update(completeness=customer.completeness)
     return customer.completeness
+
+
+def refresh_completeness_of(customers: Sequence[Customer]) -> None:
+    """`refresh_completeness` for many customers at once (a batch of merges): five queries in all instead of
+    five per customer."""
+    if not customers:
+        return
+    ids = [customer.pk for customer in customers]
+    has = {
+        name: set(model.objects.filter(customer_id__in=ids).values_list("customer_id", flat=True).distinct())
+        for name, model in (("phone", CustomerPhone), ("email", CustomerEmail), ("address", Address),
+                            ("consent", Consent))
+    }
+    for customer in customers:
+        customer.completeness = completeness.score(completeness.known_facts(
+            customer, **{f"has_{name}": customer.pk in owners for name, owners in has.items()})).score
+    Customer.objects.bulk_update(customers, ["completeness"], batch_size=500)
 
 
 @transaction.atomic

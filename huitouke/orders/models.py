@@ -96,6 +96,9 @@ class Order(ShopScoped):
     note = models.CharField(_("note"), max_length=300, blank=True)
     # Fingerprint of the state an import last wrote (0: not imported); a re-import compares it, not the row.
     state_digest = models.BigIntegerField(default=0, editable=False)
+    # Fingerprint of the file row it was last imported from (records.OrderRecord.source_digest; None: not from
+    # one row): a re-import finds that row unchanged without parsing it.
+    source_digest = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("order")

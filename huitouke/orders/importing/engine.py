@@ -23,12 +23,16 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from huitouke.core.bulk import (
+    create_indexes,
     date_adapter,
     datetime_adapter,
+    drop_indexes,
     insert_rows,
+    insert_tuples,
     reserve_ids,
     rows_where_in,
     update_rows,
@@ -46,11 +50,25 @@ from huitouke.customers.models import (
     PlatformIdentity,
 )
 from huitouke.orders.extensions import ImportedRefundReason, refund_reasons_imported
-from huitouke.orders.importing.records import OrderRecord
+from huitouke.orders.importing.records import OrderRecord, StoredOrder, UnchangedRow
 from huitouke.orders.models import Order, OrderLine, Product, derived_figures
 from huitouke.orders.services import refresh_customer_stats
 
 BATCH = 5_000
+# A bulk load builds some indexes after its rows instead of row by row (ImportEngine.prepare_bulk_load): the first
+# import into a store, of a file with at least this many rows and at least as many as the orders table (every
+# shop's) already holds.
+BULK_LOAD_ROWS = 50_000
+# The indexes it leaves out meanwhile: none that a query of the import itself reads (the merges find a customer's
+# orders through order_customer_time, and her phones, e-mails and identities through their customer indexes).
+# The figures refresh in `finish` reads order_purchases_by_customer, so that one is built again before it; the
+# rest after it (the refresh rewrites is_repeat and the customers' last purchase, which those indexes hold).
+_INDEXES_FOR_FIGURES = {Order: ("order_purchases_by_customer",)}
+_INDEXES_AFTER_FIGURES = {
+    Order: ("order_purchases_by_day", "order_recent"),
+    Customer: ("customer_name", "customer_recent", "customer_registered"),
+    CustomerPhone: ("phone_tail",),
+}
 Key = tuple[str, ...]  # ("i", platform, handle) | ("p", e164) | ("e", email)
 
 
@@ -95,29 +113,73 @@ class ImportEngine:
         self._pending_merges: list[MergeRequest] = []
         self.on_db = _Adapters()
         self.first_days = _FirstPurchaseDays()
+        self._deferred_indexes: tuple[list[str], list[str]] | None = None  # (before, after the figures)
+
+    def prepare_bulk_load(self, *, expected_rows: int) -> None:
+        """Call once, before the first batch, with an estimate of the file's rows: a load that will be most of
+        the orders table leaves some of its indexes to be built at the end (core.bulk.drop_indexes; SQLite)."""
+        if connection.vendor != "sqlite" or expected_rows < BULK_LOAD_ROWS or self.has_orders_on_file():
+            return  # small, or much of it may be on file already (a re-import)
+        if expected_rows < Order.objects.count():
+            return  # small beside the table: building its indexes again would cost more than it saves
+        self._deferred_indexes = (
+            [sql for model, names in _INDEXES_FOR_FIGURES.items() for sql in drop_indexes(model, names)],
+            [sql for model, names in _INDEXES_AFTER_FIGURES.items() for sql in drop_indexes(model, names)],
+        )
 
     # --- batches
-    def write_batch(self, records: Sequence[OrderRecord]) -> None:
-        latest = self._latest_state(records)
-        owners = self._resolve_customers(latest)
-        self._write_orders(latest, owners)
+    def write_batch(self, rows: Sequence[OrderRecord | UnchangedRow]) -> None:
+        latest = self._latest_state(rows)
+        records = [r for r in latest if not isinstance(r, UnchangedRow)]
+        self._count_unchanged_rows([r for r in latest if isinstance(r, UnchangedRow)])
+        owners = self._resolve_customers(records)
+        self._write_orders(records, owners)
+
+    def has_orders_on_file(self) -> bool:
+        """Whether the store has orders before this import (else no row of the file can be on file already)."""
+        return Order.objects.filter(shop=self.shop, store=self.store).exists()
+
+    def known_rows(self, pairs: list[tuple[str, int]]) -> dict[tuple[str, int], StoredOrder]:
+        """Of these (order number, source digest) pairs, the orders stored from a row with that very digest
+        (records.KnownRows). Only orders with a customer: one whose customer was deleted is read again, so
+        that its buyer finds a customer anew."""
+        wanted = set(pairs)
+        rows = rows_where_in(Order, ("id", "external_id", "source_digest", "customer", "status", "refunded_amount"),
+                             equal={"shop": self.shop.pk, "store": self.store.pk}, field="external_id",
+                             values=list({number for number, _ in wanted}))
+        return {
+            (number, digest): StoredOrder(id=pk, rank=_rank(status, refunded))
+            for pk, number, digest, owner, status, refunded in rows
+            if owner is not None and (number, digest) in wanted
+        }
+
+    def _count_unchanged_rows(self, rows: list[UnchangedRow]) -> None:
+        """Rows exactly as stored (the latest state of their order in this batch): nothing to write."""
+        ours = sum(self._is_ours(row.stored.id) for row in rows)
+        self.counts.orders_in_file += len(rows)
+        self.counts.duplicate_orders += ours  # stored by an earlier row of this file: the same order again
+        self.counts.unchanged_orders += len(rows) - ours
 
     def finish(self) -> None:
-        """Recompute the purchase figures of every customer this import touched."""
+        """Recompute the purchase figures of every customer this import touched (and build the indexes a bulk
+        load left out)."""
+        before, after = self._deferred_indexes or ([], [])
+        create_indexes(before)
         if self.touched:
             # Always by id chunks, even when most customers were touched: one UPDATE over every order
             # makes SQLite collect all their rowids in memory first (+190 MB for a million orders).
             refresh_customer_stats(shop=self.shop, customer_ids=self.touched)
+        create_indexes(after)
+        self._deferred_indexes = None
 
-    def _latest_state(self, records: Sequence[OrderRecord]) -> list[OrderRecord]:
-        """One record per order number: the furthest along its life (a tie goes to the later row)."""
-        by_number: dict[str, OrderRecord] = {}
-        for record in records:
-            seen = by_number.get(record.external_id)
-            if seen is None or _rank(record.status, _fen(record.refunded_amount)) >= _rank(
-                    seen.status, _fen(seen.refunded_amount)):
-                by_number[record.external_id] = record
-        self.counts.duplicate_orders += len(records) - len(by_number)
+    def _latest_state(self, rows: Sequence[OrderRecord | UnchangedRow]) -> list[OrderRecord | UnchangedRow]:
+        """One row per order number: the furthest along its life (a tie goes to the later row)."""
+        by_number: dict[str, OrderRecord | UnchangedRow] = {}
+        for row in rows:
+            seen = by_number.get(row.external_id)
+            if seen is None or _rank_of(row) >= _rank_of(seen):
+                by_number[row.external_id] = row
+        self.counts.duplicate_orders += len(rows) - len(by_number)
         return list(by_number.values())
 
     # --- customers
@@ -357,42 +419,30 @@ class ImportEngine:
         ids = reserve_ids(Order, len(fresh))
         if self.first_new_order_id is None:
             self.first_new_order_id = ids[0]
-        columns: dict[str, list[Any]] = defaultdict(list)
-        for order_id, (record, owner) in zip(ids, fresh, strict=True):
-            columns["id"].append(order_id)
-            columns["customer"].append(owner)
-            repeat = functools.partial(self.first_days.is_repeat, owner)
-            for name, value in _order_values(record, self.on_db, repeat).items():
-                columns[name].append(value)
+        shop, store, on_db, is_repeat = self.shop.pk, self.store.pk, self.on_db, self.first_days.is_repeat
+        insert_tuples(Order, ("id", "shop", "store", "customer", *_ORDER_FIELDS), [
+            (order_id, shop, store, owner, *_order_values(record, on_db, functools.partial(is_repeat, owner)))
+            for order_id, (record, owner) in zip(ids, fresh, strict=True)
+        ])
         n = len(fresh)
-        columns.update(shop=[self.shop.pk] * n, store=[self.store.pk] * n)
-        insert_rows(Order, columns, n)
         self._insert_lines(list(zip(ids, (r for r, _ in fresh), strict=True)), products)
         self.counts.new_orders += n
         self.touched.update(owner for _, owner in fresh if owner is not None)
         return {record.external_id: order_id for order_id, (record, _) in zip(ids, fresh, strict=True)}
 
     def _insert_lines(self, orders: list[tuple[int, OrderRecord]], products: dict[str, int]) -> None:
-        columns: dict[str, list[Any]] = defaultdict(list)
-        for order_id, record in orders:
-            for line in record.lines:
-                columns["order"].append(order_id)
-                columns["product"].append(products.get(line.sku))
-                columns["sku"].append(line.sku[:64])
-                columns["title"].append(line.title[:200])
-                columns["quantity"].append(line.quantity)
-                columns["unit_price"].append(_fen(line.unit_price))
-                columns["line_amount"].append(_fen(line.line_amount))
-        n = len(columns["order"])
-        columns["shop"] = [self.shop.pk] * n
-        insert_rows(OrderLine, columns, n)
+        shop = self.shop.pk
+        insert_tuples(OrderLine, ("shop", "order", "product", "sku", "title", "quantity", "unit_price", "line_amount"), [
+            (shop, order_id, products.get(line.sku), line.sku[:64], line.title[:200], line.quantity,
+             _fen(line.unit_price), _fen(line.line_amount))
+            for order_id, record in orders for line in record.lines
+        ])
 
     def _update_orders(self, changed: list[tuple[OrderRecord, dict[str, Any]]], products: dict[str, int]) -> None:
         if not changed:
             return
-        names = [*_order_values(changed[0][0], self.on_db), "customer"]
-        update_rows(Order, names, [
-            [*_order_values(record, self.on_db).values(), before["customer_id"], before["id"]] for record, before in changed
+        update_rows(Order, [*_ORDER_FIELDS, "customer"], [
+            (*_order_values(record, self.on_db), before["customer_id"], before["id"]) for record, before in changed
         ])
         OrderLine.objects.filter(shop=self.shop, order_id__in=[b["id"] for _, b in changed]).delete()
         self._insert_lines([(before["id"], record) for record, before in changed], products)
@@ -487,6 +537,12 @@ def _rank(status: str, refunded_fen: int) -> tuple[int, int]:
     return _STATUS_RANK.get(status, 0), refunded_fen or 0
 
 
+def _rank_of(row: OrderRecord | UnchangedRow) -> tuple[int, int]:
+    if isinstance(row, UnchangedRow):
+        return row.stored.rank  # its cells are those of the stored state, so its rank is the stored one
+    return _rank(row.status, _fen(row.refunded_amount))
+
+
 def _amounts_in_fen(record: OrderRecord) -> tuple[int, int, int, int, int]:
     """(paid, refunded, goods, shipping, discount) in fen: worked out once per record, used twice."""
     return (_fen(record.paid_amount), _fen(record.refunded_amount), _fen(_goods(record)),
@@ -508,26 +564,30 @@ def _never_repeat(day: dt.date | None) -> bool:
     return False
 
 
+_ORDER_FIELDS = (
+    "external_id", "status", "ordered_at", "paid_at", "goods_amount", "shipping_amount", "discount_amount",
+    "paid_amount", "refunded_amount", "net_amount", "is_purchase", "purchase_day", "is_repeat", "items_count", "note",
+    "state_digest", "source_digest",
+)
+
+
 def _order_values(
     record: OrderRecord, on_db: _Adapters, repeat: Callable[[dt.date | None], bool] = _never_repeat,
-) -> dict[str, Any]:
-    """The order's columns in database form; `repeat` guesses its repeat flag from its purchase day
-    (`finish` corrects wrong guesses)."""
+) -> tuple[Any, ...]:
+    """The order's columns in database form, in the order of `_ORDER_FIELDS` (a tuple: a million orders make a
+    dict per row count); `repeat` guesses its repeat flag from its purchase day (`finish` corrects wrong guesses)."""
     _, is_purchase, day = derived_figures(
         status=record.status, paid_amount=record.paid_amount, refunded_amount=record.refunded_amount,
         paid_at=record.paid_at, ordered_at=record.ordered_at,
     )
     fen = _amounts_in_fen(record)
     paid, refunded, goods, shipping, discount = fen
-    return {
-        "external_id": record.external_id[:64], "status": record.status,
-        "ordered_at": on_db.datetime(record.ordered_at), "paid_at": on_db.datetime(record.paid_at),
-        "goods_amount": goods, "shipping_amount": shipping, "discount_amount": discount, "paid_amount": paid,
-        "refunded_amount": refunded, "net_amount": paid - refunded, "is_purchase": is_purchase,
-        "purchase_day": on_db.date(day), "is_repeat": repeat(day),
-        "items_count": sum(line.quantity for line in record.lines), "note": record.note[:300],
-        "state_digest": _digest(record, fen),
-    }
+    return (
+        record.external_id[:64], record.status, on_db.datetime(record.ordered_at), on_db.datetime(record.paid_at),
+        goods, shipping, discount, paid, refunded, paid - refunded, is_purchase, on_db.date(day), repeat(day),
+        sum(line.quantity for line in record.lines), record.note[:300], _digest(record, fen),
+        record.source_digest or None,
+    )
 
 
 class _FirstPurchaseDays:

@@ -8,6 +8,7 @@ resolves buyers to customers and writes orders. A reader never touches the datab
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -78,13 +79,44 @@ class OrderRecord:
     # The platform's refund reason as written (退款原因, e.g. "质量问题"); "" when the export gives none.
     # The engine hands it to the refund-reason listeners (orders.extensions), which map it to a reason code.
     refund_reason: str = ""
+    # A fingerprint of the file row as read (its cells, before any parsing), stored with the order so that a
+    # re-import of the same row can skip parsing it (see UnchangedRow); 0 when the reader gives none (an
+    # order spanning several rows, or one completed from an item or refund report).
+    source_digest: int = 0
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    """What the engine tells a reader of an order stored by an earlier import from a row with a given source
+    digest: its id and the rank of its state (how far along its life it is, see engine._rank)."""
+
+    id: int
+    rank: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class UnchangedRow:
+    """A file row whose cells are exactly those an import already stored for this order (same source digest).
+
+    It was valid then, and the same cells parse to the same order, so the reader hands this on instead of
+    parsing the row again: the engine counts it and writes nothing (it still takes part in "the latest
+    state wins" among the rows of a batch, by the stored state's rank).
+    """
+
+    line: int
+    external_id: str
+    stored: StoredOrder
+
+
+# (order number, source digest) of a chunk of rows -> the orders stored from rows with exactly these digests
+KnownRows = Callable[[list[tuple[str, int]]], dict[tuple[str, int], StoredOrder]]
 
 
 @dataclass(frozen=True)
 class Parsed:
     """One step of a reader: an order (or None when the row was invalid), its problems, and progress."""
 
-    record: OrderRecord | None
+    record: OrderRecord | UnchangedRow | None
     problems: tuple[Problem, ...]
     bytes_read: int  # position in the file, for progress bars (compare with the file size)
     rows: int = 1  # physical data rows this step consumed (Shopify orders span several)

@@ -25,11 +25,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from huitouke.core.bulk import rare_gc_passes
 from huitouke.core.errors import Conflict, Forbidden, Invalid, NotFound
 from huitouke.core.models import Role, Shop, Staff, Store
 from huitouke.orders.importing.engine import BATCH, ImportCounts, ImportEngine
 from huitouke.orders.importing.formats import FORMATS, open_reader
-from huitouke.orders.importing.records import FileRejected, OrderRecord, Problem
+from huitouke.orders.importing.records import FileRejected, OrderRecord, Problem, StoredOrder, UnchangedRow
 from huitouke.orders.models import ImportRun
 
 PROGRESS_EVERY = 1_000  # rows between progress reports (a rich bar update costs more than a row)
@@ -161,8 +162,10 @@ def _run_batches(request: ImportRequest, run: ImportRun, reader: Any, sink: _Pro
     counts = engine.counts
     writing = True
     reported = 0
-    batch: list[OrderRecord] = []
-    with transaction.atomic():
+    with rare_gc_passes(), transaction.atomic():
+        batch = _Batch(engine, reader)
+        if engine.has_orders_on_file():
+            reader.skip_known_rows(batch.known_rows)
         for parsed in reader:
             counts.rows += parsed.rows
             if parsed.problems:
@@ -172,23 +175,54 @@ def _run_batches(request: ImportRequest, run: ImportRun, reader: Any, sink: _Pro
             if parsed.record is None:
                 counts.invalid_rows += parsed.rows
             elif writing:
-                batch.append(parsed.record)
+                batch.add(parsed.record, counts.rows, parsed.bytes_read)
             if not writing:
-                batch = []  # an invalid row was found: keep checking, stop writing (it is rolled back)
-            elif len(batch) >= BATCH:
-                engine.write_batch(batch)
-                batch = []
+                batch.drop()  # an invalid row was found: keep checking, stop writing (it is rolled back)
             if counts.rows - reported >= PROGRESS_EVERY:
                 reported = counts.rows
                 progress(counts.rows, parsed.bytes_read, reader.size)
-        if writing and batch:
-            engine.write_batch(batch)
+        if writing:
+            batch.write()
         progress(counts.rows, reader.size, reader.size)
         if writing:
             engine.finish()
         if request.dry_run or not writing:
             transaction.set_rollback(True)
     return counts
+
+
+class _Batch:
+    """The valid rows read and not written yet: written BATCH at a time, and before the reader asks which rows
+    are on file already, so that the answer takes every earlier row of the file into account."""
+
+    def __init__(self, engine: ImportEngine, reader: Any) -> None:
+        self.engine, self.reader = engine, reader
+        self.rows: list[OrderRecord | UnchangedRow] = []
+        self.started = False
+        self.read = (0, 0)  # (rows, bytes) read so far, for the engine's estimate of the file's rows
+
+    def add(self, row: OrderRecord | UnchangedRow, rows_read: int, bytes_read: int) -> None:
+        self.rows.append(row)
+        self.read = (rows_read, bytes_read)
+        if len(self.rows) >= BATCH:
+            self.write()
+
+    def write(self) -> None:
+        if not self.rows:
+            return
+        if not self.started:
+            self.started = True
+            rows, done = self.read
+            self.engine.prepare_bulk_load(expected_rows=rows * self.reader.size // done if done else len(self.rows))
+        self.engine.write_batch(self.rows)
+        self.rows = []
+
+    def drop(self) -> None:
+        self.rows = []
+
+    def known_rows(self, pairs: list[tuple[str, int]]) -> dict[tuple[str, int], StoredOrder]:
+        self.write()
+        return self.engine.known_rows(pairs)
 
 
 def _outcome(request: ImportRequest, counts: ImportCounts, sink: _ProblemSink) -> tuple[str, str]:

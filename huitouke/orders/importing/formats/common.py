@@ -12,10 +12,12 @@ import csv
 import datetime as dt
 import io
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
+from hashlib import blake2b
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from huitouke.customers.phones import ParsedPhone, parse_phone
 from huitouke.orders.importing.records import (
     BuyerRecord,
     FileRejected,
+    KnownRows,
     LineRecord,
     OrderRecord,
     Parsed,
@@ -382,6 +385,11 @@ class Reader:
     def _parse(self) -> Iterator[Parsed]:
         raise NotImplementedError
 
+    def skip_known_rows(self, known: KnownRows) -> None:
+        """Before iterating: ask `known` about each chunk of rows and hand on an `UnchangedRow` for a row an
+        earlier import stored exactly so, instead of parsing it. Readers that cannot fingerprint a row
+        (orders spanning several rows) parse every row, as without it."""
+
     def close(self) -> None:
         self._table.close()
 
@@ -453,6 +461,24 @@ def check_cells(
             key = table.columns[index].key
             problems.append(problem(table.name, line, table.label(key), values[index].strip(), str(exc)))
     return problems
+
+
+def row_digest(seed: bytes, cells: tuple[str, ...]) -> int:
+    """A file row's fingerprint (OrderRecord.source_digest): 8 bytes of BLAKE2b over its cells as read, keyed
+    with `seed` (what else decides how the row reads: see `reader_seed`). Never 0 (0 means "none")."""
+    text = "\x1f".join(cells)  # the unit separator: not a character of exported text
+    return int.from_bytes(blake2b(text.encode(), digest_size=8, key=seed).digest(), "big", signed=True) or 1
+
+
+def reader_seed(*parts: str, modules: tuple[str, ...]) -> bytes:
+    """The key of `row_digest` for one file: the source code of the modules that parse rows, and `parts`
+    (platform, the columns present…). When any of them changes, so does every digest: rows are then parsed
+    (and validated) again rather than trusted by an earlier version's verdict."""
+    digest = blake2b("\x1f".join(map(str, parts)).encode(), digest_size=32)  # str: a choices enum is its value
+    for name in modules:
+        source = sys.modules[name].__file__
+        digest.update(Path(source).read_bytes() if source else name.encode())
+    return digest.digest()
 
 
 # --- Cells --------------------------------------------------------------------------------------------------
@@ -713,7 +739,7 @@ _plain(LineRecord, "title sku quantity unit_price line_amount")
 _plain(
     OrderRecord,
     "line external_id status ordered_at paid_at paid_amount refunded_amount goods_amount shipping_amount "
-    "discount_amount buyer lines note refund_reason",
+    "discount_amount buyer lines note refund_reason source_digest",
 )
 _plain(Parsed, "record problems bytes_read rows")
 
@@ -785,6 +811,7 @@ def new_order(
     lines: tuple[LineRecord, ...],
     note: str,
     refund_reason: str = "",
+    source_digest: int = 0,
 ) -> OrderRecord:
     obj = _new(OrderRecord)
     _set(
@@ -805,22 +832,23 @@ def new_order(
             "lines": lines,
             "note": note,
             "refund_reason": refund_reason,
+            "source_digest": source_digest,
         },
     )
     return obj
 
 
 def with_refund_reason(record: OrderRecord, text: str) -> OrderRecord:
-    """The same order with the refund reason of a separate refund report."""
+    """The same order with the refund reason of a separate refund report (no longer its row alone: no digest)."""
     obj = _new(OrderRecord)
-    _set(obj, "__dict__", {**record.__dict__, "refund_reason": text})
+    _set(obj, "__dict__", {**record.__dict__, "refund_reason": text, "source_digest": 0})
     return obj
 
 
 def with_lines(record: OrderRecord, lines: tuple[LineRecord, ...]) -> OrderRecord:
-    """The same order with other lines (dataclasses.replace, without its __init__)."""
+    """The same order with other lines (dataclasses.replace, without its __init__); no longer its row alone."""
     obj = _new(OrderRecord)
-    _set(obj, "__dict__", {**record.__dict__, "lines": lines})
+    _set(obj, "__dict__", {**record.__dict__, "lines": lines, "source_digest": 0})
     return obj
 
 

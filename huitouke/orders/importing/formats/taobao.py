@@ -20,6 +20,7 @@ from pathlib import Path
 from django.utils.translation import gettext_noop
 
 from huitouke.core.money import ZERO
+from huitouke.orders.importing.formats import common
 from huitouke.orders.importing.formats.common import (
     CellError,
     Column,
@@ -40,14 +41,23 @@ from huitouke.orders.importing.formats.common import (
     phone,
     problem,
     quantity,
+    reader_seed,
     refund_reason,
     required_amount,
     required_datetime,
+    row_digest,
     unit_price,
     with_lines,
     with_refund_reason,
 )
-from huitouke.orders.importing.records import LineRecord, OrderRecord, Parsed, Problem
+from huitouke.orders.importing.records import (
+    KnownRows,
+    LineRecord,
+    OrderRecord,
+    Parsed,
+    Problem,
+    UnchangedRow,
+)
 
 # The order of these columns is the order of the cells `_order` unpacks.
 COLUMNS = (
@@ -157,6 +167,7 @@ ITEM_CHECKS = (
     (_ITEM_POSITION["quantity"], quantity),
 )
 BATCH = 500
+KNOWN_CHUNK = 5_000  # rows per question to the engine about rows already on file (one query each)
 
 
 class TaobaoReader(Reader):
@@ -166,6 +177,13 @@ class TaobaoReader(Reader):
         super().__init__(open_table(path, COLUMNS, fmt="taobao"))
         self._platform = buyer_platform(platform)
         self._has_goods = "goods" in self._table.written
+        # Rows are fingerprinted (source_digest) only when a row alone makes its order: not when an item or
+        # refund report completes it.
+        self._seed: bytes | None = None
+        if items_path is None and refunds_path is None:
+            self._seed = reader_seed("taobao", self._platform, ",".join(sorted(self._table.written)),
+                                     modules=(__name__, common.__name__, "huitouke.customers.phones"))
+        self._known: KnownRows | None = None
         self._items: ItemStore | None = None
         self._refund_reasons: dict[str, str] = {}
         self._refund_problems: tuple[Problem, ...] = ()
@@ -218,18 +236,46 @@ class TaobaoReader(Reader):
                 yield new_parsed(record, step.problems + extra, base + step.bytes_read, step.rows)
         yield from store.leftovers(self.size)
 
-    def _steps(self) -> Iterator[Parsed]:
-        table = self._table
-        order = self._order
-        for line, values, position in table.rows():
-            try:
-                record = order(line, values)
-            except CellError:
-                yield new_parsed(None, tuple(check_cells(table, line, values, CHECKS)), position)
-                continue
-            yield new_parsed(record, (), position)
+    def skip_known_rows(self, known: KnownRows) -> None:
+        self._known = known
 
-    def _order(self, line: int, values: tuple[str, ...]) -> OrderRecord:
+    def _steps(self) -> Iterator[Parsed]:
+        rows, seed, step = self._table.rows(), self._seed, self._step
+        if seed is None:
+            for line, values, position in rows:
+                yield step(line, values, position, 0)
+        elif self._known is None:
+            for line, values, position in rows:
+                yield step(line, values, position, row_digest(seed, values))
+        else:
+            yield from self._steps_skipping_known(rows, seed, self._known)
+
+    def _steps_skipping_known(
+        self, rows: Iterator[tuple[int, tuple[str, ...], int]], seed: bytes, known: KnownRows,
+    ) -> Iterator[Parsed]:
+        """A chunk of rows at a time: a row stored exactly so by an earlier import (same order number, same
+        digest) becomes an UnchangedRow, unless it carries a refund reason (the engine hands those on to the
+        refund-reason listeners again, as for any row of a refunded order)."""
+        number_at, reason_at, step = _POSITION["order_no"], _POSITION["refund_reason"], self._step
+        while chunk := list(islice(rows, KNOWN_CHUNK)):
+            keys = [(clean(values[number_at]), row_digest(seed, values)) for _, values, _ in chunk]
+            stored = known([key for key, (_, values, _) in zip(keys, chunk, strict=True)
+                            if key[0] and not values[reason_at].strip()])
+            for (line, values, position), key in zip(chunk, keys, strict=True):
+                found = stored.get(key)
+                if found is None:
+                    yield step(line, values, position, key[1])
+                else:
+                    yield new_parsed(UnchangedRow(line=line, external_id=key[0], stored=found), (), position)
+
+    def _step(self, line: int, values: tuple[str, ...], position: int, digest: int) -> Parsed:
+        try:
+            record = self._order(line, values, digest)
+        except CellError:
+            return new_parsed(None, tuple(check_cells(self._table, line, values, CHECKS)), position)
+        return new_parsed(record, (), position)
+
+    def _order(self, line: int, values: tuple[str, ...], digest: int = 0) -> OrderRecord:
         (
             order_no,
             buyer,
@@ -309,6 +355,7 @@ class TaobaoReader(Reader):
             lines=(summary,),
             note=f"{message} / {remark}" if message and remark else message or remark,
             refund_reason=refund_reason(why_refunded, refund_state),
+            source_digest=digest,
         )
 
 

@@ -43,6 +43,11 @@ def _count(db: Path, sql: str) -> tuple:
         return connection.execute(sql).fetchone()
 
 
+def _indexes(db: Path) -> set[str]:
+    with sqlite3.connect(db) as connection:
+        return {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
 def test_a_killed_import_writes_nothing_and_the_next_one_marks_it_interrupted(tmp_path):
     db = tmp_path / "db.sqlite3"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "HUITOUKE_VAR_DIR": str(tmp_path / "var")}
@@ -52,6 +57,8 @@ def test_a_killed_import_writes_nothing_and_the_next_one_marks_it_interrupted(tm
     _huitouke(env, "store", "create", "tb", "--shop", "s", "--platform", "taobao", "--name", "TB")
     export = tmp_path / "orders.csv"
     _export(export)
+    indexes_before = _indexes(db)
+    assert {"order_purchases_by_day", "customer_name", "phone_tail"} <= indexes_before
     command = [sys.executable, "-m", "huitouke", "import", str(export), "--shop", "s", "--store", "tb",
                "--format", "taobao", "--no-progress"]
     child = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -73,9 +80,13 @@ def test_a_killed_import_writes_nothing_and_the_next_one_marks_it_interrupted(tm
     assert _count(db, "SELECT count(*) FROM orders_orderline") == (0,)
     assert _count(db, "SELECT count(*) FROM customers_customer") == (0,)
     assert _count(db, "SELECT status FROM orders_importrun WHERE id = 1") == ("running",)
+    # a first import of this many rows builds some indexes at the end (engine.prepare_bulk_load): killed before
+    # it, the indexes it had dropped are all there again
+    assert _indexes(db) == indexes_before
 
     _huitouke(env, "import", str(export), "--shop", "s", "--store", "tb", "--format", "taobao", "--no-progress")
     assert _count(db, "SELECT status FROM orders_importrun WHERE id = 1") == ("interrupted",)
     assert _count(db, "SELECT status FROM orders_importrun WHERE id = 2") == ("done",)
     assert _count(db, "SELECT count(*), count(DISTINCT external_id) FROM orders_order") == (ROWS, ROWS)
     assert _count(db, "SELECT count(*) FROM customers_customer") == (20_000,)
+    assert _indexes(db) == indexes_before
