@@ -140,8 +140,12 @@ def _api_till(shop, merchant, phones: list[str], clients: int):
     # would otherwise spend its first call importing them, seconds that say nothing about a till's rate).
     Client(HTTP_AUTHORIZATION=f"Bearer {tokens[0]}").get("/api/v1/me")
 
+    http_clients: dict[int, Client] = {}  # one per till, made in its process (each Client loads the middleware)
+
     def till(client: int, i: int) -> None:
-        http = Client(HTTP_AUTHORIZATION=f"Bearer {tokens[client]}")
+        if client not in http_clients:
+            http_clients[client] = Client(HTTP_AUTHORIZATION=f"Bearer {tokens[client]}")
+        http = http_clients[client]
         phone = phones[(i * clients + client) % len(phones)]
         verified = http.post("/api/v1/platform/verify", json.dumps({"phone": phone}), content_type="application/json")
         recorded = http.post(
