@@ -16,6 +16,7 @@ import numpy as np
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.utils import timezone
 
 from huitouke.core.models import Role, Shop, ShopScoped, Staff
 from huitouke.core.services import create_shop, create_staff
@@ -141,6 +142,7 @@ def _play_days(shop: Shop, merchants: list[Merchant], start: dt.date, end: dt.da
     stores = {m.pk: list(m.stores.order_by("id")) for m in merchants}
     bought = list(GroupBuy.objects.filter(shop=shop).values_list("merchant_id", "member__phone_e164", "day"))
     topups_due: dict[int, dt.date] = {}
+    now = timezone.now()  # the last day is played up to this moment, not into the future
     day = start
     while day <= end:
         if day.day == 1 and day > start:
@@ -153,11 +155,12 @@ def _play_days(shop: Shop, merchants: list[Merchant], start: dt.date, end: dt.da
                 balance.top_up(shop=shop, merchant=merchant_id, amount=Decimal("10000"),
                                idempotency_key=f"bank-{merchant_id}-{day:%Y%m%d}", now=_at(day, 15))
                 del topups_due[merchant_id]
-        balance.enforce_deadlines(shop=shop, now=_at(day, 8))
+        balance.enforce_deadlines(shop=shop, now=min(_at(day, 8), now))
         visits = sorted((float(rng.uniform(10, 21)), merchant_id, phone) for merchant_id, phone, joined in bought
                         if joined <= day and rng.random() < specs[merchant_id].visits_per_month / 30)
         for hour, merchant_id, phone in visits:  # in time order, as the tills see them
-            _visit(shop, merchant_id, phone, stores[merchant_id], specs[merchant_id], _at(day, hour), rng)
+            if _at(day, hour) + dt.timedelta(hours=1) <= now:  # the recording follows within the hour
+                _visit(shop, merchant_id, phone, stores[merchant_id], specs[merchant_id], _at(day, hour), rng)
         day += dt.timedelta(days=1)
 
 

@@ -234,3 +234,17 @@ def test_the_demo_platform_operator_runs_its_tills_statements_and_a_suspension_a
     build("--reset", customers=60)  # --no-platform: the operator goes with the reset, and stays gone
     assert not Shop.objects.filter(slug="demo-platform").exists()
     assert not Staff.objects.filter(user__username="demo-laowang").exists()
+
+
+def test_the_demo_platform_played_up_to_today_records_nothing_in_the_future(db):
+    from django.utils import timezone
+
+    from huitouke.core.timeutil import local_day
+    from huitouke.platform.demo import seed_demo_platform
+    from huitouke.platform.models import Consumption, Verification
+
+    now = timezone.now()
+    shop = seed_demo_platform(end_date=local_day(now), seed=3, password="pw-for-the-test", members=40)
+    assert Consumption.objects.for_shop(shop).exists()
+    assert not Consumption.objects.for_shop(shop).filter(completed_at__gt=timezone.now()).exists()
+    assert not Verification.objects.for_shop(shop).filter(at__gt=now).exists()

@@ -116,7 +116,7 @@ def sign_merchant(
         merchant = create_merchant(shop=shop, name=name, stores=stores)
         submit_agreement(shop=shop, merchant=merchant, terms=terms, staff=staff, now=now)
         append(merchant, kind=Kind.DEPOSIT, amount=deposit, key=key or f"deposit:{merchant.pk}", at=moment(now),
-               staff=staff, reason="deposit at signing")
+               staff=staff, reason=gettext_noop("deposit at signing"))
     merchant.refresh_from_db()
     return merchant
 
@@ -148,7 +148,7 @@ def top_up(
         raise Invalid(_("a top-up is at least %(min_topup)s yuan"), field="amount",
                       params={"min_topup": MIN_TOPUP})
     return _write(shop, merchant, kind=Kind.TOPUP, amount=amount, key=idempotency_key, now=now, staff=staff,
-                  reason="top-up")
+                  reason=gettext_noop("top-up"))
 
 
 def adjust_balance(
@@ -171,7 +171,7 @@ def deduct_commission(*, merchant: Merchant, amount: Decimal, statement, at: dt.
     key = f"commission:{statement.pk}"
     return replayed(merchant.shop, key, Kind.COMMISSION, merchant) or append(
         merchant, kind=Kind.COMMISSION, amount=-money(amount), key=key, at=at, statement=statement,
-        reason=f"commission {statement.month:%Y-%m}",
+        reason=f"{gettext_noop('commission')}: {statement.month:%Y-%m}",  # the portal translates the head
     )
 
 

@@ -57,6 +57,7 @@ def test_a_merchant_sees_its_own_portal_masked_and_never_anothers(world):
     own = logins["A店"].get("/platform/merchant/")
     html = own.content.decode()
     assert own.status_code == 200 and "138****5678" in html and PHONE not in html
+    assert "签约预付金" in html and "佣金: 2026-03" in html and "deposit at signing" not in html  # ledger reasons
     assert logins["A店"].get("/platform/").status_code == 302  # the console sends it to its portal
     assert logins["B店"].get(f"/platform/merchants/{a.pk}/").status_code == 404
     assert logins["B店"].get(f"/platform/statements/{statement.pk}.csv").status_code == 404
