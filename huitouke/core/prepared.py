@@ -8,7 +8,8 @@ landed among the SQL parameters, and afterwards only binds the real values, runs
 rows into model instances (or value tuples) with Django's own converters and populators.
 
 What it refuses, at the first call, with a `TypeError`: a value a lookup transforms (`__icontains`,
-`__in` lists) or that the query does not use, and values of types other than int, str, date and datetime.
+`__in` lists) or that the query does not use, values of types other than int, str, date and datetime, and
+integers compared with fields narrower than 64 bits (its stand-ins are out of their range).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
@@ -82,7 +84,11 @@ class Prepared(Generic[M]):
         probe = self.build(**stand_ins)
         connection = connections[probe.db]
         compiler = probe.query.get_compiler(using=probe.db)
-        sql, params = compiler.as_sql()
+        try:
+            sql, params = compiler.as_sql()
+        except (EmptyResultSet, FullResultSet) as exc:  # Django folds out-of-range integers into a constant
+            raise TypeError("a prepared query's integer values must be on 64-bit fields (ids, foreign keys): the "
+                            "stand-in values are out of a smaller field's range") from exc
         wanted = {_as_param(connection, stand_in): name for name, stand_in in stand_ins.items()}
         slots = [(position, wanted[param]) for position, param in enumerate(params)
                  if _hashable(param) and param in wanted]

@@ -10,7 +10,7 @@ import pytest
 from huitouke.core.prepared import Prepared
 from huitouke.core.services import create_shop
 from huitouke.core.timeutil import SHANGHAI
-from huitouke.customers.models import Consent, CustomerPhone
+from huitouke.customers.models import Consent, Customer, CustomerPhone
 from huitouke.customers.services import register_customer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,6 +72,9 @@ def test_values_it_cannot_bind_are_refused_at_the_first_call(two_shops):
     flag = Prepared(lambda primary: CustomerPhone.objects.filter(is_primary=primary))
     with pytest.raises(TypeError, match="booleans"):
         flag.all(primary=True)
+    narrow = Prepared(lambda score: Customer.objects.filter(completeness=score))  # a small integer field
+    with pytest.raises(TypeError, match="64-bit fields"):
+        narrow.all(score=40)
     with pytest.raises(TypeError, match="use rows"):
         PHONE_NUMBERS.all(shop_id=first.pk, customer_id=1)
 
