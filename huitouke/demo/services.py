@@ -24,6 +24,7 @@ from huitouke.core.errors import Conflict
 from huitouke.core.models import Role, Shop, Staff, Store
 from huitouke.core.money import from_fen
 from huitouke.core.pii import mask_phone
+from huitouke.core.services import purge_shop
 from huitouke.customers.models import (
     Address,
     Consent,
@@ -40,6 +41,7 @@ from huitouke.loyalty.demo import seed_demo_loyalty
 from huitouke.orders.models import Order, OrderLine, Product
 from huitouke.platform.demo import (
     MERCHANT_LOGIN,
+    OPERATOR,
     OWNER_LOGIN,
     delete_demo_platform,
     demo_platform_shop,
@@ -67,41 +69,15 @@ def demo_usernames() -> tuple[str, ...]:
 
 
 def delete_demo(*, progress: Progress | None = None) -> bool:
-    """Delete the demo shop with all its rows and its staff logins; False when there was none."""
+    """Delete the demo shop and the demo platform operator with all their rows and staff logins; False when
+    there was neither."""
     platform_deleted = delete_demo_platform()
     shop = demo_shop()
     if shop is None:
         return platform_deleted
     report = progress or (lambda *_: None)
-    with transaction.atomic():
-        user_ids = list(Staff.objects.for_shop(shop).values_list("user_id", flat=True))
-        # Leaf tables first, each one DELETE; shop.delete() then cascades through whatever is left
-        # (other apps' tables included) without loading hundreds of thousands of rows.
-        leaves = (OrderLine, Order, CustomerTag, Consent, Address, CustomerEmail, PlatformIdentity, CustomerPhone)
-        for step, model in enumerate(leaves):
-            report("delete", step, len(leaves) + 1)
-            _delete_rows(model, shop)
-        _delete_rows(Customer, shop)
-        shop.delete()
-        get_user_model().objects.filter(pk__in=user_ids).delete()
-        report("delete", len(leaves) + 1, len(leaves) + 1)
+    purge_shop(shop=shop, progress=lambda done, total: report("delete", done, total))
     return True
-
-
-def _delete_rows(model: type[models.Model], shop: Shop) -> None:
-    """One DELETE when nothing else refers to the rows; the ORM's cascade otherwise."""
-    queryset = model.objects.filter(shop=shop)
-    referenced = any(
-        rel.related_model.objects.filter(**{f"{rel.field.name}__shop": shop}).exists()
-        for rel in model._meta.related_objects
-        if rel.related_model._meta.concrete_model is not model
-    )
-    if referenced:
-        queryset.delete()
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE shop_id = %s", [shop.pk])
 
 
 def build_demo(
@@ -131,7 +107,7 @@ def write_demo(demo: Demo, *, password: str, progress: Progress) -> DemoSummary:
         raise Conflict(f"shop '{DEMO_SLUG}' already exists", field="slug")
     usernames = demo_usernames()
     if demo_platform_shop() is not None:
-        raise Conflict(f"shop '{demo_platform_shop().slug}' already exists", field="slug")
+        raise Conflict(f"shop '{OPERATOR['slug']}' already exists", field="slug")
     taken = sorted(get_user_model().objects.filter(username__in=usernames).values_list("username", flat=True))
     if taken:
         raise Conflict(f"login(s) already taken by another shop: {', '.join(taken)}", field="username")

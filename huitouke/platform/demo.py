@@ -13,13 +13,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
-from django.apps import apps
-from django.contrib.auth import get_user_model
-from django.db import connection, transaction
 from django.utils import timezone
 
-from huitouke.core.models import Role, Shop, ShopScoped, Staff
-from huitouke.core.services import create_shop, create_staff
+from huitouke.core.models import Role, Shop
+from huitouke.core.services import create_shop, create_staff, purge_shop
 from huitouke.core.timeutil import SHANGHAI
 from huitouke.platform.models import Agreement, GroupBuy, Member, Merchant, Prize
 from huitouke.platform.services import actors, balance, consumption, prizes, statements, verification
@@ -59,20 +56,10 @@ def demo_platform_shop() -> Shop | None:
 
 
 def delete_demo_platform() -> bool:
-    """Remove the demo operator with every row it owns. Ledgers refuse the ORM's cascade (their rows are
-    protected), so each shop table is emptied of the operator's rows with one DELETE; the foreign keys are
-    deferred to the commit, by which time nothing points at a deleted row."""
     shop = demo_platform_shop()
     if shop is None:
         return False
-    user_ids = list(Staff.objects.for_shop(shop).values_list("user_id", flat=True))
-    with transaction.atomic(), connection.cursor() as cursor:
-        for model in apps.get_models():
-            if issubclass(model, ShopScoped) and not model._meta.proxy:
-                cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)} WHERE shop_id = %s",
-                               [shop.pk])
-        Shop.objects.filter(pk=shop.pk).delete()
-        get_user_model().objects.filter(pk__in=user_ids).delete()
+    purge_shop(shop=shop)
     return True
 
 

@@ -123,3 +123,26 @@ def test_every_model_has_an_admin_and_ledgers_are_read_only_there(tenant_a, tena
     assert client.get("/admin/loyalty/pointsentry/add/").status_code == 403
     assert client.post(f"/admin/loyalty/pointsentry/{ours.pk}/delete/", {"post": "yes"}).status_code == 403
     assert type(ours).objects.filter(pk=ours.pk).exists()
+
+
+def test_purging_a_shop_deletes_all_its_rows_and_logins_and_nothing_of_another_shop(tenant_a, tenant_b):
+    from django.apps import apps
+    from django.contrib.auth import get_user_model
+
+    from huitouke.core.models import ShopScoped
+    from huitouke.core.services import purge_shop
+    from huitouke.platform.models import BalanceEntry
+    from huitouke.platform.tests.helpers import signed
+
+    for tenant in (tenant_a, tenant_b):  # ledger rows that the ORM's cascade refuses to delete (protected)
+        signed(tenant.shop)
+    shop_tables = [m for m in apps.get_models() if issubclass(m, ShopScoped)]
+    before_b = {m: m.objects.filter(shop=tenant_b.shop).count() for m in shop_tables}
+    owner_a = tenant_a.owner.user.username
+    steps = []
+    purge_shop(shop=tenant_a.shop, progress=lambda done, total: steps.append((done, total)))
+    assert not any(m.objects.filter(shop_id=tenant_a.shop.pk).exists() for m in shop_tables)
+    assert {m: m.objects.filter(shop=tenant_b.shop).count() for m in shop_tables} == before_b
+    assert BalanceEntry.objects.filter(shop=tenant_b.shop).exists()
+    assert not get_user_model().objects.filter(username=owner_a).exists()
+    assert steps[-1][0] == steps[-1][1] == len(steps) - 1
