@@ -19,6 +19,7 @@ from huitouke.analytics.models.cohorts import cohorts, monthly_repeat
 from huitouke.analytics.models.scores import SEGMENT_NAMES_EN, CustomerScore, ModelRun, Segment
 from huitouke.analytics.models.settings import AnalyticsSettings
 from huitouke.core.errors import Invalid, NotFound
+from huitouke.core.idsets import distinct
 from huitouke.core.models import Shop
 from huitouke.core.money import ZERO, MoneyField, from_fen, money
 from huitouke.core.timeutil import today
@@ -386,8 +387,8 @@ def segment_lift(*, shop: Shop, segment: str, categories: int | None = None) -> 
     category_rows = _lift_rows(bought["category"], bought, in_group)
     roles = {row.key: row for row in _lift_rows(bought["role"], bought, in_group)}
     return LiftTable(
-        group=segment, customers=np.unique(bought["customer"][in_group]).size,
-        other_customers=np.unique(bought["customer"][~in_group]).size,
+        group=segment, customers=distinct(bought["customer"][in_group]).size,
+        other_customers=distinct(bought["customer"][~in_group]).size,
         roles=[roles[key] for key in [*ProductRole.values, UNKNOWN] if key in roles],
         categories=category_rows if categories is None else category_rows[:categories],
     )
@@ -425,7 +426,7 @@ def _lift_rows(keys: np.ndarray, bought: dict[str, np.ndarray], in_group: np.nda
         mask = in_group == side
         items = np.bincount(index[mask], weights=bought["items"][mask], minlength=names.size)
         fen = np.bincount(index[mask], weights=bought["fen"][mask], minlength=names.size)
-        pairs = np.unique(index[mask].astype(np.int64) * width + customer[mask])
+        pairs = distinct(index[mask].astype(np.int64) * width + customer[mask])
         buyers = np.bincount(pairs // width, minlength=names.size)  # distinct customers per key
         for k, name in enumerate(names.tolist()):
             if items[k] or fen[k] or buyers[k]:
