@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -32,15 +33,21 @@ def moment(now: dt.datetime | None) -> dt.datetime:
 _MERCHANT = Prepared(lambda shop_id, pk: Merchant.objects.filter(shop_id=shop_id, pk=pk).order_by())
 
 
+def id_of(value: Model | int | str) -> int | None:
+    """The id of an object, or of an id given as a number or text (a form, a URL); None when it is none."""
+    if isinstance(value, Model):
+        return value.pk
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def own_merchant(shop: Shop, merchant: Merchant | int) -> Merchant:
     """The merchant if it belongs to the operator's shop, read afresh (its status may have changed); another
     operator's is a 404."""
-    merchant_id = merchant.pk if isinstance(merchant, Merchant) else merchant
-    try:
-        merchant_id = int(merchant_id)
-    except (TypeError, ValueError):
-        raise NotFound(_("no such merchant"), field="merchant") from None
-    found = _MERCHANT.first(shop_id=shop.pk, pk=merchant_id)
+    merchant_id = id_of(merchant)
+    found = None if merchant_id is None else _MERCHANT.first(shop_id=shop.pk, pk=merchant_id)
     if found is None:
         raise NotFound(_("no such merchant"), field="merchant")
     return found

@@ -23,7 +23,7 @@ from huitouke.core.prepared import Prepared
 from huitouke.core.timeutil import local_day
 from huitouke.platform.models import Consumption, Member, MemberPoints, Merchant, MerchantStore, Verification
 from huitouke.platform.selectors import member_by_phone
-from huitouke.platform.services.common import check_key, moment, own_merchant
+from huitouke.platform.services.common import check_key, id_of, moment, own_merchant
 from huitouke.platform.services.notices import queue_notice
 from huitouke.platform.services.verification import (
     Eligibility,
@@ -124,12 +124,9 @@ def _verification_of(shop: Shop, merchant: Merchant, member: Member,
                      verification: Verification | int | None) -> Verification | None:
     if verification is None:
         return None
-    verification_id = verification.pk if isinstance(verification, Verification) else verification
-    try:
-        verified = _VERIFICATION.first(shop_id=shop.pk, merchant_id=merchant.pk, member_id=member.pk,
-                                       pk=int(verification_id))
-    except (TypeError, ValueError):
-        verified = None
+    verification_id = id_of(verification)
+    verified = None if verification_id is None else _VERIFICATION.first(
+        shop_id=shop.pk, merchant_id=merchant.pk, member_id=member.pk, pk=verification_id)
     if verified is None:
         raise NotFound(_("no such verification of this member at this merchant"), field="verification")
     return verified

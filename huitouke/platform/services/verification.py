@@ -35,7 +35,7 @@ from huitouke.platform.models import (
 )
 from huitouke.platform.models import VerifyThrottle as Throttle
 from huitouke.platform.services.balance import suspension_reason
-from huitouke.platform.services.common import moment, own_merchant
+from huitouke.platform.services.common import id_of, moment, own_merchant
 
 WINDOW = dt.timedelta(minutes=10)
 MAX_LOOKUPS = 120  # per login and window: a till never needs more
@@ -152,11 +152,8 @@ def eligibility_as_verified(
 def own_store(shop: Shop, merchant: Merchant, store: MerchantStore | int | None) -> MerchantStore | None:
     if store is None:
         return None
-    store_id = store.pk if isinstance(store, MerchantStore) else store
-    try:
-        found = _STORE.first(shop_id=shop.pk, merchant_id=merchant.pk, pk=int(store_id))
-    except (TypeError, ValueError):
-        found = None
+    store_id = id_of(store)
+    found = None if store_id is None else _STORE.first(shop_id=shop.pk, merchant_id=merchant.pk, pk=store_id)
     if found is None:
         raise NotFound(_("the merchant has no such store"), field="store")
     return found

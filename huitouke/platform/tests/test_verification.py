@@ -121,3 +121,18 @@ def test_bad_input_and_another_merchants_store_are_errors_not_refusals(tenant_a,
         check(tenant_a.shop, merchant, phone="138****5678")
     with pytest.raises(NotFound):
         check(make_tenant("op-b").shop, merchant, phone=PHONE)
+
+
+@pytest.mark.parametrize("bad", ["abc", "", 10**9])
+def test_an_unknown_or_malformed_merchant_store_or_verification_id_is_a_404_and_logs_nothing(tenant_a, merchant, bad):
+    from huitouke.platform.models import Consumption
+    from huitouke.platform.services import consumption
+
+    with pytest.raises(NotFound, match="no such merchant"):
+        verification.verify(shop=tenant_a.shop, merchant=bad, phone=PHONE, now=NOW)
+    with pytest.raises(NotFound, match="no such store"):
+        verification.verify(shop=tenant_a.shop, merchant=merchant, phone=PHONE, store=bad, now=NOW)
+    with pytest.raises(NotFound, match="no such verification"):
+        consumption.record_consumption(shop=tenant_a.shop, merchant=merchant, phone=PHONE, amount="10",
+                                       idempotency_key="k", verification=bad, now=NOW)
+    assert not Verification.objects.exists() and not Consumption.objects.exists()
