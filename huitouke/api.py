@@ -11,10 +11,13 @@ from huitouke.core.errors import DomainError, Forbidden
 from huitouke.core.models import Role
 from huitouke.core.services import authenticate_token
 
-# The only API paths an auditor's token reaches (an external mystery shopper gets nothing else).
-AUDITOR_PATHS = ("/api/v1/me", "/api/v1/quality/audits", "/api/v1/quality/templates")
-# A platform merchant's till integration: its merchant's platform calls, nothing of the operator's archive.
-MERCHANT_PATHS = ("/api/v1/me", "/api/v1/platform/")
+# Roles whose tokens reach only some API paths, and what they are told elsewhere: an external mystery
+# shopper its audits; a platform merchant's till its merchant's platform calls, nothing of the operator's.
+LIMITED_ROLES = {
+    Role.AUDITOR: (("/api/v1/me", "/api/v1/quality/audits", "/api/v1/quality/templates"),
+                   "an auditor's token reaches only the audits of its stores"),
+    Role.MERCHANT: (("/api/v1/me", "/api/v1/platform/"), "a merchant's token reaches only its merchant's platform calls"),
+}
 
 
 class TokenAuth(HttpBearer):
@@ -24,10 +27,9 @@ class TokenAuth(HttpBearer):
         api_token = authenticate_token(token)
         if api_token is None:
             return None
-        if api_token.staff.role == Role.AUDITOR and not request.path.startswith(AUDITOR_PATHS):
-            raise Forbidden("an auditor's token reaches only the audits of its stores", code="forbidden")
-        if api_token.staff.role == Role.MERCHANT and not request.path.startswith(MERCHANT_PATHS):
-            raise Forbidden("a merchant's token reaches only its merchant's platform calls", code="forbidden")
+        paths, refusal = LIMITED_ROLES.get(api_token.staff.role, (("/",), ""))
+        if not request.path.startswith(paths):
+            raise Forbidden(refusal, code="forbidden")
         request.api_token = api_token
         request.staff = api_token.staff
         request.shop = api_token.shop
