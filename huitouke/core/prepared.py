@@ -62,7 +62,7 @@ class _Compiled:
     slots: list[tuple[int, str]]  # (parameter position, value name)
     compiler: Any
     converters: dict
-    models: bool
+    instances: Callable[[list[Sequence[Any]]], list] | None  # None: the query selects values
 
 
 class Prepared(Generic[M]):
@@ -98,7 +98,7 @@ class Prepared(Generic[M]):
         fields = [column[0] for column in compiler.select[0:compiler.col_count]]
         compiled = _Compiled(sql=sql, constants=list(params), slots=slots, compiler=compiler,
                              converters=compiler.get_converters(fields),
-                             models=probe._iterable_class is ModelIterable)
+                             instances=_instance_maker(compiler) if probe._iterable_class is ModelIterable else None)
         cache[key] = compiled
         return compiled
 
@@ -125,9 +125,9 @@ class Prepared(Generic[M]):
 
     def all(self, **values: Any) -> list[M]:
         compiled, rows = self._fetch(values)
-        if not compiled.models:
+        if compiled.instances is None:
             raise TypeError("this prepared query selects values: use rows()")
-        return _instances(compiled.compiler, rows)
+        return compiled.instances(rows)
 
     def first(self, **values: Any) -> M | None:
         found = self.all(**values)
@@ -142,20 +142,25 @@ def _hashable(value: Any) -> bool:
     return True
 
 
-def _instances(compiler, rows: list[Sequence[Any]]) -> list:
-    """Model instances from converted rows, as Django's ModelIterable makes them (select_related included)."""
-    select, klass_info, annotations = compiler.select, compiler.klass_info, compiler.annotation_col_map
+def _instance_maker(compiler) -> Callable[[list[Sequence[Any]]], list]:
+    """What turns converted rows into model instances, as Django's ModelIterable does (select_related
+    included); its column layout is worked out once, with the SQL."""
+    select, klass_info, annotations = compiler.select, compiler.klass_info, compiler.annotation_col_map or {}
     db = compiler.using
     model_cls = klass_info["model"]
     start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
     init_list = [column[0].target.attname for column in select[start:end]]
     populators = get_related_populators(klass_info, select, db)
-    found = []
-    for row in rows:
-        instance = model_cls.from_db(db, init_list, row[start:end])
-        for populator in populators:
-            populator.populate(row, instance)
-        for name, position in (annotations or {}).items():
-            setattr(instance, name, row[position])
-        found.append(instance)
-    return found
+
+    def instances(rows: list[Sequence[Any]]) -> list:
+        found = []
+        for row in rows:
+            instance = model_cls.from_db(db, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, instance)
+            for name, position in annotations.items():
+                setattr(instance, name, row[position])
+            found.append(instance)
+        return found
+
+    return instances
