@@ -176,3 +176,8 @@ HUITOUKE_DEMO_PASSWORD_FILE = VAR_DIR / "demo_password"
 # collection here; its face 2 is Simplified Chinese. Without it the PDF export refuses with the fix.
 PLATFORM_PDF_FONT = os.environ.get("HUITOUKE_PDF_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 PLATFORM_PDF_FONT_FACE = int(os.environ.get("HUITOUKE_PDF_FONT_FACE", "2"))
+
+# An import file at least this large (bytes) into a store with no orders yet is parsed in a second process while
+# this one writes (orders.importing.parse_process); None ("off"): always parse in-process. 8 MB is ~25,000 Taobao rows.
+_parse_process_bytes = os.environ.get("HUITOUKE_IMPORT_PARSE_PROCESS_BYTES", str(8 << 20))
+HUITOUKE_IMPORT_PARSE_PROCESS_BYTES: int | None = None if _parse_process_bytes == "off" else int(_parse_process_bytes)

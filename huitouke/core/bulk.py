@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -280,22 +281,37 @@ def rows_where_in(
 
     For the hot lookups of an import (thousands of keys per batch): the ORM prepares every IN value one
     by one, which costs more than the query. Values come back unconverted (fen, text dates on SQLite).
+
+    On SQLite, texts or integers go in as one JSON array (`IN (SELECT value FROM json_each(%s))`), so the
+    statement is the same whatever their number: with a placeholder per value, each batch's count made a new
+    statement, compiled again and kept in the connection's statement cache (~50 MB for a large import).
     """
     if not values:
         return []
     quote = connection.ops.quote_name
     column = lambda name: quote(model._meta.get_field(name).column)  # noqa: E731
     where = " AND ".join(f"{column(name)} = %s" for name in equal)
-    head = "SELECT {} FROM {} WHERE {}{}".format(
-        ", ".join(column(c) for c in columns), quote(model._meta.db_table), where, " AND " if where else ""
+    head = "SELECT {} FROM {} WHERE {}{}{} IN ".format(
+        ", ".join(column(c) for c in columns), quote(model._meta.db_table), where, " AND " if where else "",
+        column(field),
     )
     found: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         for start in range(0, len(values), chunk):
             part = list(values[start:start + chunk])
-            cursor.execute(f"{head}{column(field)} IN ({', '.join(['%s'] * len(part))})", [*equal.values(), *part])
+            if connection.vendor == "sqlite" and _json_scalars(part):
+                cursor.execute(f"{head}(SELECT value FROM json_each(%s))",
+                               [*equal.values(), json.dumps(part, ensure_ascii=False)])
+            else:
+                cursor.execute(f"{head}({', '.join(['%s'] * len(part))})", [*equal.values(), *part])
             found.extend(cursor.fetchall())
     return found
+
+
+def _json_scalars(values: list[Any]) -> bool:
+    """All texts, or all integers (not booleans): values JSON carries to SQLite unchanged."""
+    kind = type(values[0])
+    return kind in (str, int) and all(type(value) is kind for value in values)
 
 
 def read_columns(sql: str, params: Sequence[Any], columns: int, dtype: type = np.int64) -> np.ndarray:
@@ -364,6 +380,28 @@ def create_indexes(statements: Sequence[str]) -> None:
     with connection.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql)
+
+
+@contextmanager
+def temporary_files_on_disk() -> Iterator[None]:
+    """SQLite: inside, temporary files go to disk, not memory (the settings' temp_store = MEMORY, right for the
+    web app's small sorts). For a bulk load in one long transaction: its index builds spill their sorts there,
+    and a savepoint (a nested atomic block) keeps there the original of every page it changes; merging
+    thousands of customers at the end of a million-row import changes pages all over the orders table, and
+    held in memory those were ~110 MB more. SQLite takes the setting only outside a transaction, so inside
+    one (a test) this changes nothing; nor elsewhere than on SQLite."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA temp_store")
+        (before,) = cursor.fetchone()
+        cursor.execute("PRAGMA temp_store = FILE")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA temp_store = {int(before)}")
 
 
 # (collections run after this many new container objects, then every 50th / 100th of those passes)

@@ -107,6 +107,10 @@ class Customer(ShopScoped):
             # the referral rule's "recorded that day"; partial, so imports of customers without one pay nothing
             models.Index(fields=["shop", "referred_at"], name="customer_referred",
                          condition=Q(referred_at__isnull=False)),
+            # a merge moves the absorbed customers' referrals: without it SQLite (no statistics) reads the
+            # shop's customers through customer_registered to find them, ~7 ms a merge batch at 300k customers
+            models.Index(fields=["shop", "referred_by"], name="customer_referrer",
+                         condition=Q(referred_by__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,5 @@
-"""core.bulk: insert_pairs (link rows from packed keys; SQLite: json_each, else COPY) and read_alongside."""
+"""core.bulk: insert_pairs (link rows from packed keys; SQLite: json_each, else COPY), read_alongside, rows_where_in
+and temporary_files_on_disk."""
 
 from __future__ import annotations
 
@@ -6,10 +7,17 @@ import threading
 
 import numpy as np
 import pytest
+from django.db import connection, transaction
 
-from huitouke.core.bulk import datetime_adapter, insert_pairs, read_alongside
+from huitouke.core.bulk import (
+    datetime_adapter,
+    insert_pairs,
+    read_alongside,
+    rows_where_in,
+    temporary_files_on_disk,
+)
 from huitouke.core.errors import Invalid
-from huitouke.customers.models import Customer, CustomerTag, Tag
+from huitouke.customers.models import Customer, CustomerTag, PlatformIdentity, Tag
 from huitouke.testing.factories import CustomerFactory, ShopFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +70,39 @@ def test_read_alongside_reads_in_a_thread_of_its_own_and_passes_errors_on():
 
     with pytest.raises(Invalid, match="no such shop"):
         read_alongside(fail)()
+
+
+def test_rows_where_in_finds_texts_and_integers_of_one_shop_only(tenant_a, tenant_b):
+    mine = [CustomerFactory(shop=tenant_a.shop) for _ in range(3)]
+    theirs = CustomerFactory(shop=tenant_b.shop)
+    for person, handle in zip([*mine, theirs], ["小鱼儿", "tb_889", "a'b\"c", "小鱼儿"], strict=True):
+        PlatformIdentity.objects.create(shop=person.shop, customer=person, platform="taobao", handle=handle)
+    by_handle = rows_where_in(PlatformIdentity, ("handle", "customer"), equal={"shop": tenant_a.shop.pk},
+                              field="handle", values=["小鱼儿", "a'b\"c", "nobody"], chunk=2)
+    assert sorted(by_handle) == sorted([("小鱼儿", mine[0].pk), ("a'b\"c", mine[2].pk)])
+    by_id = rows_where_in(Customer, ("id",), equal={"shop": tenant_a.shop.pk}, field="id",
+                          values=[mine[1].pk, theirs.pk])
+    assert by_id == [(mine[1].pk,)]
+    mixed = rows_where_in(Customer, ("id",), equal={"shop": tenant_a.shop.pk}, field="id",
+                          values=[mine[1].pk, float(mine[2].pk)])  # not all integers: a placeholder per value
+    assert sorted(mixed) == [(mine[1].pk,), (mine[2].pk,)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_temporary_files_go_to_disk_inside_and_back_after_but_never_inside_a_transaction():
+    def temp_store() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA temp_store")
+            return cursor.fetchone()[0]
+
+    if connection.vendor != "sqlite":
+        with temporary_files_on_disk():  # nothing to change elsewhere
+            assert Customer.objects.count() == 0
+        return
+    before = temp_store()
+    assert before == 2  # the settings' MEMORY
+    with temporary_files_on_disk():
+        assert temp_store() == 1  # FILE
+    assert temp_store() == before
+    with transaction.atomic(), temporary_files_on_disk():
+        assert temp_store() == before  # SQLite refuses the change inside a transaction once it has a temp store

@@ -6,14 +6,13 @@ and an interrupted import leaves nothing behind. Per batch:
 2. find the buyers' identities, full phones and e-mails already on file, give each new identity (or a
    bare phone / e-mail) a new customer, and plan merges where a shared phone or e-mail shows that two
    customers are one person (never when staff undid that merge before);
-3. insert new orders, update those whose state changed, skip unchanged ones;
-4. merge (through customers.merges, so each merge is recorded and can be undone).
-Purchase figures of every touched customer are recomputed once at the end (`finish`).
+3. insert new orders, update those whose state changed, skip unchanged ones.
+At the end (`finish`) the planned merges are made (through customers.merges, so each is recorded and can be
+undone) and the purchase figures of every touched customer are recomputed once.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 from array import array
@@ -50,7 +49,8 @@ from huitouke.customers.models import (
     PlatformIdentity,
 )
 from huitouke.orders.extensions import ImportedRefundReason, refund_reasons_imported
-from huitouke.orders.importing.records import OrderRecord, StoredOrder, UnchangedRow
+from huitouke.orders.importing.formats.common import set_columns
+from huitouke.orders.importing.records import OrderRecord, Parsed, StoredOrder, UnchangedRow
 from huitouke.orders.models import Order, OrderLine, Product, derived_figures
 from huitouke.orders.services import refresh_customer_stats
 
@@ -59,15 +59,18 @@ BATCH = 5_000
 # import into a store, of a file with at least this many rows and at least as many as the orders table (every
 # shop's) already holds.
 BULK_LOAD_ROWS = 50_000
-# The indexes it leaves out meanwhile: none that a query of the import itself reads (the merges find a customer's
-# orders through order_customer_time, and her phones, e-mails and identities through their customer indexes).
-# The figures refresh in `finish` reads order_purchases_by_customer, so that one is built again before it; the
-# rest after it (the refresh rewrites is_repeat and the customers' last purchase, which those indexes hold).
-_INDEXES_FOR_FIGURES = {Order: ("order_purchases_by_customer",)}
-_INDEXES_AFTER_FIGURES = {
-    Order: ("order_purchases_by_day", "order_recent"),
-    Customer: ("customer_name", "customer_recent", "customer_registered"),
-    CustomerPhone: ("phone_tail",),
+# The indexes it leaves out meanwhile: none that a query of the batches reads. Each is built again in `finish`
+# just before the first step that reads it: the merges find the absorbed customers' orders through
+# order_customer_time, the figures refresh reads order_purchases_by_customer, and the rest come last (the refresh
+# rewrites is_repeat and the customers' last purchase, which those indexes hold).
+_DEFERRED_INDEXES: dict[str, dict[type, tuple[str, ...]]] = {
+    "merges": {Order: ("order_customer_time",)},
+    "figures": {Order: ("order_purchases_by_customer",)},
+    "after": {
+        Order: ("order_purchases_by_day", "order_recent"),
+        Customer: ("customer_name", "customer_recent", "customer_registered"),
+        CustomerPhone: ("phone_tail",),
+    },
 }
 Key = tuple[str, ...]  # ("i", platform, handle) | ("p", e164) | ("e", email)
 
@@ -110,10 +113,13 @@ class ImportEngine:
         self.kept_apart = kept_apart(shop=shop)
         self.first_new_order_id: int | None = None  # orders at or above it were created by this import
         self.first_new_customer_id: int | None = None  # the same for customers
-        self._pending_merges: list[MergeRequest] = []
-        self.on_db = _Adapters()
+        # Merges are planned batch by batch and made in `finish`, all at once (a merge statement per related table,
+        # not per batch); meanwhile an absorbed customer's keys stand for the customer that will keep them.
+        self._merges: list[MergeRequest] = []
+        self._kept_of: dict[int, int] = {}
+        self.on_db = _adapters()
         self.first_days = _FirstPurchaseDays()
-        self._deferred_indexes: tuple[list[str], list[str]] | None = None  # (before, after the figures)
+        self._deferred_indexes: dict[str, list[str]] = {}  # stage of `finish` -> CREATE INDEX statements
 
     def prepare_bulk_load(self, *, expected_rows: int) -> None:
         """Call once, before the first batch, with an estimate of the file's rows: a load that will be most of
@@ -122,10 +128,10 @@ class ImportEngine:
             return  # small, or much of it may be on file already (a re-import)
         if expected_rows < Order.objects.count():
             return  # small beside the table: building its indexes again would cost more than it saves
-        self._deferred_indexes = (
-            [sql for model, names in _INDEXES_FOR_FIGURES.items() for sql in drop_indexes(model, names)],
-            [sql for model, names in _INDEXES_AFTER_FIGURES.items() for sql in drop_indexes(model, names)],
-        )
+        self._deferred_indexes = {
+            stage: [sql for model, names in indexes.items() for sql in drop_indexes(model, names)]
+            for stage, indexes in _DEFERRED_INDEXES.items()
+        }
 
     # --- batches
     def write_batch(self, rows: Sequence[OrderRecord | UnchangedRow]) -> None:
@@ -161,16 +167,19 @@ class ImportEngine:
         self.counts.unchanged_orders += len(rows) - ours
 
     def finish(self) -> None:
-        """Recompute the purchase figures of every customer this import touched (and build the indexes a bulk
-        load left out)."""
-        before, after = self._deferred_indexes or ([], [])
-        create_indexes(before)
+        """Make the planned merges and recompute the purchase figures of every customer this import touched (and
+        build the indexes a bulk load left out)."""
+        indexes, self._deferred_indexes = self._deferred_indexes, {}
+        create_indexes(indexes.get("merges", []))
+        for requests in _merge_rounds(self._merges):
+            merge_customers(shop=self.shop, requests=requests, source=self.source, notify=False)
+        self._merges, self._kept_of = [], {}
+        create_indexes(indexes.get("figures", []))
         if self.touched:
             # Always by id chunks, even when most customers were touched: one UPDATE over every order
             # makes SQLite collect all their rowids in memory first (+190 MB for a million orders).
             refresh_customer_stats(shop=self.shop, customer_ids=self.touched)
-        create_indexes(after)
-        self._deferred_indexes = None
+        create_indexes(indexes.get("after", []))
 
     def _latest_state(self, rows: Sequence[OrderRecord | UnchangedRow]) -> list[OrderRecord | UnchangedRow]:
         """One row per order number: the furthest along its life (a tie goes to the later row)."""
@@ -188,13 +197,26 @@ class ImportEngine:
         known = self._known_owners({k for ks in keys for k in ks})
         owners = _owners_if_all_known(keys, known)
         if owners is not None:  # the usual case of a re-import: nothing to create, attach or merge
-            self._pending_merges = []
             return owners
         plan = self._plan(keys, known)
         self._create_customers(records, keys, plan)
         self._attach_keys(records, keys, known, plan)
-        self._pending_merges = plan.merges
+        self._plan_merges(plan.merges)
         return [plan.owner_of_group[ks[0]] if ks else None for ks in keys]
+
+    def _plan_merges(self, requests: list[MergeRequest]) -> None:
+        self._merges.extend(requests)
+        self._kept_of.update((m.absorbed_id, m.kept_id) for m in requests)
+        self.counts.merges += len(requests)
+        # an account created by this import and merged at once is a new identity, not a new person
+        self.counts.new_customers -= sum(self._is_new_customer(m.absorbed_id) for m in requests)
+        self.touched.update(i for m in requests for i in (m.kept_id, m.absorbed_id))
+
+    def _keeper(self, customer_id: int) -> int:
+        """The customer that will keep this one's rows once the planned merges are made (itself if none)."""
+        while (kept := self._kept_of.get(customer_id)) is not None:
+            customer_id = kept
+        return customer_id
 
     def _known_owners(self, keys: set[Key]) -> dict[Key, int]:
         owners: dict[Key, int] = {}
@@ -206,11 +228,11 @@ class ImportEngine:
         for platform, names in handles.items():
             rows = rows_where_in(PlatformIdentity, ("handle", "customer"), equal={"shop": shop, "platform": platform},
                                  field="handle", values=names)
-            owners.update({("i", platform, h): c for h, c in rows})
+            owners.update({("i", platform, h): self._keeper(c) for h, c in rows})
         for kind, model, name in (("p", CustomerPhone, "e164"), ("e", CustomerEmail, "email")):
             wanted = [k[1] for k in keys if k[0] == kind]
             rows = rows_where_in(model, (name, "customer"), equal={"shop": shop}, field=name, values=wanted)
-            owners.update({(kind, value): c for value, c in rows})
+            owners.update({(kind, value): self._keeper(c) for value, c in rows})
         return owners
 
     def _plan(self, keys: list[tuple[Key, ...]], known: dict[Key, int]) -> _Plan:
@@ -360,12 +382,6 @@ class ImportEngine:
         fresh_ids = self._insert_orders(fresh, products)
         self._update_orders(changed, products)
         self._hand_over_refund_reasons(records, existing, fresh_ids)
-        if self._pending_merges:
-            merge_customers(shop=self.shop, requests=self._pending_merges, source=self.source, notify=False)
-            self.counts.merges += len(self._pending_merges)
-            # an account created by this import and merged at once is a new identity, not a new person
-            self.counts.new_customers -= sum(self._is_new_customer(m.absorbed_id) for m in self._pending_merges)
-            self.touched.update(i for m in self._pending_merges for i in (m.kept_id, m.absorbed_id))
 
     def _hand_over_refund_reasons(self, records: list[OrderRecord], existing: dict[str, dict[str, Any]],
                                   fresh_ids: dict[str, int]) -> None:
@@ -420,10 +436,11 @@ class ImportEngine:
         if self.first_new_order_id is None:
             self.first_new_order_id = ids[0]
         shop, store, on_db, is_repeat = self.shop.pk, self.store.pk, self.on_db, self.first_days.is_repeat
-        insert_tuples(Order, ("id", "shop", "store", "customer", *_ORDER_FIELDS), [
-            (order_id, shop, store, owner, *_order_values(record, on_db, functools.partial(is_repeat, owner)))
-            for order_id, (record, owner) in zip(ids, fresh, strict=True)
-        ])
+        rows = []
+        for order_id, (record, owner) in zip(ids, fresh, strict=True):
+            columns = _columns_of(record, on_db)
+            rows.append((order_id, shop, store, owner, *columns[:-1], is_repeat(owner, columns[-1])))
+        insert_tuples(Order, ("id", "shop", "store", "customer", *_ORDER_FIELDS), rows)
         n = len(fresh)
         self._insert_lines(list(zip(ids, (r for r, _ in fresh), strict=True)), products)
         self.counts.new_orders += n
@@ -442,7 +459,9 @@ class ImportEngine:
         if not changed:
             return
         update_rows(Order, [*_ORDER_FIELDS, "customer"], [
-            (*_order_values(record, self.on_db), before["customer_id"], before["id"]) for record, before in changed
+            # the repeat flag as a guess of "no": `finish` sets it right for every customer touched
+            (*_columns_of(record, self.on_db)[:-1], False, before["customer_id"], before["id"])
+            for record, before in changed
         ])
         OrderLine.objects.filter(shop=self.shop, order_id__in=[b["id"] for _, b in changed]).delete()
         self._insert_lines([(before["id"], record) for record, before in changed], products)
@@ -528,6 +547,11 @@ class _Adapters:
     date: Any = field(default_factory=date_adapter)
 
 
+@functools.cache
+def _adapters() -> _Adapters:
+    return _Adapters()  # the vendor never changes within a process
+
+
 # An order moves forward only: unpaid → paid → shipped → completed → closed / refunded, and within a
 # status its refund can only grow. The furthest state seen is "the latest" (exports carry no change time).
 _STATUS_RANK = {"pending": 0, "paid": 1, "shipped": 2, "completed": 3, "closed": 4, "refunded": 5}
@@ -560,22 +584,30 @@ def _digest(record: OrderRecord, fen: tuple[int, int, int, int, int] | None = No
     return int.from_bytes(hashlib.blake2b(canonical.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-def _never_repeat(day: dt.date | None) -> bool:
-    return False
-
-
+# is_repeat last: it is the one column that depends on what came before (see _FirstPurchaseDays), so the rest can
+# be worked out ahead (`with_columns`) and the flag appended at writing.
 _ORDER_FIELDS = (
     "external_id", "status", "ordered_at", "paid_at", "goods_amount", "shipping_amount", "discount_amount",
-    "paid_amount", "refunded_amount", "net_amount", "is_purchase", "purchase_day", "is_repeat", "items_count", "note",
-    "state_digest", "source_digest",
+    "paid_amount", "refunded_amount", "net_amount", "is_purchase", "purchase_day", "items_count", "note",
+    "state_digest", "source_digest", "is_repeat",
 )
 
 
-def _order_values(
-    record: OrderRecord, on_db: _Adapters, repeat: Callable[[dt.date | None], bool] = _never_repeat,
-) -> tuple[Any, ...]:
-    """The order's columns in database form, in the order of `_ORDER_FIELDS` (a tuple: a million orders make a
-    dict per row count); `repeat` guesses its repeat flag from its purchase day (`finish` corrects wrong guesses)."""
+def with_columns(parsed: Parsed) -> Parsed:
+    """The step with its order's columns worked out (OrderRecord.columns): what the parse process does to each
+    step (parse_process), so that this work too runs beside the writing."""
+    if isinstance(parsed.record, OrderRecord):
+        set_columns(parsed.record, _order_columns(parsed.record, _adapters()))
+    return parsed
+
+
+def _columns_of(record: OrderRecord, on_db: _Adapters) -> tuple[Any, ...]:
+    return record.columns or _order_columns(record, on_db)
+
+
+def _order_columns(record: OrderRecord, on_db: _Adapters) -> tuple[Any, ...]:
+    """The order's columns in database form, in the order of `_ORDER_FIELDS` but for is_repeat, then the ordinal of
+    its purchase day (0: not a purchase) for the repeat guess. A tuple: a million orders make a dict per row count."""
     _, is_purchase, day = derived_figures(
         status=record.status, paid_amount=record.paid_amount, refunded_amount=record.refunded_amount,
         paid_at=record.paid_at, ordered_at=record.ordered_at,
@@ -584,9 +616,9 @@ def _order_values(
     paid, refunded, goods, shipping, discount = fen
     return (
         record.external_id[:64], record.status, on_db.datetime(record.ordered_at), on_db.datetime(record.paid_at),
-        goods, shipping, discount, paid, refunded, paid - refunded, is_purchase, on_db.date(day), repeat(day),
+        goods, shipping, discount, paid, refunded, paid - refunded, is_purchase, on_db.date(day),
         sum(line.quantity for line in record.lines), record.note[:300], _digest(record, fen),
-        record.source_digest or None,
+        record.source_digest or None, day.toordinal() if day else 0,
     )
 
 
@@ -605,17 +637,35 @@ class _FirstPurchaseDays:
     def start_at(self, first_id: int) -> None:
         self.first_id = first_id
 
-    def is_repeat(self, customer_id: int | None, day: dt.date | None) -> bool:
-        if day is None or customer_id is None or self.first_id is None or customer_id < self.first_id:
+    def is_repeat(self, customer_id: int | None, this: int) -> bool:
+        """Whether a purchase on day `this` (an ordinal; 0: not a purchase) is a repeat of the customer's."""
+        if not this or customer_id is None or self.first_id is None or customer_id < self.first_id:
             return False  # not a purchase, no buyer, or a customer from before this import: no guess
         index = customer_id - self.first_id
         if index >= len(self.days):
             self.days.extend([0] * (index + 1 - len(self.days)))
-        first, this = self.days[index], day.toordinal()
+        first = self.days[index]
         if first and first < this:
             return True
         self.days[index] = this
         return False
+
+
+def _merge_rounds(requests: list[MergeRequest]) -> list[list[MergeRequest]]:
+    """The planned merges in order, cut into rounds that merge_customers takes in one call: a customer kept in one
+    merge and absorbed by a later one (a chain, as a later batch linked her to an older customer) starts a new
+    round, so each merge is made as planned and recorded, with the rows it moves, as a merge per batch would."""
+    rounds: list[list[MergeRequest]] = []
+    kept: set[int] = set()
+    absorbed: set[int] = set()
+    for request in requests:
+        if not rounds or request.absorbed_id in kept or request.kept_id in absorbed:
+            rounds.append([])
+            kept, absorbed = set(), set()
+        rounds[-1].append(request)
+        kept.add(request.kept_id)
+        absorbed.add(request.absorbed_id)
+    return rounds
 
 
 def _display_name(buyer: Any) -> str:

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from huitouke.customers.phones import ParsedPhone
 
@@ -38,6 +39,9 @@ class FileRejected(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.reason)
         self.problem = problem
+
+    def __reduce__(self) -> tuple[type, tuple[Problem]]:
+        return FileRejected, (self.problem,)  # so it crosses from the parse process whole (parse_process)
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,9 @@ class OrderRecord:
     # re-import of the same row can skip parsing it (see UnchangedRow); 0 when the reader gives none (an
     # order spanning several rows, or one completed from an item or refund report).
     source_digest: int = 0
+    # The order's database columns when worked out ahead, in the process that parsed the file (engine.with_columns,
+    # parse_process); None: the engine works them out as it writes. Derived from the fields above, so not compared.
+    columns: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

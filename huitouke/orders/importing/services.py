@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -25,13 +26,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from huitouke.core.bulk import rare_gc_passes
+from huitouke.core.bulk import rare_gc_passes, temporary_files_on_disk
 from huitouke.core.errors import Conflict, Forbidden, Invalid, NotFound
 from huitouke.core.models import Role, Shop, Staff, Store
-from huitouke.orders.importing.engine import BATCH, ImportCounts, ImportEngine
+from huitouke.orders.importing.engine import BATCH, ImportCounts, ImportEngine, with_columns
 from huitouke.orders.importing.formats import FORMATS, open_reader
+from huitouke.orders.importing.parse_process import ChildReader, can_fork
 from huitouke.orders.importing.records import FileRejected, OrderRecord, Problem, StoredOrder, UnchangedRow
-from huitouke.orders.models import ImportRun
+from huitouke.orders.models import ImportRun, Order
 
 PROGRESS_EVERY = 1_000  # rows between progress reports (a rich bar update costs more than a row)
 STORED_PROBLEMS = 200  # kept on the run for the UI; all of them go to the problems CSV
@@ -130,9 +132,10 @@ def import_file(request: ImportRequest, *, progress: Progress | None = None, run
                         shown_as={request.path.name: run.file_name})
     progress = _both(ProgressFile(run), progress)  # the web page shows command-line imports live too
     counts = ImportCounts()
+    opener = functools.partial(open_reader, request.path, request.fmt, platform=request.store.platform,
+                               items_path=request.items_path, refunds_path=request.refunds_path)
     try:
-        with open_reader(request.path, request.fmt, platform=request.store.platform,
-                         items_path=request.items_path, refunds_path=request.refunds_path) as reader:
+        with (ChildReader(opener, prepare=with_columns) if _parse_aside(request) else opener()) as reader:
             counts = _run_batches(request, run, reader, sink, progress)
     except FileRejected as rejected:
         sink.add(rejected.problem)
@@ -143,6 +146,17 @@ def import_file(request: ImportRequest, *, progress: Progress | None = None, run
     finally:
         sink.close()
     return _finish(run, counts, sink, *_outcome(request, counts, sink))
+
+
+def _parse_aside(request: ImportRequest) -> bool:
+    """Whether to parse the file in a second process (parse_process): a large file (the child costs a fork and
+    the pickling of every row), into a store with no orders yet (a re-import asks the database which rows it
+    may skip as it reads, so it reads in-process; it also parses few rows)."""
+    minimum = settings.HUITOUKE_IMPORT_PARSE_PROCESS_BYTES
+    return (
+        minimum is not None and request.path.stat().st_size >= minimum and can_fork()
+        and not Order.objects.filter(shop=request.shop, store=request.store).exists()
+    )
 
 
 def _both(first: Progress, second: Progress | None) -> Progress:
@@ -162,7 +176,7 @@ def _run_batches(request: ImportRequest, run: ImportRun, reader: Any, sink: _Pro
     counts = engine.counts
     writing = True
     reported = 0
-    with rare_gc_passes(), transaction.atomic():
+    with rare_gc_passes(), temporary_files_on_disk(), transaction.atomic():
         batch = _Batch(engine, reader)
         if engine.has_orders_on_file():
             reader.skip_known_rows(batch.known_rows)

@@ -739,7 +739,7 @@ _plain(LineRecord, "title sku quantity unit_price line_amount")
 _plain(
     OrderRecord,
     "line external_id status ordered_at paid_at paid_amount refunded_amount goods_amount shipping_amount "
-    "discount_amount buyer lines note refund_reason source_digest",
+    "discount_amount buyer lines note refund_reason source_digest columns",
 )
 _plain(Parsed, "record problems bytes_read rows")
 
@@ -833,6 +833,7 @@ def new_order(
             "note": note,
             "refund_reason": refund_reason,
             "source_digest": source_digest,
+            "columns": None,
         },
     )
     return obj
@@ -841,15 +842,21 @@ def new_order(
 def with_refund_reason(record: OrderRecord, text: str) -> OrderRecord:
     """The same order with the refund reason of a separate refund report (no longer its row alone: no digest)."""
     obj = _new(OrderRecord)
-    _set(obj, "__dict__", {**record.__dict__, "refund_reason": text, "source_digest": 0})
+    _set(obj, "__dict__", {**record.__dict__, "refund_reason": text, "source_digest": 0, "columns": None})
     return obj
 
 
 def with_lines(record: OrderRecord, lines: tuple[LineRecord, ...]) -> OrderRecord:
     """The same order with other lines (dataclasses.replace, without its __init__); no longer its row alone."""
     obj = _new(OrderRecord)
-    _set(obj, "__dict__", {**record.__dict__, "lines": lines, "source_digest": 0})
+    _set(obj, "__dict__", {**record.__dict__, "lines": lines, "source_digest": 0, "columns": None})
     return obj
+
+
+def set_columns(record: OrderRecord, columns: tuple[Any, ...]) -> None:
+    """Give a record its database columns (OrderRecord.columns). Only for a record nobody else holds yet (just
+    parsed, before it is handed on): records are frozen, and a copy would cost as much as the columns save."""
+    _set(record, "columns", columns)
 
 
 def new_parsed(

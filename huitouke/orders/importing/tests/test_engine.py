@@ -260,3 +260,44 @@ def test_repeat_flags_end_right_whatever_the_order_of_a_buyers_rows(tenant_a):
     assert (flags()["M2"], flags()["M3"], flags()["M4"]) == (False, True, False)
     engine.finish()  # newest first: the guesses were wrong, the refresh puts them right
     assert flags() == {"N1": False, "N2": True, "N3": True, "M1": False, "M2": False, "M3": True, "M4": False}
+
+
+def test_merges_are_made_at_the_end_and_a_chain_across_batches_is_recorded_link_by_link(tenant_a):
+    """Batch 1 finds that new accounts k and a are one person (a is folded into k); batch 2 that k is also an
+    older customer's (by e-mail): k is folded into her. Merges are planned batch by batch and made in finish."""
+    shop = tenant_a.shop
+    from huitouke.customers.services import add_email
+
+    older = register_customer(shop=shop, name="王芳", phone="13900001111")
+    add_email(shop=shop, customer=older, email="fang@example.com")
+    engine = ImportEngine(shop=shop, store=tenant_a.store, source="import #1")
+    engine.write_batch([record("T1", handle="k", phone="13812345678", paid="100.00"),
+                        record("T2", handle="a", phone="13812345678", paid="40.00")])
+    assert CustomerMerge.objects.count() == 0  # planned only
+    engine.write_batch([record("T3", handle="k", email="fang@example.com", paid="10.00")])
+    engine.finish()
+    assert engine.counts.merges == 2 and engine.counts.new_customers == 0  # both accounts are 王芳's
+    k, a = (PlatformIdentity.objects.get(handle=h).customer_id for h in ("k", "a"))
+    assert k == a == older.pk
+    first, second = CustomerMerge.objects.order_by("pk")
+    absorbed_k = second.absorbed_id
+    assert (first.kept_id, second.kept_id) == (absorbed_k, older.pk)  # a → k, then k → 王芳
+    older.refresh_from_db()
+    assert older.orders_count == 3 and older.net_spend == Decimal("150.00")
+    undo_merge(shop=shop, merge_id=second.pk, staff=tenant_a.owner)  # k comes back, with a's rows and T3 (k's)
+    assert set(PlatformIdentity.objects.filter(customer_id=absorbed_k).values_list("handle", flat=True)) == {"k", "a"}
+    assert sorted(Order.objects.filter(customer_id=absorbed_k).values_list("external_id", flat=True)) == [
+        "T1", "T2", "T3"]
+
+
+def test_merge_rounds_keep_the_planned_order_and_never_keep_and_absorb_in_one_round():
+    from huitouke.customers.merges import MergeRequest
+
+    def m(kept: int, absorbed: int) -> MergeRequest:
+        return MergeRequest(kept_id=kept, absorbed_id=absorbed, reason="same_phone", evidence="")
+
+    rounds = engine_module._merge_rounds([m(5, 7), m(5, 8), m(2, 9), m(1, 5), m(1, 6), m(0, 1)])
+    assert [[(r.kept_id, r.absorbed_id) for r in one] for one in rounds] == [
+        [(5, 7), (5, 8), (2, 9)], [(1, 5), (1, 6)], [(0, 1)],
+    ]
+    assert engine_module._merge_rounds([]) == []

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from huitouke.customers.models import Customer, CustomerMerge, PlatformIdentity
+from huitouke.orders.importing import services as services_module
 from huitouke.orders.importing.services import ImportRequest, import_file
 from huitouke.orders.models import ImportRun, Order
 from huitouke.orders.selectors import headline
@@ -43,6 +44,25 @@ def request(tenant, path: Path, **options) -> ImportRequest:
     return ImportRequest(shop=tenant.shop, store=tenant.store, path=path, fmt="taobao", **options)
 
 
+@pytest.fixture(params=["in-process", "parse-process"])
+def parse_where(request, settings, monkeypatch):
+    """The test twice: the file parsed in this process, and in a forked child (parse_process, which large first
+    imports use), so that both give the same results."""
+    if request.param == "in-process":
+        settings.HUITOUKE_IMPORT_PARSE_PROCESS_BYTES = None
+        yield
+        return
+    settings.HUITOUKE_IMPORT_PARSE_PROCESS_BYTES = 0
+    # a thread elsewhere in the test process (a browser test's live server) would otherwise turn the child off
+    monkeypatch.setattr(services_module, "can_fork", lambda: True)
+    opened = []
+    real = services_module.ChildReader
+    monkeypatch.setattr(services_module, "ChildReader", lambda *args, **kw: opened.append(1) or real(*args, **kw))
+    yield
+    assert opened, "the file was not read by a child process"
+
+
+@pytest.mark.usefixtures("parse_where")
 def test_a_taobao_export_gives_the_headline_figures_computed_by_hand(tenant_a, tmp_path):
     run = import_file(request(tenant_a, write(tmp_path, ROWS)))
     assert run.status == ImportRun.Status.DONE, run.message
@@ -56,6 +76,7 @@ def test_a_taobao_export_gives_the_headline_figures_computed_by_hand(tenant_a, t
     }
 
 
+@pytest.mark.usefixtures("parse_where")
 def test_importing_the_same_file_twice_changes_nothing_the_second_time(tenant_a, tmp_path):
     path = write(tmp_path, ROWS)
     first = import_file(request(tenant_a, path))
@@ -79,6 +100,7 @@ def test_a_newer_export_updates_the_orders_whose_state_changed(tenant_a, tmp_pat
     assert headline(shop=tenant_a.shop).buyers == 2
 
 
+@pytest.mark.usefixtures("parse_where")
 def test_one_bad_row_means_nothing_is_written_and_every_problem_is_reported(tenant_a, tmp_path):
     bad = [*ROWS, '="3012345678901299",坏行,abc,0.00,¥10.00,交易成功,某,地址,13800000000,2025-13-45 10:00:00,,裙,-1,0.00,店']
     path = write(tmp_path, bad)
@@ -93,6 +115,7 @@ def test_one_bad_row_means_nothing_is_written_and_every_problem_is_reported(tena
     assert "订单报表.csv,8,宝贝总数量,-1," in saved.read_text(encoding="utf-8-sig")
 
 
+@pytest.mark.usefixtures("parse_where")
 def test_skip_invalid_imports_the_valid_rows_and_reports_the_rest(tenant_a, tmp_path):
     bad = [*ROWS, '="3012345678901299",坏行,¥10.00,0.00,¥10.00,不知道,某,地址,13800000000,2025-03-01 10:00:00,,裙,1,0.00,店']
     run = import_file(request(tenant_a, write(tmp_path, bad), skip_invalid=True))
@@ -101,6 +124,7 @@ def test_skip_invalid_imports_the_valid_rows_and_reports_the_rest(tenant_a, tmp_
     assert run.problems[0]["column"] == "订单状态"
 
 
+@pytest.mark.usefixtures("parse_where")
 def test_a_dry_run_reports_what_would_change_and_writes_nothing(tenant_a, tmp_path):
     rows = [*ROWS, ROWS[0].replace("3012345678901234", "3012345678909999").replace("小鱼儿", "小鱼儿的小号")]
     run = import_file(request(tenant_a, write(tmp_path, rows), dry_run=True))
@@ -111,6 +135,7 @@ def test_a_dry_run_reports_what_would_change_and_writes_nothing(tenant_a, tmp_pa
     assert ImportRun.objects.get(pk=run.pk).dry_run is True
 
 
+@pytest.mark.usefixtures("parse_where")
 def test_the_same_buyer_on_taobao_and_jd_becomes_one_customer(tenant_a, tmp_path):
     import_file(request(tenant_a, write(tmp_path, ROWS)))
     jd = StoreFactory(shop=tenant_a.shop, slug="jd", platform="jd")
@@ -137,6 +162,7 @@ def test_every_import_is_recorded_with_who_what_and_counts(tenant_a, tmp_path):
     assert len(stored.file_sha256) == 64
 
 
+@pytest.mark.usefixtures("parse_where")
 def test_the_command_prints_json_and_exits_non_zero_on_a_rejected_file(tenant_a, tmp_path):
     good = write(tmp_path, ROWS)
     out = StringIO()

@@ -65,13 +65,16 @@ class Command(BaseCommand):
         with Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[rows]:,} rows"),
             TextColumn("{task.fields[rate]:,.0f} rows/s"), TimeElapsedColumn(),
-            console=console, disable=not show_progress, transient=True,
+            # refreshed by the import's own progress calls (every 1,000 rows), not by rich's refresh thread: with a
+            # thread running the import could not fork its parse process (orders.importing.parse_process)
+            console=console, disable=not show_progress, transient=True, auto_refresh=False,
         ) as bar:
             task = bar.add_task(request.path.name, total=request.path.stat().st_size, rows=0, rate=0.0)
 
             def progress(rows: int, done: int, size: int) -> None:
                 elapsed = bar.tasks[task].elapsed or 0.0
-                bar.update(task, completed=done, total=size, rows=rows, rate=rows / elapsed if elapsed else 0.0)
+                bar.update(task, completed=done, total=size, rows=rows, rate=rows / elapsed if elapsed else 0.0,
+                           refresh=True)
 
             run = import_file(request, progress=progress, run=run)
         self._report(run, as_json=opts["json"])
