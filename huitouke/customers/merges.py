@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.db import models, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -31,7 +31,7 @@ from huitouke.customers.services import (
     refresh_completeness_of,
 )
 
-CHUNK = 500  # pairs per UPDATE … CASE statement
+CHUNK = 500  # absorbed customers per read of their rows
 # Facts the kept record takes from the absorbed one when it lacks them (given back on undo): the profile and
 # who referred her (attnames, so no referrer is fetched).
 FILLED_ON_MERGE = (*PROFILE_FIELDS, "referred_by_id", "referred_at")
@@ -199,12 +199,8 @@ def _blank(value: object) -> bool:
 
 
 def _mark_absorbed(shop: Shop, kept_of: dict[int, int]) -> None:
-    ids = list(kept_of)
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        Customer.objects.for_shop(shop).filter(pk__in=chunk).update(
-            merged_into=Case(*[When(pk=a, then=Value(kept_of[a])) for a in chunk])
-        )
+    # by primary key: _checked_pairs found every one of them live in this shop
+    update_rows(Customer, ["merged_into"], [(kept, absorbed) for absorbed, kept in kept_of.items()])
 
 
 @transaction.atomic

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from huitouke.core.bulk import datetime_adapter, insert_pairs, read_columns
+from huitouke.core.bulk import datetime_adapter, insert_pairs, read_columns, update_rows
 from huitouke.core.errors import Conflict, Forbidden, Invalid, NotFound
 from huitouke.core.idsets import distinct, member
 from huitouke.core.models import AccessLog, Platform, Role, Shop, Staff, Store, log_access
@@ -104,15 +104,19 @@ def refresh_completeness_of(customers: Sequence[Customer]) -> None:
     if not customers:
         return
     ids = [customer.pk for customer in customers]
+    (shop_id,) = {customer.shop_id for customer in customers}  # one shop's customers (every query is shop-scoped)
     has = {
-        name: set(model.objects.filter(customer_id__in=ids).values_list("customer_id", flat=True).distinct())
+        name: set(model.objects.filter(shop_id=shop_id, customer_id__in=ids).values_list("customer_id", flat=True)
+                  .distinct())
         for name, model in (("phone", CustomerPhone), ("email", CustomerEmail), ("address", Address),
                             ("consent", Consent))
     }
     for customer in customers:
         customer.completeness = completeness.score(completeness.known_facts(
             customer, **{f"has_{name}": customer.pk in owners for name, owners in has.items()})).score
-    Customer.objects.bulk_update(customers, ["completeness"], batch_size=500)
+    # by primary key, one statement run per customer: bulk_update's CASE over 500 ids is a statement compiled
+    # anew for every batch
+    update_rows(Customer, ["completeness"], [(customer.completeness, customer.pk) for customer in customers])
 
 
 @transaction.atomic
