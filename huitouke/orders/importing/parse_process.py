@@ -38,11 +38,11 @@ QUEUED = 40  # chunks received and not yet taken: 20,000 rows, ~8 MB, four batch
 
 Opener = Callable[[], Reader]
 Prepare = Callable[[Parsed], Parsed]  # more work on a step that can be done in the child too
+_END = None  # what the receiving thread queues when the child has closed its end
 
 
 def _as_parsed(parsed: Parsed) -> Parsed:
     return parsed
-_END = None  # what the receiving thread queues when the child has closed its end
 
 
 def can_fork() -> bool:
