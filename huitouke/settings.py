@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "huitouke.core.context_processors.shop",
+                "huitouke.platform.context_processors.merchant",
             ],
         },
     },

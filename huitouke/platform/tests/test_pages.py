@@ -111,6 +111,10 @@ def test_a_merchant_login_cannot_post_to_the_operators_pages_and_its_menu_is_its
     html = till.content.decode()
     assert till.status_code == 200 and ">商户后台</a>" in html and ">收银验证</a>" in html
     assert 'href="/customers/"' not in html
+    assert f">A店 · {tenant_a.shop.name}</span>" in html  # the header names its merchant, then the operator
+    assert 'class="brand" href="/platform/merchant/"' in html  # the logo leads to its portal, not the dashboard
+    operator = logged_in(tenant_a.owner).get("/platform/").content.decode()
+    assert f'"shopname" title="店铺">{tenant_a.shop.name}</span>' in operator and "A店 ·" not in operator
 
 
 def test_a_merchant_token_reaches_only_the_platform_api(world):
