@@ -144,7 +144,7 @@ class ImportEngine:
 
     def has_orders_on_file(self) -> bool:
         """Whether the store has orders before this import (else no row of the file can be on file already)."""
-        return Order.objects.filter(shop=self.shop, store=self.store).exists()
+        return store_has_orders(self.shop, self.store)
 
     def known_rows(self, pairs: list[tuple[str, int]]) -> dict[tuple[str, int], StoredOrder]:
         """Of these (order number, source digest) pairs, the orders stored from a row with that very digest
@@ -479,6 +479,10 @@ class ImportEngine:
         OrderLine.objects.filter(shop=self.shop, order_id__in=[b["id"] for _, b in changed]).delete()
         self._insert_lines([(before["id"], record) for record, before in changed], products)
         self.touched.update(b["customer_id"] for _, b in changed if b["customer_id"] is not None)
+
+
+def store_has_orders(shop: Shop, store: Store) -> bool:
+    return Order.objects.filter(shop=shop, store=store).exists()
 
 
 # --- pure helpers

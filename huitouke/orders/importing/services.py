@@ -29,11 +29,11 @@ from django.utils.translation import gettext_lazy as _
 from huitouke.core.bulk import rare_gc_passes, temporary_files_on_disk
 from huitouke.core.errors import Conflict, Forbidden, Invalid, NotFound
 from huitouke.core.models import Role, Shop, Staff, Store
-from huitouke.orders.importing.engine import BATCH, ImportCounts, ImportEngine, with_columns
+from huitouke.orders.importing.engine import BATCH, ImportCounts, ImportEngine, store_has_orders, with_columns
 from huitouke.orders.importing.formats import FORMATS, open_reader
 from huitouke.orders.importing.parse_process import ChildReader, can_fork
 from huitouke.orders.importing.records import FileRejected, OrderRecord, Problem, StoredOrder, UnchangedRow
-from huitouke.orders.models import ImportRun, Order
+from huitouke.orders.models import ImportRun
 
 PROGRESS_EVERY = 1_000  # rows between progress reports (a rich bar update costs more than a row)
 STORED_PROBLEMS = 200  # kept on the run for the UI; all of them go to the problems CSV
@@ -155,7 +155,7 @@ def _parse_aside(request: ImportRequest) -> bool:
     minimum = settings.HUITOUKE_IMPORT_PARSE_PROCESS_BYTES
     return (
         minimum is not None and request.path.stat().st_size >= minimum and can_fork()
-        and not Order.objects.filter(shop=request.shop, store=request.store).exists()
+        and not store_has_orders(request.shop, request.store)
     )
 
 
